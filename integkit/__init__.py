@@ -1,0 +1,86 @@
+"""integkit: one line per question, for the APIs analysts need.
+
+>>> import integkit as ik
+>>> df = ik.stripe.list("charges", created={"gte": "2024-01-01"}).to_frame()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import auth
+from ._config import Settings, configure, get_settings
+from ._connect import connect, default_connection, rest
+from ._errors import (
+    ApiError,
+    AuthenticationError,
+    CircuitOpenError,
+    ConfigError,
+    IntegkitError,
+    InvalidRequestError,
+    NetworkError,
+    NotFoundError,
+    PermissionDeniedError,
+    QuotaExceededError,
+    RateLimitError,
+    ServerError,
+    SignatureError,
+)
+from ._events import CallEvent, off, on
+from ._version import __version__
+from .engine import Connection, available_services
+from .http import ApiDeprecationWarning
+from .results import Page, Result, Stats
+
+__all__ = [
+    "ApiDeprecationWarning",
+    "ApiError",
+    "AuthenticationError",
+    "CallEvent",
+    "CircuitOpenError",
+    "ConfigError",
+    "Connection",
+    "IntegkitError",
+    "InvalidRequestError",
+    "NetworkError",
+    "NotFoundError",
+    "Page",
+    "PermissionDeniedError",
+    "QuotaExceededError",
+    "RateLimitError",
+    "Result",
+    "ServerError",
+    "Settings",
+    "SignatureError",
+    "Stats",
+    "__version__",
+    "auth",
+    "available_services",
+    "configure",
+    "connect",
+    "get_settings",
+    "off",
+    "on",
+    "rest",
+    "sandbox",
+]
+
+
+def sandbox(service: str, **options: Any) -> Any:
+    """A running local emulator of ``service`` (see :mod:`integkit.sandbox`); needs the
+    ``sandbox`` extra: ``pip install "integkit[sandbox]"``."""
+    try:
+        from .sandbox import sandbox as start
+    except ImportError as exc:  # starlette / uvicorn missing
+        raise ImportError(
+            f"ik.sandbox needs the sandbox extra ({exc.name} is missing): "
+            'pip install "integkit[sandbox]"'
+        ) from exc
+    return start(service, **options)
+
+
+def __getattr__(name: str) -> Any:
+    """``ik.stripe``, ``ik.github``...: the default connection of each shipped connector."""
+    if not name.startswith("_") and name in available_services():
+        return default_connection(name)
+    raise AttributeError(f"module 'integkit' has no attribute {name!r}")

@@ -1,0 +1,117 @@
+"""``ik.connect()``, ``ik.rest()`` and the default connections behind ``ik.stripe`` & co."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import threading
+from typing import Any
+
+import httpx
+
+from ._config import profile as config_profile
+from ._errors import ConfigError
+from .auth import ApiKey, Basic, Bearer
+from .engine import Connection, ConnectorDef, load_definition
+
+__all__ = ["connect", "default_connection", "rest"]
+
+_defaults: dict[str, Connection] = {}
+_defaults_lock = threading.Lock()
+_AUTH_PARAMS = ("api_key", "token", "username", "password")
+
+
+def _auth_from(definition: ConnectorDef, settings: dict[str, Any]) -> httpx.Auth | None:
+    """Build the definition's auth scheme from ``api_key=``/``token=``... or its env var."""
+    if settings.get("auth") is not None:
+        return settings["auth"]  # type: ignore[no-any-return]
+    spec = definition.auth
+    kind = spec.get("type")
+    if not kind or kind == "none":
+        return None
+    param = spec.get("param", "api_key")
+    secret = settings.get(param)
+    env = spec.get("env")
+    if secret is None and env:
+        secret = os.environ.get(env)
+    if not secret:
+        how = f"set {env} or pass " if env else "pass "
+        raise ConfigError(
+            f"{definition.service} needs a credential: {how}ik.connect({definition.service!r}, "
+            f"{param}=...). To try it offline, use ik.sandbox({definition.service!r})."
+        )
+    if kind == "bearer":
+        return Bearer(secret)
+    if kind == "api_key":
+        return ApiKey(secret, header=spec.get("header", "X-API-Key"), query=spec.get("query"),
+                      prefix=spec.get("prefix", ""))
+    if kind == "basic":
+        password = settings.get("password") or os.environ.get(spec.get("password_env", ""), "")
+        return Basic(secret, password)
+    raise ConfigError(f"{definition.service}: unknown auth type {kind!r} in its definition")
+
+
+def _connection_class(definition: ConnectorDef) -> type[Connection]:
+    if not definition.module:
+        return Connection
+    module = importlib.import_module(definition.module)
+    return getattr(module, "CONNECTION", Connection)  # type: ignore[no-any-return]
+
+
+def connect(service: str, *, profile: str | None = None, **options: Any) -> Connection:
+    """A connection to ``service`` (a shipped connector's name, or a definition file's path).
+
+    Settings come from the definition, then the config file's ``profile``, then the service's
+    env vars, then ``options`` (``api_key=``, ``base_url=``, ``retry=``, ``timeout=``...).
+
+    >>> stripe = ik.connect("stripe", api_key="sk_test_...", base_url="http://127.0.0.1:12111")
+    ... # doctest: +SKIP
+    """
+    definition = load_definition(service)
+    settings = {**config_profile(definition.service, profile), **options}
+    auth = _auth_from(definition, settings)
+    for key in (*_AUTH_PARAMS, "auth", definition.auth.get("param", "api_key")):
+        settings.pop(key, None)
+    settings.setdefault("base_url", settings.pop("endpoint_url", None))
+    try:
+        return _connection_class(definition)(definition, auth=auth, **settings)
+    except TypeError as exc:
+        raise ConfigError(f"connect({service!r}): {exc}") from None
+
+
+def default_connection(service: str) -> Connection:
+    """The shared connection behind ``ik.<service>``, created on first use."""
+    with _defaults_lock:
+        conn = _defaults.get(service)
+        if conn is None:
+            conn = _defaults[service] = connect(service)
+        return conn
+
+
+def rest(
+    base_url: str,
+    *,
+    auth: httpx.Auth | None = None,
+    paginator: Any = None,
+    records_path: str | None = None,
+    name: str = "rest",
+    headers: dict[str, str] | None = None,
+    timestamps: dict[str, Any] | None = None,
+    idempotency_header: str | None = None,
+    **options: Any,
+) -> Connection:
+    """A connection to any REST API through the same pipeline as the shipped connectors.
+
+    ``paginator`` is an alias (``"link_header"``, ``"cursor"``...), ``{"type": alias, ...}``, a
+    Paginator, or None to detect it from the first page.
+
+    >>> api = ik.rest("https://api.example.com/v2", auth=ik.auth.Bearer(token),
+    ...               paginator={"type": "cursor", "cursor_path": "meta.next"})  # doctest: +SKIP
+    >>> api.list("/orders", status="open").to_frame()
+    """
+    definition = ConnectorDef(
+        service=name, base_url=base_url, paginator=paginator, records_path=records_path,
+        headers=dict(headers or {}), timestamps=dict(timestamps or {}),
+        idempotency={"header": idempotency_header} if idempotency_header else {},
+    )
+    return Connection(definition, auth=auth, **options)

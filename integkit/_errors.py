@@ -1,0 +1,156 @@
+"""The one error hierarchy every integkit call raises.
+
+    IntegkitError
+    ├── ConfigError (ValueError)          bad settings, unknown service, missing credential
+    ├── SignatureError (ValueError)       a webhook signature that does not verify
+    └── ApiError                          something an API call ended with
+        ├── AuthenticationError           401: the credential is wrong or expired
+        ├── PermissionDeniedError         403: the credential lacks a permission or scope
+        ├── NotFoundError                 404
+        ├── InvalidRequestError           other 4xx: the request itself must change
+        ├── RateLimitError                429 (retry_after): a limit was hit
+        ├── QuotaExceededError            a daily/monthly budget is spent
+        ├── ServerError                   5xx or a malformed answer
+        ├── NetworkError                  connect/read failures, timeouts, resets
+        └── CircuitOpenError              the endpoint failed repeatedly; calls are paused
+
+Each ApiError carries ``service``, ``endpoint``, ``status``, ``request_id``, a body excerpt and
+``transient`` (whether trying again later can succeed); ``str()`` leads with the request id.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ApiError",
+    "AuthenticationError",
+    "CircuitOpenError",
+    "ConfigError",
+    "IntegkitError",
+    "InvalidRequestError",
+    "NetworkError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "QuotaExceededError",
+    "RateLimitError",
+    "ServerError",
+    "SignatureError",
+]
+
+_BODY_EXCERPT = 500
+
+
+class IntegkitError(Exception):
+    """Base of every error integkit raises."""
+
+    transient: bool = False
+
+
+class ConfigError(IntegkitError, ValueError):
+    """Settings are wrong or missing: the message names what to set."""
+
+
+class SignatureError(IntegkitError, ValueError):
+    """A webhook payload's signature does not match, or is outside the replay window."""
+
+
+class ApiError(IntegkitError):
+    """A call to a service failed; see the subclass for why."""
+
+    transient = False
+    default_hint = ""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        service: str | None = None,
+        endpoint: str | None = None,
+        status: int | None = None,
+        request_id: str | None = None,
+        body: str | None = None,
+        code: str | None = None,
+        hint: str | None = None,
+        transient: bool | None = None,
+    ) -> None:
+        self.message = message
+        self.service = service
+        self.endpoint = endpoint
+        self.status = status
+        self.request_id = request_id
+        self.body = body[:_BODY_EXCERPT] if body else body
+        self.code = code
+        self.hint = self.default_hint if hint is None else hint
+        if transient is not None:
+            self.transient = transient
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = " ".join(p for p in (self.service, self.endpoint) if p)
+        head = f"[{self.request_id}] " if self.request_id else ""
+        status = f"{self.status} " if self.status else ""
+        text = f"{head}{status}{where}: {self.message}" if where else f"{head}{status}{self.message}"
+        return f"{text} {self.hint}".rstrip()
+
+    def __reduce__(self):  # keep keyword fields across pickling (papermill, multiprocessing)
+        return (_rebuild, (type(self), self.message, self.__dict__))
+
+
+def _rebuild(cls: type[ApiError], message: str, fields: dict) -> ApiError:
+    err = cls.__new__(cls)
+    Exception.__init__(err, message)
+    err.__dict__.update(fields)
+    return err
+
+
+class AuthenticationError(ApiError):
+    default_hint = "Check the API key or token (it may be wrong, revoked or expired)."
+
+
+class PermissionDeniedError(ApiError):
+    default_hint = "The credential works but lacks the permission or scope this call needs."
+
+
+class NotFoundError(ApiError):
+    default_hint = "Check the id and the path; the object may not exist in this account or mode."
+
+
+class InvalidRequestError(ApiError):
+    default_hint = "Fix the parameters named above; retrying the same request will fail again."
+
+
+class RateLimitError(ApiError):
+    transient = True
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw) -> None:
+        self.retry_after = retry_after
+        if kw.get("hint") is None:
+            kw["hint"] = (
+                f"A retry can succeed in {retry_after:.0f}s." if retry_after is not None
+                else "Slow down or retry later; lower the connection's rate_limit to stay under it."
+            )
+        super().__init__(message, **kw)
+
+
+class QuotaExceededError(ApiError):
+    default_hint = "The budget resets at the time shown by ik.quota(service)."
+
+
+class ServerError(ApiError):
+    transient = True
+    default_hint = "The service failed; integkit already retried. Try again later."
+
+
+class NetworkError(ApiError):
+    transient = True
+    default_hint = "The service could not be reached; check the network or base_url. Re-running " \
+        "resumes a paged extraction from its last page."
+
+
+class CircuitOpenError(ApiError):
+    transient = True
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw) -> None:
+        self.retry_after = retry_after
+        if kw.get("hint") is None and retry_after is not None:
+            kw["hint"] = f"Calls resume with a probe in {retry_after:.1f}s."
+        super().__init__(message, **kw)

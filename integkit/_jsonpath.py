@@ -1,0 +1,50 @@
+"""Dotted paths into decoded JSON: ``"response_metadata.next_cursor"``, ``"data.0.id"``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["find", "find_records"]
+
+_MISSING = object()
+_COMMON_RECORD_KEYS = ("data", "records", "items", "results", "value", "entries", "elements")
+
+
+def find(data: Any, path: str | None, default: Any = None) -> Any:
+    """The value at ``path`` in ``data`` (``""``/None is ``data`` itself), or ``default``."""
+    if not path:
+        return data
+    node = data
+    for part in path.split("."):
+        if isinstance(node, dict):
+            node = node.get(part, _MISSING)
+        elif isinstance(node, list) and part.lstrip("-").isdigit():
+            index = int(part)
+            node = node[index] if -len(node) <= index < len(node) else _MISSING
+        else:
+            return default
+        if node is _MISSING:
+            return default
+    return node
+
+
+def find_records(data: Any, path: str | None = None) -> list[Any]:
+    """The list of records in a page: at ``path`` if given, else the body or its one list field."""
+    if path:
+        found = find(data, path)
+        if found is None:
+            return []
+        if not isinstance(found, list):
+            return [found]
+        return found
+    if isinstance(data, list):
+        return data
+    if isinstance(data, dict):
+        for key in _COMMON_RECORD_KEYS:
+            if isinstance(data.get(key), list):
+                return data[key]
+        lists = [v for v in data.values() if isinstance(v, list)]
+        if len(lists) == 1:
+            return lists[0]
+        return [data]
+    return []

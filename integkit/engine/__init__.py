@@ -1,0 +1,15 @@
+"""The connector engine; definitions live in the top-level ``connectors/`` folder."""
+
+from ._definition import ConnectorDef, Operation, Resource
+from ._loader import available_services, load_definition
+from ._rest import Connection, Listing
+
+__all__ = [
+    "Connection",
+    "ConnectorDef",
+    "Listing",
+    "Operation",
+    "Resource",
+    "available_services",
+    "load_definition",
+]

@@ -1,0 +1,114 @@
+"""Turn a failed response (or a transport failure) into the matching IntegkitError."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+from .._errors import (
+    ApiError,
+    AuthenticationError,
+    InvalidRequestError,
+    NetworkError,
+    NotFoundError,
+    PermissionDeniedError,
+    QuotaExceededError,
+    RateLimitError,
+    ServerError,
+)
+from .._jsonpath import find
+from ..http import retry_after
+
+__all__ = ["error_for_response", "error_for_transport"]
+
+_BY_STATUS: dict[int, type[ApiError]] = {
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    429: RateLimitError,
+}
+_BY_NAME: dict[str, type[ApiError]] = {
+    cls.__name__: cls
+    for cls in (AuthenticationError, InvalidRequestError, NotFoundError, PermissionDeniedError,
+                QuotaExceededError, RateLimitError, ServerError)
+}
+# Where services commonly put their message, when a definition does not say.
+_MESSAGE_PATHS = ("error.message", "message", "error_description", "errors.0.message",
+                  "error", "detail", "title")
+
+
+def _decode(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def error_for_response(
+    response: httpx.Response,
+    *,
+    service: str,
+    endpoint: str,
+    paths: dict[str, Any] | None = None,
+    request_id_header: str = "request-id",
+    retries: int = 0,
+) -> ApiError:
+    """The error a non-2xx ``response`` stands for, with the service's own message and code.
+
+    ``paths`` (a definition's ``errors``) says where the message/code/type/param live and may
+    map codes to classes: ``codes: {rate_limit: RateLimitError}``.
+    """
+    paths = paths or {}
+    status = response.status_code
+    data = _decode(response)
+    message = find(data, paths.get("message")) if paths.get("message") else None
+    for path in () if message else _MESSAGE_PATHS:
+        found = find(data, path)
+        if isinstance(found, str) and found:
+            message = found
+            break
+    message = message or f"{response.reason_phrase or 'HTTP error'}"
+    code = find(data, paths.get("code")) if paths.get("code") else None
+    param = find(data, paths.get("param")) if paths.get("param") else None
+    if param:
+        message = f"{message} (parameter: {param})"
+
+    cls = _BY_NAME.get(str((paths.get("codes") or {}).get(code, "")))
+    if cls is None:
+        cls = _BY_STATUS.get(status) or (ServerError if status >= 500 else InvalidRequestError)
+    fields: dict[str, Any] = dict(
+        service=service, endpoint=endpoint, status=status, code=code,
+        request_id=response.headers.get(request_id_header), body=response.text,
+    )
+    if cls is RateLimitError:
+        wait = retry_after(response.headers)
+        tried = f" after {retries} retries" if retries else ""
+        return RateLimitError(f"rate limit hit{tried}: {message}", retry_after=wait, **fields)
+    if cls is ServerError and retries:
+        message = f"{message} (still failing after {retries} retries)"
+    return cls(message, **fields)
+
+
+def error_for_transport(exc: Exception, *, service: str, endpoint: str, url: str) -> NetworkError:
+    """A NetworkError that says what broke and where."""
+    if isinstance(exc, httpx.TimeoutException):
+        what = f"timed out ({type(exc).__name__})"
+    elif isinstance(exc, httpx.ConnectError):
+        what = f"could not connect to {url}"
+    else:
+        what = f"connection failed mid-call ({type(exc).__name__}: {exc})"
+    return NetworkError(what, service=service, endpoint=endpoint)
+
+
+def malformed(response: httpx.Response, *, service: str, endpoint: str) -> ServerError:
+    """A 2xx whose body is not the JSON the API promises."""
+    excerpt = response.text[:200]
+    return ServerError(
+        f"the response is not valid JSON (content-type {response.headers.get('content-type')!r},"
+        f" starts with {json.dumps(excerpt)})", service=service, endpoint=endpoint,
+        status=response.status_code, body=response.text,
+        hint="The service (or a proxy in front of it) answered with something else; re-run to "
+        "retry: a paged extraction resumes from its last good page.",
+    )

@@ -1,0 +1,269 @@
+"""The connector engine: operations -> requests -> pages -> records, for any REST API.
+
+A :class:`Connection` joins a definition, credentials and an httpx client whose transport is
+the call pipeline. Connectors that need code subclass it (see ``services/``); ``ik.rest()``
+builds one for an API that has no shipped definition.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+
+from .._errors import ConfigError, InvalidRequestError
+from .._events import redact
+from .._jsonpath import find_records
+from .._version import __version__
+from ..http import CallTrace, CircuitBreaker, PipelineOptions, RetryPolicy, build_transport
+from ..http._context import TRACE_KEY
+from ..pagination import PageRequest, Paginator, paginator_from_config
+from ..results import Fetched, Result
+from ._definition import ConnectorDef, Resource
+from ._encoding import bracket_pairs
+from ._error_map import error_for_response, error_for_transport, malformed
+
+__all__ = ["Connection", "Listing"]
+
+USER_AGENT = f"integkit/{__version__} (+https://pypi.org/project/integkit)"
+
+
+class Listing:
+    """The pages of one listing, as a Result reads them (implements PageSource)."""
+
+    def __init__(
+        self, conn: Connection, path: str, params: dict[str, Any], *, endpoint: str,
+        records_path: str | None, paginator: Any,
+    ) -> None:
+        self.conn = conn
+        self.service = conn.service
+        self.endpoint = endpoint
+        self.path = path
+        self.params = params
+        self.records_path = records_path
+        self.paginator_spec = paginator
+        self.timestamps = conn.definition.timestamps or None
+
+    def first_request(self) -> PageRequest:
+        return PageRequest("GET", self.path, params=dict(self.params))
+
+    def new_paginator(self) -> Paginator | None:
+        return paginator_from_config(self.paginator_spec)
+
+    def fetch(self, request: PageRequest) -> Fetched:
+        response, data, trace = self.conn.send(request, endpoint=self.endpoint)
+        return Fetched(response, data, find_records(data, self.records_path), trace)
+
+
+class Connection:
+    """A configured client for one service (or one REST API).
+
+    >>> stripe = ik.connect("stripe", api_key="sk_test_...")     # doctest: +SKIP
+    >>> stripe.list("charges", created={"gte": "2024-01-01"}).to_frame()
+    """
+
+    def __init__(
+        self,
+        definition: ConnectorDef,
+        *,
+        auth: httpx.Auth | None = None,
+        base_url: str | None = None,
+        backup_base_urls: list[str] | None = None,
+        api_version: str | None = None,
+        headers: dict[str, str] | None = None,
+        retry: dict[str, Any] | RetryPolicy | None = None,
+        breaker: dict[str, Any] | CircuitBreaker | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        coalesce: bool = True,
+        verify: Any = True,
+        cert: Any = None,
+        network: Any = None,
+        **pipeline: Any,
+    ) -> None:
+        self.definition = definition
+        self.service = definition.service
+        self.base_url = (base_url or definition.base_url).rstrip("/")
+        self._auth = auth
+        backups = list(backup_base_urls or definition.backup_base_urls)
+        idem_header = definition.idempotency.get("header")
+        if isinstance(retry, RetryPolicy):
+            policy = retry
+        else:
+            policy = RetryPolicy.from_config(
+                {**definition.retry, **(retry or {})}, idempotency_header=idem_header
+            )
+        if not isinstance(breaker, CircuitBreaker):
+            breaker = CircuitBreaker.from_config({**definition.breaker, **(breaker or {})})
+        options = PipelineOptions(
+            base_urls=[self.base_url, *backups], retry=policy, breaker=breaker,
+            coalesce=coalesce, request_id_header=definition.request_id_header,
+            verify=verify, cert=cert, **pipeline,
+        )
+        self.request_id_header = definition.request_id_header
+        default_headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        default_headers.update(definition.headers)
+        if definition.api_version:
+            default_headers[definition.api_version["header"]] = str(
+                api_version or definition.api_version["value"]
+            )
+        default_headers.update(headers or {})
+        if timeout is None:
+            spec = definition.timeout or {}
+            timeout = httpx.Timeout(spec.get("read", 60.0), connect=spec.get("connect", 10.0))
+        self.client = httpx.Client(
+            base_url=self.base_url, auth=auth, headers=default_headers, timeout=timeout,
+            transport=build_transport(options, network=network), follow_redirects=True,
+        )
+
+    # -- one call -------------------------------------------------------------------------
+    def _encode(self, params: dict[str, Any] | None) -> Any:
+        if not params:
+            return None
+        if self.definition.body == "form":
+            return bracket_pairs(params)
+        return params
+
+    def send(
+        self, request: PageRequest, *, endpoint: str
+    ) -> tuple[httpx.Response, Any, CallTrace]:
+        """Send one request through the pipeline; the decoded body, or the mapped error."""
+        trace = CallTrace(service=self.service, endpoint=endpoint)
+        kwargs: dict[str, Any] = {"params": self._encode(request.params)}
+        if request.json is not None:
+            kwargs["json"] = request.json
+        if request.data is not None:
+            body = self._encode(request.data)
+            kwargs["content"] = urlencode(body).encode()
+            request.headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+        http_request = self.client.build_request(
+            request.method, request.url, headers=request.headers,
+            extensions={TRACE_KEY: trace}, **kwargs,
+        )
+        try:
+            response = self.client.send(http_request)
+        except httpx.TransportError as exc:
+            raise error_for_transport(
+                exc, service=self.service, endpoint=endpoint, url=redact(str(http_request.url))
+            ) from exc
+        if response.status_code >= 400:
+            raise error_for_response(
+                response, service=self.service, endpoint=endpoint,
+                paths=self.definition.errors, request_id_header=self.request_id_header,
+                retries=trace.retries,
+            )
+        if response.status_code == 204 or not response.content:
+            return response, None, trace
+        try:
+            data = response.json()
+        except ValueError:
+            raise malformed(response, service=self.service, endpoint=endpoint) from None
+        return response, data, trace
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        data: dict[str, Any] | None = None,
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+        endpoint: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Any:
+        """Call any path of the API and return its decoded JSON.
+
+        Writes get an idempotency key (where the service supports one) generated once for
+        this call and reused by every retry, so a retried write is applied once.
+        """
+        method = method.upper()
+        headers = dict(headers or {})
+        idem_header = self.definition.idempotency.get("header")
+        if idem_header and method == "POST":
+            headers.setdefault(idem_header, idempotency_key or f"integkit-{uuid.uuid4()}")
+        if self.definition.body == "form" and json is None and data is None and method == "POST":
+            data, params = params, None
+        page_request = PageRequest(method, path, params=dict(params or {}), json=json,
+                                   data=data, headers=headers)
+        _, body, _ = self.send(page_request, endpoint=endpoint or f"{method} {path}")
+        return body
+
+    # -- listings ----------------------------------------------------------------------------
+    def _resource(self, name: str) -> Resource:
+        if name.startswith("/") or name.startswith("http"):
+            return Resource(name=name, path=name)
+        return self.definition.resource(name)
+
+    def list(
+        self,
+        resource: str,
+        *,
+        checkpoint: str | None = None,
+        max_records: int | None = None,
+        paginator: Any = None,
+        prefetch: bool = True,
+        **params: Any,
+    ) -> Result:
+        """A lazy Result over every record of ``resource`` (a name, or a path like ``/v1/x``).
+
+        ``params`` are the service's own query parameters. ``checkpoint`` names a folder that
+        makes the extraction resumable across processes; ``max_records`` stops early.
+        """
+        spec = self._resource(resource)
+        listing = Listing(
+            self, spec.path, {**spec.params, **self.prepare_params(params)},
+            endpoint=f"{spec.name}.list" if not spec.name.startswith(("/", "http")) else spec.path,
+            records_path=spec.records_path or self.definition.records_path,
+            paginator=paginator or spec.paginator or self.definition.paginator,
+        )
+        return Result(listing, checkpoint=checkpoint, prefetch=prefetch, max_records=max_records)
+
+    def retrieve(self, resource: str, id: str, **params: Any) -> dict[str, Any]:
+        """One object of ``resource`` by id."""
+        spec = self._resource(resource)
+        path = spec.retrieve_path.format(id=id) if spec.retrieve_path else f"{spec.path}/{id}"
+        if not id or "/" in str(id):
+            raise InvalidRequestError(f"{id!r} is not a valid id", service=self.service,
+                                      endpoint=f"{spec.name}.retrieve")
+        return self.request("GET", path, params=self.prepare_params(params),  # type: ignore[no-any-return]
+                            endpoint=f"{spec.name}.retrieve")
+
+    def prepare_params(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Turn friendly parameter values into the service's own; connectors override."""
+        return params
+
+    # -- operations from the definition ----------------------------------------------------------
+    def call_operation(self, name: str, params: dict[str, Any], **options: Any) -> Any:
+        """Run the definition's operation ``name`` with ``params``."""
+        op = self.definition.operations[name]
+        missing = [p for p in op.required if params.get(p) is None]
+        if missing:
+            raise ConfigError(f"{self.service}.{name} needs {', '.join(missing)}")
+        body_key = "json" if self.definition.body == "json" and op.method != "GET" else "params"
+        return self.request(op.method, op.path, endpoint=name, **{body_key: params}, **options)
+
+    def __getattr__(self, name: str) -> Any:
+        operations = self.__dict__.get("definition")
+        if operations is not None and name in operations.operations:
+            def operation(idempotency_key: str | None = None, **params: Any) -> Any:
+                return self.call_operation(name, params, idempotency_key=idempotency_key)
+            operation.__name__ = name
+            operation.__doc__ = operations.operations[name].doc
+            return operation
+        raise AttributeError(f"{type(self).__name__!s} has no attribute {name!r}")
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def close(self) -> None:
+        self.client.close()
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        auth = repr(self._auth) if self._auth is not None else "no auth"
+        return f"<{type(self).__name__} {self.service} {self.base_url} {auth}>"

@@ -1,0 +1,1 @@
+"""Connector code for services whose definitions alone do not say everything."""

@@ -1,0 +1,67 @@
+"""The one place that fixes the order of the call pipeline's layers.
+
+Outermost first::
+
+    coalesce -> failover -> retry -> circuit breaker -> attempt (read, time, report) -> HTTP
+
+Identical concurrent reads share one flight; failover swaps the base URL only once a base is
+given up on; every retry passes the breaker again; each real attempt is reported as one event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from ._breaker import BreakerTransport, CircuitBreaker
+from ._coalesce import CoalesceTransport
+from ._failover import FailoverTransport
+from ._observe import AttemptTransport
+from ._retry import RetryPolicy, RetryTransport
+
+__all__ = ["PipelineOptions", "build_transport"]
+
+
+@dataclass
+class PipelineOptions:
+    """Everything the layers need, read from a connector definition and the call's options."""
+
+    base_urls: list[str] = field(default_factory=list)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    breaker: CircuitBreaker | None = field(default_factory=CircuitBreaker)
+    coalesce: bool = True
+    request_id_header: str = "request-id"
+    max_connections: int = 20
+    verify: Any = True
+    cert: Any = None
+    sleep: Callable[[float], None] = time.sleep
+    async_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+
+
+def build_transport(
+    options: PipelineOptions, *, is_async: bool = False, network: Any = None
+) -> Any:
+    """Stack the layers over ``network`` (an httpx transport; default: pooled HTTP/1.1)."""
+    if network is None:
+        limits = httpx.Limits(
+            max_connections=options.max_connections,
+            max_keepalive_connections=options.max_connections,
+        )
+        cls = httpx.AsyncHTTPTransport if is_async else httpx.HTTPTransport
+        network = cls(limits=limits, verify=options.verify, cert=options.cert)
+    transport: Any = AttemptTransport(network, request_id_header=options.request_id_header)
+    if options.breaker is not None:
+        transport = BreakerTransport(transport, options.breaker)
+    transport = RetryTransport(
+        transport, options.retry, sleep=options.sleep, async_sleep=options.async_sleep
+    )
+    if len(options.base_urls) > 1:
+        transport = FailoverTransport(transport, options.base_urls)
+    if options.coalesce:
+        transport = CoalesceTransport(transport)
+    return transport

@@ -1,0 +1,173 @@
+"""Retry transient failures with exponential backoff and full jitter, honouring server hints.
+
+The decision is a pure function of (request, outcome, attempt) in :class:`RetryPolicy`; the
+transport only runs tenacity around the inner layer with an injected ``sleep``, so tests never
+wait for real.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import tenacity
+
+from .._errors import CircuitOpenError
+from .._events import logger
+from ._context import trace_of
+from ._hints import retry_after, should_retry_hint
+
+__all__ = ["RetryPolicy", "RetryTransport", "Verdict"]
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
+# Errors raised before a byte of the request reached the server: safe to resend any method.
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    retry: bool
+    delay: float = 0.0
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How many attempts, how long between them, and what counts as transient.
+
+    ``from_config`` reads the connector definition's shape:
+    ``{maxAttempts: 5, backoffMultiplier: 2, initialDelay: 0.5, maxDelay: 30}``.
+    """
+
+    max_attempts: int = 5
+    initial_delay: float = 0.5
+    backoff_multiplier: float = 2.0
+    max_delay: float = 30.0
+    max_retry_after: float = 120.0
+    retry_statuses: frozenset[int] = frozenset({408, 425, 429, 500, 502, 503, 504})
+    idempotency_header: str | None = None
+    random: Callable[[], float] = field(default=random.random, compare=False)
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any] | None, **overrides: Any) -> RetryPolicy:
+        config = dict(config or {})
+        names = {
+            "maxAttempts": "max_attempts", "initialDelay": "initial_delay",
+            "backoffMultiplier": "backoff_multiplier", "maxDelay": "max_delay",
+            "maxRetryAfter": "max_retry_after", "retryStatuses": "retry_statuses",
+        }
+        kwargs = {names.get(k, k): v for k, v in config.items()}
+        if "retry_statuses" in kwargs:
+            kwargs["retry_statuses"] = frozenset(kwargs["retry_statuses"])
+        kwargs.update(overrides)
+        return cls(**kwargs)
+
+    def backoff(self, attempt: int) -> float:
+        """Full jitter: uniform in [0, min(max_delay, initial * multiplier ** (attempt-1))]."""
+        cap = min(self.max_delay, self.initial_delay * self.backoff_multiplier ** (attempt - 1))
+        return cap * self.random()
+
+    def replayable(self, request: httpx.Request) -> bool:
+        """Whether re-sending could not apply a write twice."""
+        if request.method in SAFE_METHODS:
+            return True
+        return bool(self.idempotency_header and self.idempotency_header in request.headers)
+
+    def decide(
+        self, request: httpx.Request, outcome: httpx.Response | BaseException, attempt: int
+    ) -> Verdict:
+        """Whether to try again after ``attempt`` ended with ``outcome``, and after how long."""
+        if attempt >= self.max_attempts:
+            return Verdict(False, reason="attempts exhausted")
+        if isinstance(outcome, BaseException):
+            if isinstance(outcome, CircuitOpenError) or not isinstance(outcome, httpx.TransportError):
+                return Verdict(False, reason=type(outcome).__name__)
+            if isinstance(outcome, NOT_SENT) or self.replayable(request):
+                return Verdict(True, self.backoff(attempt), type(outcome).__name__)
+            return Verdict(False, reason="write may have been applied; no idempotency key")
+        status = outcome.status_code
+        hint = should_retry_hint(outcome.headers)
+        transient = status in self.retry_statuses if hint is None else hint
+        if status < 400 or not transient:
+            return Verdict(False)
+        # A 429 is rejected before processing, so even a bare POST may go again.
+        if not (self.replayable(request) or status == 429):
+            return Verdict(False, reason="write may have been applied; no idempotency key")
+        wait = retry_after(outcome.headers)
+        if wait is not None:
+            if wait > self.max_retry_after:
+                return Verdict(False, wait, "Retry-After beyond max_retry_after")
+            return Verdict(True, wait, f"{status} Retry-After")
+        return Verdict(True, self.backoff(attempt), str(status))
+
+
+class _Attempts:
+    """tenacity glue shared by the sync and async transports."""
+
+    def __init__(self, policy: RetryPolicy, request: httpx.Request) -> None:
+        self.policy = policy
+        self.request = request
+        self.trace = trace_of(request)
+        self.verdict = Verdict(False)
+
+    def should_retry(self, state: tenacity.RetryCallState) -> bool:
+        assert state.outcome is not None
+        outcome = state.outcome.exception() or state.outcome.result()
+        self.verdict = self.policy.decide(self.request, outcome, state.attempt_number)
+        if self.verdict.retry:
+            logger.info(
+                "integkit: retrying %s %s after %s (attempt %d, wait %.2fs)",
+                self.request.method, self.request.url.path, self.verdict.reason,
+                state.attempt_number, self.verdict.delay,
+            )
+        return self.verdict.retry
+
+    def wait(self, state: tenacity.RetryCallState) -> float:
+        self.trace.retries += 1
+        self.trace.waited += self.verdict.delay
+        return self.verdict.delay
+
+
+class RetryTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """Re-send transient failures (the attempt layer below has read each body, so a truncated
+    body arrives here as a transport error, retried like a reset connection)."""
+
+    def __init__(
+        self,
+        inner: Any,
+        policy: RetryPolicy,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        async_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.inner = inner
+        self.policy = policy
+        self.sleep = sleep
+        self.async_sleep = async_sleep
+
+    def _kwargs(self, attempts: _Attempts) -> dict[str, Any]:
+        return dict(
+            retry=attempts.should_retry, wait=attempts.wait,
+            stop=tenacity.stop_never, reraise=True,
+        )
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        attempts = _Attempts(self.policy, request)
+        retrying = tenacity.Retrying(sleep=self.sleep, **self._kwargs(attempts))
+        return retrying(self.inner.handle_request, request)  # type: ignore[no-any-return]
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        attempts = _Attempts(self.policy, request)
+        retrying = tenacity.AsyncRetrying(sleep=self.async_sleep, **self._kwargs(attempts))
+        return await retrying(self.inner.handle_async_request, request)  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        self.inner.close()
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()

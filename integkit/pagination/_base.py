@@ -1,0 +1,66 @@
+"""What every paginator is: four members acting on a mutable :class:`PageRequest`."""
+
+from __future__ import annotations
+
+import copy
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+__all__ = ["PageRequest", "Paginator"]
+
+
+@dataclass
+class PageRequest:
+    """The request for one page; paginators edit it in place between pages.
+
+    It is plain data (JSON-serialisable) so that the next page's request doubles as the resume
+    point of an interrupted extraction.
+    """
+
+    method: str
+    url: str
+    params: dict[str, Any] = field(default_factory=dict)
+    json: Any = None
+    data: dict[str, Any] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def copy(self) -> PageRequest:
+        return copy.deepcopy(self)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method, "url": self.url, "params": self.params,
+            "json": self.json, "data": self.data, "headers": self.headers,
+        }
+
+    @classmethod
+    def from_dict(cls, state: dict[str, Any]) -> PageRequest:
+        return cls(**state)
+
+
+class Paginator(ABC):
+    """A strategy that turns one page's response into the next page's request.
+
+    The engine calls ``init_request`` once, then after every page ``update_state`` and, while
+    ``has_next_page``, ``update_request``. A fresh instance serves each listing.
+    """
+
+    has_next_page: bool = True
+
+    def init_request(self, request: PageRequest) -> None:  # noqa: B027 - optional hook
+        """Prepare the first request (page size, first page number...)."""
+
+    @abstractmethod
+    def update_state(self, response: httpx.Response, data: Any, records: list[Any]) -> None:
+        """Read the cursor (or stop signal) from the page just received."""
+
+    @abstractmethod
+    def update_request(self, request: PageRequest) -> None:
+        """Point ``request`` at the next page."""
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))
+        return f"{type(self).__name__}({fields})"

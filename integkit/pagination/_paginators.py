@@ -1,0 +1,261 @@
+"""The pagination strategies the services use, one small class each.
+
+Slack, for example::
+
+    Cursor(cursor_path="response_metadata.next_cursor", cursor_param="cursor", limit=200)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urljoin
+
+import httpx
+
+from .._jsonpath import find
+from ._base import PageRequest, Paginator
+
+__all__ = [
+    "Cursor",
+    "GraphQLPageInfo",
+    "LinkHeader",
+    "NextUrl",
+    "Offset",
+    "PageNumber",
+    "PageToken",
+    "SinglePage",
+    "StartingAfter",
+]
+
+
+def _set(request: PageRequest, location: str, name: str, value: Any) -> None:
+    """Put a pagination value in the query, the JSON body, or GraphQL variables."""
+    if location == "query":
+        if value is None:
+            request.params.pop(name, None)
+        else:
+            request.params[name] = value
+        return
+    body = request.json if isinstance(request.json, dict) else {}
+    target = body.setdefault("variables", {}) if location == "variables" else body
+    if value is None:
+        target.pop(name, None)
+    else:
+        target[name] = value
+    request.json = body
+
+
+class SinglePage(Paginator):
+    """The whole answer is one page."""
+
+    def update_state(self, response: httpx.Response, data: Any, records: list[Any]) -> None:
+        self.has_next_page = False
+
+    def update_request(self, request: PageRequest) -> None:
+        raise RuntimeError("SinglePage has no next page")
+
+
+class StartingAfter(Paginator):
+    """Stripe: ``starting_after=<id of the last record>`` while the body says ``has_more``."""
+
+    def __init__(
+        self,
+        limit: int | None = 100,
+        *,
+        limit_param: str = "limit",
+        cursor_param: str = "starting_after",
+        id_field: str = "id",
+        has_more_path: str = "has_more",
+    ) -> None:
+        self.limit = limit
+        self.limit_param = limit_param
+        self.cursor_param = cursor_param
+        self.id_field = id_field
+        self.has_more_path = has_more_path
+        self._last_id: Any = None
+
+    def init_request(self, request: PageRequest) -> None:
+        if self.limit:
+            request.params.setdefault(self.limit_param, self.limit)
+
+    def update_state(self, response: httpx.Response, data: Any, records: list[Any]) -> None:
+        self.has_next_page = bool(find(data, self.has_more_path)) and bool(records)
+        if records:
+            self._last_id = records[-1].get(self.id_field)
+
+    def update_request(self, request: PageRequest) -> None:
+        request.params[self.cursor_param] = self._last_id
+
+
+class Cursor(Paginator):
+    """An opaque cursor read from the body and sent back in the query or JSON body (Slack)."""
+
+    def __init__(
+        self,
+        cursor_path: str = "next_cursor",
+        cursor_param: str = "cursor",
+        *,
+        location: str = "query",
+        limit: int | None = None,
+        limit_param: str = "limit",
+        has_more_path: str | None = None,
+    ) -> None:
+        self.cursor_path = cursor_path
+        self.cursor_param = cursor_param
+        self.location = location
+        self.limit = limit
+        self.limit_param = limit_param
+        self.has_more_path = has_more_path
+        self._cursor: Any = None
+
+    def init_request(self, request: PageRequest) -> None:
+        if self.limit:
+            _set(request, self.location, self.limit_param, self.limit)
+
+    def update_state(self, response: httpx.Response, data: Any, records: list[Any]) -> None:
+        self._cursor = find(data, self.cursor_path) or None
+        more = find(data, self.has_more_path) if self.has_more_path else True
+        self.has_next_page = bool(self._cursor) and more is not False
+
+    def update_request(self, request: PageRequest) -> None:
+        _set(request, self.location, self.cursor_param, self._cursor)
+
+
+class PageToken(Cursor):
+    """Google APIs: ``nextPageToken`` in the body, ``pageToken`` in the query."""
+
+    def __init__(self, limit: int | None = None, *, limit_param: str = "pageSize", **kw: Any):
+        kw.setdefault("cursor_path", "nextPageToken")
+        kw.setdefault("cursor_param", "pageToken")
+        super().__init__(limit=limit, limit_param=limit_param, **kw)
+
+
+class LinkHeader(Paginator):
+    """RFC 8288 ``Link: <...>; rel="next"`` (GitHub, Shopify): follow the URL as given."""
+
+    def __init__(self, rel: str = "next", *, limit: int | None = None, limit_param: str = "per_page"):
+        self.rel = rel
+        self.limit = limit
+        self.limit_param = limit_param
+        self._next: str | None = None
+
+    def init_request(self, request: PageRequest) -> None:
+        if self.limit:
+            request.params.setdefault(self.limit_param, self.limit)
+
+    def update_state(self, response: httpx.Response, data: Any, records: list[Any]) -> None:
+        link = response.links.get(self.rel)
+        self._next = urljoin(str(response.url), link["url"]) if link and link.get("url") else None
+        self.has_next_page = self._next is not None
+
+    def update_request(self, request: PageRequest) -> None:
+        request.url, request.params = self._next or request.url, {}
+
+
+class NextUrl(Paginator):
+    """A next-page URL in the body, absolute or relative (Salesforce ``nextRecordsUrl``)."""
+
+    def __init__(self, next_url_path: str = "next", *, done_path: str | None = None):
+        self.next_url_path = next_url_path
+        self.done_path = done_path
+        self._next: str | None = None
+
+    def update_state(self, response: httpx.Response, data: Any, records: list[Any]) -> None:
+        nxt = find(data, self.next_url_path)
+        self._next = urljoin(str(response.url), nxt) if nxt else None
+        done = bool(find(data, self.done_path)) if self.done_path else False
+        self.has_next_page = self._next is not None and not done
+
+    def update_request(self, request: PageRequest) -> None:
+        request.url, request.params = self._next or request.url, {}
+
+
+class Offset(Paginator):
+    """``offset``/``limit``: step by the page size until a short page or the known total."""
+
+    def __init__(
+        self,
+        limit: int = 100,
+        *,
+        offset: int = 0,
+        offset_param: str = "offset",
+        limit_param: str = "limit",
+        total_path: str | None = None,
+    ) -> None:
+        self.limit = limit
+        self.offset = offset
+        self.offset_param = offset_param
+        self.limit_param = limit_param
+        self.total_path = total_path
+        self.total: int | None = None
+
+    def init_request(self, request: PageRequest) -> None:
+        request.params[self.offset_param] = self.offset
+        request.params[self.limit_param] = self.limit
+
+    def update_state(self, response: httpx.Response, data: Any, records: list[Any]) -> None:
+        self.offset += len(records)
+        if self.total_path:
+            total = find(data, self.total_path)
+            self.total = int(total) if total is not None else None
+        if self.total is not None:
+            self.has_next_page = bool(records) and self.offset < self.total
+        else:
+            self.has_next_page = len(records) >= self.limit
+
+    def update_request(self, request: PageRequest) -> None:
+        request.params[self.offset_param] = self.offset
+
+
+class PageNumber(Paginator):
+    """``page=1,2,3...`` until an empty (or short) page or the total page count."""
+
+    def __init__(
+        self,
+        *,
+        page: int = 1,
+        page_param: str = "page",
+        limit: int | None = None,
+        limit_param: str = "per_page",
+        total_pages_path: str | None = None,
+    ) -> None:
+        self.page = page
+        self.page_param = page_param
+        self.limit = limit
+        self.limit_param = limit_param
+        self.total_pages_path = total_pages_path
+
+    def init_request(self, request: PageRequest) -> None:
+        request.params[self.page_param] = self.page
+        if self.limit:
+            request.params[self.limit_param] = self.limit
+
+    def update_state(self, response: httpx.Response, data: Any, records: list[Any]) -> None:
+        total_pages = find(data, self.total_pages_path) if self.total_pages_path else None
+        if total_pages is not None:
+            self.has_next_page = self.page < int(total_pages)
+        elif self.limit:
+            self.has_next_page = len(records) >= self.limit
+        else:
+            self.has_next_page = bool(records)
+        self.page += 1
+
+    def update_request(self, request: PageRequest) -> None:
+        request.params[self.page_param] = self.page
+
+
+class GraphQLPageInfo(Paginator):
+    """GraphQL connections: ``pageInfo {hasNextPage endCursor}`` -> ``variables.after``."""
+
+    def __init__(self, page_info_path: str, *, cursor_variable: str = "after"):
+        self.page_info_path = page_info_path
+        self.cursor_variable = cursor_variable
+        self._cursor: str | None = None
+
+    def update_state(self, response: httpx.Response, data: Any, records: list[Any]) -> None:
+        info = find(data, self.page_info_path) or {}
+        self._cursor = info.get("endCursor")
+        self.has_next_page = bool(info.get("hasNextPage")) and self._cursor is not None
+
+    def update_request(self, request: PageRequest) -> None:
+        _set(request, "variables", self.cursor_variable, self._cursor)

@@ -1,0 +1,7 @@
+"""Results: lazy paged answers and their one conversion to Arrow, pandas and Parquet."""
+
+from ._arrow import records_to_table
+from ._checkpoint import Checkpoint
+from ._result import Fetched, Page, PageSource, Result, Stats
+
+__all__ = ["Checkpoint", "Fetched", "Page", "PageSource", "Result", "Stats", "records_to_table"]

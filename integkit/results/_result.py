@@ -1,0 +1,351 @@
+"""Result: a lazy, paged answer that fetches nothing until read, and resumes after a failure.
+
+Pages are committed one at a time together with the request for the next page (and the
+paginator's state). A failure or a KeyboardInterrupt leaves the Result at its last committed
+page: reading it again continues from there, so no record is lost or yielded twice. With a
+``checkpoint`` folder the same holds across processes.
+
+While the caller converts page N, page N+1 is already being fetched in a helper thread (one
+page ahead, never more), so the network wait overlaps the work on the data.
+"""
+
+from __future__ import annotations
+
+import copy
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import httpx
+import pyarrow as pa
+
+from .._errors import ServerError
+from ..http._context import CallTrace
+from ..pagination import PageRequest, Paginator, detect_paginator
+from ._arrow import records_to_array, records_to_table
+from ._checkpoint import Checkpoint, fingerprint
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["Fetched", "Page", "PageSource", "Result", "Stats"]
+
+
+@dataclass
+class Fetched:
+    """One page as the engine got it: decoded body and the records in it."""
+
+    response: httpx.Response | None
+    data: Any
+    records: list[dict[str, Any]]
+    trace: CallTrace
+
+
+class PageSource(Protocol):
+    """What a Result reads pages from (the connector engine implements it)."""
+
+    service: str
+    endpoint: str
+    timestamps: dict[str, Any] | None
+
+    def first_request(self) -> PageRequest: ...
+
+    def new_paginator(self) -> Paginator | None: ...
+
+    def fetch(self, request: PageRequest) -> Fetched: ...
+
+
+@dataclass
+class Page:
+    """One committed page: its records and the request that fetched them."""
+
+    number: int
+    records: list[dict[str, Any]]
+    request: PageRequest
+    status: int | None = None
+    _array: Any = field(default=None, repr=False)
+
+    def array(self) -> pa.StructArray | None:
+        if self._array is None:
+            self._array = records_to_array(self.records) if self.records else False
+        return self._array or None
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+
+@dataclass
+class Stats:
+    """What reading a Result cost so far."""
+
+    calls: int = 0
+    attempts: int = 0
+    pages: int = 0
+    records: int = 0
+    retries: int = 0
+    seconds_waited: float = 0.0
+    cache_hits: int = 0
+    coalesced: int = 0
+    failovers: int = 0
+    seconds: float = 0.0
+
+    def add(self, trace: CallTrace) -> None:
+        self.calls += 1
+        self.attempts += trace.attempts
+        self.retries += trace.retries
+        self.seconds_waited += trace.waited
+        self.cache_hits += int(trace.cached)
+        self.coalesced += int(trace.coalesced)
+        self.failovers += trace.failovers
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def __str__(self) -> str:
+        return (
+            f"{self.records:,} records in {self.pages:,} pages, {self.calls:,} calls "
+            f"({self.retries} retries, {self.seconds_waited:.1f}s waited, "
+            f"{self.cache_hits} cache hits) in {self.seconds:.2f}s"
+        )
+
+
+_END = object()
+
+
+class Result:
+    """A lazy listing: iterate it, or convert it with ``to_frame()``/``to_arrow()``/``to_parquet()``.
+
+    >>> charges = ik.stripe.list("charges", created={"gte": "2024-01-01"})   # doctest: +SKIP
+    >>> charges.head(5)           # fetches one page
+    >>> df = charges.to_frame()   # fetches the rest; re-run after a failure to resume
+    """
+
+    def __init__(
+        self,
+        source: PageSource,
+        *,
+        checkpoint: str | Path | None = None,
+        prefetch: bool = True,
+        max_records: int | None = None,
+    ) -> None:
+        self._source = source
+        self.service = source.service
+        self.endpoint = source.endpoint
+        self.prefetch = prefetch
+        self.max_records = max_records
+        self.stats = Stats()
+        self._pages: list[Page] = []
+        self._next: PageRequest | None = source.first_request()
+        self._paginator: Paginator | None = source.new_paginator()
+        self._lock = threading.Lock()
+        self._table: pa.Table | None = None
+        self._checkpoint = None
+        if checkpoint is not None:
+            self._checkpoint = Checkpoint(checkpoint, fingerprint(self._next.as_dict()))
+            self._restore()
+
+    # -- state -----------------------------------------------------------------------------
+    def _restore(self) -> None:
+        assert self._checkpoint is not None
+        saved = self._checkpoint.load()
+        for records in saved.pages:
+            self._pages.append(Page(len(self._pages) + 1, records, PageRequest("GET", "")))
+        self.stats.pages = len(self._pages)
+        self.stats.records = sum(len(p) for p in self._pages)
+        if saved.pages:
+            self._next = (
+                None if saved.done or saved.next_request is None
+                else PageRequest.from_dict(saved.next_request)
+            )
+            if saved.paginator is not None and self._next is not None:
+                self._paginator = self._paginator or self._source.new_paginator()
+                if self._paginator is not None:
+                    vars(self._paginator).update(saved.paginator)
+
+    @property
+    def complete(self) -> bool:
+        """Whether every page has been fetched."""
+        return self._next is None or self._capped()
+
+    @property
+    def cursor(self) -> dict[str, Any] | None:
+        """The request for the next page (None when complete): where a resume starts."""
+        return None if self._next is None else self._next.as_dict()
+
+    def _capped(self) -> bool:
+        return self.max_records is not None and self.stats.records >= self.max_records
+
+    def _fetch(
+        self, request: PageRequest, paginator: Paginator | None
+    ) -> tuple[Page, PageRequest | None, Paginator]:
+        """Fetch one page and work out the next request, touching no committed state."""
+        started = time.perf_counter()
+        fetched = self._source.fetch(request)
+        with self._lock:
+            self.stats.add(fetched.trace)
+            self.stats.seconds += time.perf_counter() - started
+        if paginator is None:
+            paginator = detect_paginator(fetched.response, fetched.data)  # type: ignore[arg-type]
+        else:
+            paginator = copy.deepcopy(paginator)
+        paginator.update_state(fetched.response, fetched.data, fetched.records)  # type: ignore[arg-type]
+        nxt = None
+        if paginator.has_next_page:
+            nxt = request.copy()
+            paginator.update_request(nxt)
+            if nxt == request:
+                raise ServerError(
+                    f"the next-page request equals the last one ({request.url}); stopping "
+                    "rather than looping forever", service=self.service, endpoint=self.endpoint,
+                )
+        status = fetched.response.status_code if fetched.response is not None else None
+        page = Page(len(self._pages) + 1, fetched.records, request, status)
+        return page, nxt, paginator
+
+    def _commit(self, page: Page, nxt: PageRequest | None, paginator: Paginator) -> None:
+        if self._checkpoint is not None:
+            self._checkpoint.commit(
+                page.records, None if nxt is None else nxt.as_dict(),
+                {k: v for k, v in vars(paginator).items()},
+            )
+        page.number = len(self._pages) + 1
+        self._pages.append(page)
+        self._next, self._paginator, self._table = nxt, paginator, None
+        self.stats.pages += 1
+        self.stats.records += len(page)
+
+    # -- reading ---------------------------------------------------------------------------
+    def _new_pages(self, prefetch: bool) -> Iterator[Page]:
+        """Fetch and commit pages from the current cursor to the end."""
+        if not prefetch:
+            while self._next is not None and not self._capped():
+                fetched = self._fetch(self._next, self._paginator)
+                self._commit(*fetched)
+                yield fetched[0]
+            return
+        yield from self._prefetched_pages()
+
+    def _prefetched_pages(self) -> Iterator[Page]:
+        handoff: queue.Queue[Any] = queue.Queue(maxsize=1)
+        stop = threading.Event()
+
+        def offer(item: Any) -> None:
+            while not stop.is_set():
+                try:
+                    handoff.put(item, timeout=0.1)
+                    return
+                except queue.Full:
+                    continue
+
+        def worker(request: PageRequest | None, paginator: Paginator | None) -> None:
+            try:
+                while request is not None and not stop.is_set():
+                    item = self._fetch(request, paginator)
+                    _, request, paginator = item
+                    offer(item)
+                offer(_END)
+            except BaseException as exc:  # handed to the reader, raised there
+                offer(exc)
+
+        thread = threading.Thread(
+            target=worker, args=(self._next, self._paginator), daemon=True,
+            name=f"integkit-prefetch-{self.service}",
+        )
+        thread.start()
+        try:
+            while self._next is not None and not self._capped():
+                item = handoff.get()
+                if item is _END:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                self._commit(*item)
+                yield item[0]
+        finally:
+            stop.set()  # an uncommitted page in flight is dropped and fetched again on resume
+
+    def pages(self) -> Iterator[Page]:
+        """Every page: those already fetched, then the rest as they arrive."""
+        index = 0
+        while True:
+            while index < len(self._pages):
+                yield self._pages[index]
+                index += 1
+            if self.complete:
+                return
+            for page in self._new_pages(self.prefetch):
+                index += 1
+                yield page
+            if self.complete:
+                return
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        count = 0
+        for page in self.pages():
+            for record in page.records:
+                if self.max_records is not None and count >= self.max_records:
+                    return
+                count += 1
+                yield record
+
+    def fetch_all(self) -> Result:
+        """Fetch every remaining page (resuming where a failed read stopped); returns self."""
+        for page in self.pages():
+            page.array()  # convert while the next page is on its way
+        return self
+
+    def to_arrow(self) -> pa.Table:
+        """All records as one flat Arrow table (fetches what is missing)."""
+        self.fetch_all()
+        if self._table is None:
+            records = [r for p in self._pages for r in p.records]
+            arrays = [p.array() for p in self._pages if p.records]
+            if self.max_records is not None and len(records) > self.max_records:
+                records, arrays = records[: self.max_records], None
+            self._table = records_to_table(
+                records, timestamps=self._source.timestamps, arrays=arrays
+            )
+        return self._table
+
+    def to_frame(self) -> pd.DataFrame:
+        """All records as a pandas DataFrame: dotted columns for nested fields, typed times."""
+        return self.to_arrow().to_pandas()
+
+    def to_parquet(self, path: str | Path, **options: Any) -> Path:
+        """Write all records to a Parquet file; returns its path."""
+        import pyarrow.parquet as pq
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(self.to_arrow(), path, **options)
+        return path
+
+    def head(self, n: int = 5) -> pd.DataFrame:
+        """The first ``n`` records as a DataFrame, fetching only the pages they need."""
+        records: list[dict[str, Any]] = []
+        pages = iter(self._pages)
+        while len(records) < n:
+            page = next(pages, None)
+            if page is None:
+                if self.complete:
+                    break
+                page = next(self._new_pages(prefetch=False), None)
+                if page is None:
+                    break
+            records.extend(page.records[: n - len(records)])
+        return records_to_table(records, timestamps=self._source.timestamps).to_pandas()
+
+    def __len__(self) -> int:
+        """Records fetched so far (not the total, which most APIs do not tell)."""
+        return sum(len(p) for p in self._pages)
+
+    def __repr__(self) -> str:
+        state = "complete" if self.complete else "more to fetch"
+        return (
+            f"<Result {self.service} {self.endpoint}: {len(self._pages)} pages, "
+            f"{len(self):,} records so far, {state}>"
+        )
