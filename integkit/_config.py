@@ -97,7 +97,9 @@ def interpolate(value: Any, *, where: str = "config") -> Any:
             return os.environ[name]
         if default is not None:
             return default
-        raise ConfigError(f"{where} needs the environment variable {name}; set it (export {name}=...)")
+        raise ConfigError(
+            f"{where} needs the environment variable {name}; set it (export {name}=...)"
+        )
 
     return _ENV.sub(substitute, value)
 

@@ -88,7 +88,8 @@ class ApiError(IntegkitError):
         where = " ".join(p for p in (self.service, self.endpoint) if p)
         head = f"[{self.request_id}] " if self.request_id else ""
         status = f"{self.status} " if self.status else ""
-        text = f"{head}{status}{where}: {self.message}" if where else f"{head}{status}{self.message}"
+        body = f"{where}: {self.message}" if where else self.message
+        text = f"{head}{status}{body}"
         return f"{text} {self.hint}".rstrip()
 
     def __reduce__(self):  # keep keyword fields across pickling (papermill, multiprocessing)

@@ -85,7 +85,9 @@ class RetryPolicy:
         if attempt >= self.max_attempts:
             return Verdict(False, reason="attempts exhausted")
         if isinstance(outcome, BaseException):
-            if isinstance(outcome, CircuitOpenError) or not isinstance(outcome, httpx.TransportError):
+            if isinstance(outcome, CircuitOpenError) or not isinstance(
+                outcome, httpx.TransportError
+            ):
                 return Verdict(False, reason=type(outcome).__name__)
             if isinstance(outcome, NOT_SENT) or self.replayable(request):
                 return Verdict(True, self.backoff(attempt), type(outcome).__name__)

@@ -133,7 +133,9 @@ class PageToken(Cursor):
 class LinkHeader(Paginator):
     """RFC 8288 ``Link: <...>; rel="next"`` (GitHub, Shopify): follow the URL as given."""
 
-    def __init__(self, rel: str = "next", *, limit: int | None = None, limit_param: str = "per_page"):
+    def __init__(
+        self, rel: str = "next", *, limit: int | None = None, limit_param: str = "per_page"
+    ):
         self.rel = rel
         self.limit = limit
         self.limit_param = limit_param

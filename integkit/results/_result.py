@@ -117,7 +117,7 @@ _END = object()
 
 
 class Result:
-    """A lazy listing: iterate it, or convert it with ``to_frame()``/``to_arrow()``/``to_parquet()``.
+    """A lazy listing: iterate it, or convert it (``to_frame``, ``to_arrow``, ``to_parquet``).
 
     >>> charges = ik.stripe.list("charges", created={"gte": "2024-01-01"})   # doctest: +SKIP
     >>> charges.head(5)           # fetches one page
