@@ -7,6 +7,7 @@ builds one for an API that has no shipped definition.
 
 from __future__ import annotations
 
+import copy
 import uuid
 from typing import Any
 from urllib.parse import urlencode
@@ -35,7 +36,7 @@ class Listing:
 
     def __init__(
         self, conn: Connection, path: str, params: dict[str, Any], *, endpoint: str,
-        records_path: str | None, paginator: Any,
+        records_path: str | None, paginator: Any, method: str = "GET", json: Any = None,
     ) -> None:
         self.conn = conn
         self.service = conn.service
@@ -44,10 +45,13 @@ class Listing:
         self.params = params
         self.records_path = records_path
         self.paginator_spec = paginator
+        self.method = method.upper()
+        self.json = json
         self.timestamps = conn.definition.timestamps or None
 
     def first_request(self) -> PageRequest:
-        return PageRequest("GET", self.path, params=dict(self.params))
+        body = copy.deepcopy(self.json)
+        return PageRequest(self.method, self.path, params=dict(self.params), json=body)
 
     def new_paginator(self) -> Paginator | None:
         return paginator_from_config(self.paginator_spec)
@@ -204,12 +208,15 @@ class Connection:
         max_records: int | None = None,
         paginator: Any = None,
         prefetch: bool = True,
+        method: str = "GET",
+        json: Any = None,
         **params: Any,
     ) -> Result:
         """A lazy Result over every record of ``resource`` (a name, or a path like ``/v1/x``).
 
         ``params`` are the service's own query parameters. ``checkpoint`` names a folder that
-        makes the extraction resumable across processes; ``max_records`` stops early.
+        makes the extraction resumable across processes; ``max_records`` stops early. Search
+        endpoints that page by POST take ``method="POST"`` and a ``json`` body.
         """
         spec = self._resource(resource)
         listing = Listing(
@@ -217,6 +224,7 @@ class Connection:
             endpoint=f"{spec.name}.list" if not spec.name.startswith(("/", "http")) else spec.path,
             records_path=spec.records_path or self.definition.records_path,
             paginator=paginator or spec.paginator or self.definition.paginator,
+            method=method, json=json,
         )
         return Result(listing, checkpoint=checkpoint, prefetch=prefetch, max_records=max_records)
 

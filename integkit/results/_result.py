@@ -141,6 +141,8 @@ class Result:
         self._pages: list[Page] = []
         self._next: PageRequest | None = source.first_request()
         self._paginator: Paginator | None = source.new_paginator()
+        if self._paginator is not None:
+            self._paginator.init_request(self._next)
         self._lock = threading.Lock()
         self._table: pa.Table | None = None
         self._checkpoint = None
