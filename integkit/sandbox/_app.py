@@ -28,6 +28,8 @@ __all__ = [
     "ParamError",
     "Reply",
     "Request",
+    "as_list",
+    "header_list",
     "new_request_id",
     "parse_params",
 ]
@@ -86,11 +88,12 @@ _BRACKETS = re.compile(r"\[([^\[\]]*)\]")
 def parse_params(raw: str) -> dict[str, Any]:
     """Decode Stripe-style bracket notation into nested dicts and lists.
 
-    ``metadata[k]=v`` -> ``{"metadata": {"k": "v"}}``; ``expand[]=a&expand[]=b`` and
-    ``expand[0]=a`` -> ``{"expand": ["a", "b"]}``; ``created[gte]=1`` -> ``{"created": {"gte": "1"}}``.
+    ``metadata[k]=v`` -> ``{"metadata": {"k": "v"}}``; ``expand[]=a&expand[]=b`` ->
+    ``{"expand": ["a", "b"]}``; ``expand[0]=a`` -> ``{"expand": {"0": "a"}}`` (see ``as_list``);
+    ``created[gte]=1`` -> ``{"created": {"gte": "1"}}``.
 
     >>> parse_params("a=1&m[k]=v&e[]=x&e[]=y&l[0][id]=p")
-    {'a': '1', 'm': {'k': 'v'}, 'e': ['x', 'y'], 'l': [{'id': 'p'}]}
+    {'a': '1', 'm': {'k': 'v'}, 'e': ['x', 'y'], 'l': {'0': {'id': 'p'}}}
     """
     out: dict[str, Any] = {}
     if not raw:
@@ -130,9 +133,8 @@ def _assign(node: dict[str, Any], keys: list[str], value: str, param: str) -> No
             node[key] = value
             return
         child = node.get(key)
-        want_seq = nxt == "" or (nxt is not None and nxt.isdigit())
         if child is None:
-            child = _Seq() if want_seq else {}
+            child = _Seq() if nxt == "" else {}
             node[key] = child
         elif not isinstance(child, dict):
             raise ParamError(f"Invalid value for {param}: cannot mix a value and an object", param)
@@ -151,11 +153,20 @@ def _open_slot(seq: _Seq, nxt: str | None) -> str:
 
 def _listify(node: Any) -> Any:
     if isinstance(node, _Seq):
-        items = sorted(node.items(), key=lambda kv: (not kv[0].isdigit(), int(kv[0]) if kv[0].isdigit() else 0))
-        return [_listify(v) for _, v in items]
+        return [_listify(v) for v in node.values()]
     if isinstance(node, dict):
         return {k: _listify(v) for k, v in node.items()}
     return node
+
+
+def as_list(value: Any) -> list[Any] | None:
+    """A parameter meant as an array: ``x[]=..`` gives a list, ``x[0]=..`` a dict keyed by
+    index (metadata keys may be digits too, so only the caller knows). None if neither."""
+    if isinstance(value, list):
+        return value
+    if isinstance(value, dict) and value and all(k.isdigit() for k in value):
+        return [value[k] for k in sorted(value, key=int)]
+    return None
 
 
 class Emulator:

@@ -27,7 +27,8 @@ def test_profiles_from_config_file(tmp_path, monkeypatch, api, suffix) -> None:
                  f'base_url: "{api}"}}\n',
         ".json": json.dumps({"profiles": {"staging": {"stripe": {
             "api_key": "${IK_STAGING_KEY}", "base_url": api}}}}),
-        ".toml": f'[profiles.staging.stripe]\napi_key = "${{IK_STAGING_KEY}}"\nbase_url = "{api}"\n',
+        ".toml": "[profiles.staging.stripe]\n"
+                 f'api_key = "${{IK_STAGING_KEY}}"\nbase_url = "{api}"\n',
     }
     path = tmp_path / f"config{suffix}"
     path.write_text(texts[suffix])
