@@ -9,6 +9,8 @@ from collections.abc import Sequence
 
 __all__ = ["main"]
 
+_ZERO_DECIMAL = {"jpy", "krw", "vnd", "clp", "isk", "ugx", "xaf", "xof"}
+
 
 def _demo(records: int, chaos: bool) -> int:
     import integkit as ik
@@ -34,13 +36,13 @@ def _demo(records: int, chaos: bool) -> int:
 
     print(f"\nPulled {len(df):,} charges into a DataFrame of {df.shape[1]} columns "
           f"in {elapsed:.2f}s.\n")
-    by_status = df.groupby("status")["amount"].agg(["count", "sum"])
-    by_status["sum"] = (by_status["sum"] / 100).round(2)
-    print("By status (amount in major units):")
-    print(by_status.rename(columns={"count": "charges", "sum": "amount"}).to_string())
+    print(df["status"].value_counts().rename("charges").to_frame().to_string())
+    paid = df[df["status"] == "succeeded"]
+    scale = paid["currency"].map(lambda c: 1 if c in _ZERO_DECIMAL else 100)
+    volume = (paid["amount"] / scale).groupby(paid["currency"]).sum().sort_values(ascending=False)
+    print("\nSucceeded volume by currency (major units):")
+    print(volume.round(2).head(5).to_string())
     print(f"\nFirst charge: {df['created'].min():%Y-%m-%d}, last: {df['created'].max():%Y-%m-%d}")
-    top = df["currency"].value_counts().head(3)
-    print("Top currencies: " + ", ".join(f"{c} ({n:,})" for c, n in top.items()))
     print(f"\nStats: {charges.stats}")
     if len(df) != records or df["id"].duplicated().any():
         print("ERROR: the extraction lost or duplicated records", file=sys.stderr)

@@ -1,7 +1,7 @@
 """The connector engine; definitions live in the top-level ``connectors/`` folder."""
 
 from ._definition import ConnectorDef, Operation, Resource
-from ._loader import available_services, load_definition
+from ._loader import available_services, definition_dirs, load_definition
 from ._rest import Connection, Listing
 
 __all__ = [
@@ -11,5 +11,6 @@ __all__ = [
     "Operation",
     "Resource",
     "available_services",
+    "definition_dirs",
     "load_definition",
 ]

@@ -14,7 +14,6 @@ import re
 import threading
 import zlib
 from collections import Counter
-from collections.abc import Iterable
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -29,7 +28,6 @@ __all__ = [
     "Reply",
     "Request",
     "as_list",
-    "header_list",
     "new_request_id",
     "parse_params",
 ]
@@ -114,7 +112,8 @@ def parse_params(raw: str) -> dict[str, Any]:
                 raise ParamError(f"Invalid parameter name: {name}", head)
             keys += parts
         _assign(out, keys, value, head)
-    return _listify(out)
+    result: dict[str, Any] = _listify(out)
+    return result
 
 
 class _Seq(dict):  # type: ignore[type-arg]
@@ -175,6 +174,8 @@ class Emulator:
     State tests read: ``objects`` (Counter of objects created through the API, by object
     type), ``request_log`` (``(method, path, status, idempotency_key)`` per request),
     ``rate_limited`` (429s answered by the rate limiter), ``faults`` and ``api_keys``.
+    ``GET /__sandbox__/stats`` returns the counters as JSON (for an emulator in a child
+    process).
     """
 
     service = ""
@@ -199,6 +200,10 @@ class Emulator:
     def add_api_key(self, key: str) -> None:
         """Accept another key (e.g. to test that idempotency and limits are per key)."""
         self.api_keys.add(key)
+
+    def credentials(self) -> dict[str, Any]:
+        """Keyword arguments that make ``ik.connect(service, ...)`` authenticate here."""
+        return {"api_key": self.api_key}
 
     def allow(self, key: str) -> bool:
         """Whether the per-key rate limit lets this request through (counts the refusals)."""
@@ -284,7 +289,3 @@ async def _lifespan(receive: Receive, send: Send) -> None:
             await send({"type": "lifespan.shutdown.complete"})
             return
 
-
-def header_list(pairs: Iterable[tuple[str, str]]) -> Headers:
-    """``[("Request-Id", "req_1")]`` -> raw ASGI header pairs."""
-    return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in pairs]

@@ -9,7 +9,9 @@ emulator running in a child process::
     GET    /__sandbox__/faults   the rules, their counters and ``hits``
 
 Each rule may be scoped by a ``path`` glob and a ``method``, and ``after=N`` lets the first N
-matching requests through untouched.
+matching requests through untouched. Rules act like proxies stacked in the order they were
+added: a request one rule fails (or resets) never reaches the rules added after it, so their
+``after`` counts only the requests that got that far.
 """
 
 from __future__ import annotations
@@ -69,8 +71,10 @@ class FaultRule:
         return self.times is not None and self.fired >= self.times
 
     def as_dict(self) -> dict[str, Any]:
-        out = {"kind": self.kind, "path": self.path, "method": self.method, "after": self.after,
-               "times": self.times, "seen": self.seen, "fired": self.fired}
+        out: dict[str, Any] = {
+            "kind": self.kind, "path": self.path, "method": self.method, "after": self.after,
+            "times": self.times, "seen": self.seen, "fired": self.fired,
+        }
         if self.kind == "latency":
             out["seconds"] = self.seconds
         elif self.kind == "fail":
@@ -145,13 +149,17 @@ class Faults:
                         after=after, times=times)
 
     def add(self, kind: str, **options: Any) -> FaultRule:
-        """Add a rule by kind name (what the HTTP admin endpoint calls)."""
+        """Add a rule by kind name (what the HTTP admin endpoint calls); terminal faults
+        (fail, reset, truncate, reset_after_processing) default to ``times=1``, ``None`` means
+        every matching request."""
         if kind not in _KINDS:
             raise ConfigError(f"unknown fault kind {kind!r}; known: {', '.join(_KINDS)}")
         unknown = set(options) - {"seconds", "status", "headers", "path", "method", "after",
                                   "times"}
         if unknown:
             raise ConfigError(f"unknown fault option(s) for {kind}: {', '.join(sorted(unknown))}")
+        if kind in _TERMINAL:
+            options.setdefault("times", 1)  # as the methods: one failure unless told more
         rule = FaultRule(kind=kind, **options)
         if kind == "fail" and rule.status not in _FAIL_STATUSES:
             raise ConfigError(f"fail(status=...) takes one of {_FAIL_STATUSES}, not {rule.status}")
@@ -182,22 +190,21 @@ class Faults:
             if not self._rules:
                 return None
             plan = _Plan()
-            for rule in self._rules:
+            for rule in self._rules:  # outermost first, like stacked proxies
                 if not rule.matches(method, path):
                     continue
                 rule.seen += 1
                 if rule.seen <= rule.after or rule.spent:
                     continue
+                rule.fired += 1
                 if rule.kind in _TERMINAL:
-                    if plan.terminal is not None:
-                        continue
-                    plan.terminal = rule
-                elif rule.kind == "latency":
+                    plan.terminal = rule  # the request ends here: later rules never see it
+                    break
+                if rule.kind == "latency":
                     plan.delay += rule.seconds
                 else:
                     plan.headers += [(k.lower().encode(), str(v).encode())
                                      for k, v in rule.headers.items()]
-                rule.fired += 1
             return plan
 
     # -- ASGI ----------------------------------------------------------------------------------
@@ -332,7 +339,7 @@ def _drop(send: Send, *, reset: bool) -> bool:
     """
     cycle = getattr(send, "__self__", None)
     transport = getattr(cycle, "transport", None)
-    if transport is None:
+    if cycle is None or transport is None:
         return False
     if reset:
         sock = transport.get_extra_info("socket")

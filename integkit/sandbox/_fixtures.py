@@ -11,6 +11,7 @@ import base64
 import bisect
 import fnmatch
 import hashlib
+import itertools
 import random
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -20,7 +21,9 @@ import orjson
 __all__ = [
     "Dice",
     "Table",
+    "Weights",
     "created_series",
+    "glob_match",
     "mix64",
     "salt",
     "tokens",
@@ -44,46 +47,49 @@ def salt(seed: int, *parts: object) -> int:
     return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big")
 
 
-class Dice:
-    """A tiny deterministic random source (splitmix64), cheap enough to make per record."""
+class Weights:
+    """``(value, weight)`` pairs prepared for fast weighted picks."""
 
-    __slots__ = ("state",)
+    __slots__ = ("values", "cumulative", "total")
 
-    def __init__(self, seed: int) -> None:
-        self.state = seed & _MASK
+    def __init__(self, pairs: Iterable[tuple[Any, float]]) -> None:
+        pairs = list(pairs)
+        self.values = [v for v, _ in pairs]
+        self.cumulative = list(itertools.accumulate(w for _, w in pairs))
+        self.total = self.cumulative[-1]
+        self.cumulative[-1] = float("inf")  # random() * total can never step past the last
+
+
+class Dice(random.Random):
+    """A deterministic random source per record (Mersenne Twister seeded by an int, which is
+    stable across Python versions), with the few draws the builders need."""
 
     def next(self) -> int:
-        self.state = (self.state + 0x9E3779B97F4A7C15) & _MASK
-        return mix64(self.state)
+        return self.getrandbits(64)
 
     def below(self, n: int) -> int:
-        return self.next() % n if n > 0 else 0
+        return int(self.random() * n) if n > 0 else 0
 
     def between(self, lo: int, hi: int) -> int:
         """An integer in ``[lo, hi]``."""
-        return lo + self.below(hi - lo + 1)
+        return lo + int(self.random() * (hi - lo + 1))
 
     def unit(self) -> float:
-        return (self.next() >> 11) / float(1 << 53)
+        return self.random()
 
     def chance(self, p: float) -> bool:
-        return self.unit() < p
+        return self.random() < p
 
     def pick(self, seq: Sequence[Any]) -> Any:
-        return seq[self.below(len(seq))]
+        return seq[int(self.random() * len(seq))]
 
-    def weighted(self, table: Sequence[tuple[Any, float]]) -> Any:
-        """Pick from ``(value, weight)`` pairs."""
-        x = self.unit() * sum(w for _, w in table)
-        for value, weight in table:
-            x -= weight
-            if x < 0:
-                return value
-        return table[-1][0]
+    def weighted(self, table: Weights) -> Any:
+        """Pick from a ``Weights`` table."""
+        return table.values[bisect.bisect_right(table.cumulative, self.random() * table.total)]
 
     def token(self, length: int) -> str:
         """Alphanumeric characters (as in Stripe ids)."""
-        raw = b"".join(self.next().to_bytes(8, "big") for _ in range((length * 3 + 31) // 32))
+        raw = self.randbytes((length * 3 + 3) // 4)
         return base64.b64encode(raw).translate(_ALNUM)[:length].decode()
 
 
@@ -190,6 +196,20 @@ class Table:
             self._json_size += len(data)
         return data
 
+    def prebuild(self) -> None:
+        """Build every seeded object now: its JSON (within the cache budget) and its facts,
+        so that neither a page nor the first filtered list pays for it."""
+        facts: list[Facts] = []
+        m = len(self.added)
+        for i in range(self.n):
+            obj = self.object_at(m + i)
+            facts.append(self._facts(obj))
+            if i not in self._json and self._json_size < self._cache_budget:
+                data = orjson.dumps(obj)
+                self._json[i] = data
+                self._json_size += len(data)
+        self._facts_seeded = facts
+
     # -- changes ---------------------------------------------------------------------------
     def add(self, obj: dict[str, Any]) -> None:
         """Store a new object: it becomes the newest (first in lists)."""
@@ -228,7 +248,9 @@ class Table:
         ``where`` filters on facts (``where_key`` names it for caching), ``created`` holds
         ``gt/gte/lt/lte/eq`` bounds, ``after``/``before`` are the cursor objects' positions.
         """
-        cand: Sequence[int] = range(len(self)) if where is None else self._matching(where, where_key)
+        cand: Sequence[int] = range(len(self))
+        if where is not None:
+            cand = self._matching(where, where_key)
         lo, hi = 0, len(cand)
         if created:
             lo, hi = self._created_bounds(cand, created, lo, hi)

@@ -67,7 +67,7 @@ _RATE = re.compile(r"^\s*\(?\s*([0-9]*\.?[0-9]+)\s*[/,:]\s*([0-9]+)\s*\)?\s*$")
 
 def parse_rate_limit(value: str | tuple[float, int] | None) -> tuple[float, int] | None:
     """``"25/50"`` (or ``(25, 50)``, ``"25,50"``) -> ``(25.0, 50)``: rate per second, burst."""
-    if value is None or value == "" or value == "none":
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none")):
         return None
     if isinstance(value, tuple):
         rate, burst = value

@@ -88,6 +88,8 @@ class SandboxProcess:
     def start(self) -> SandboxProcess:
         args = [sys.executable, "-m", "integkit.sandbox", self.service, "--json"]
         for key, value in self.options.items():
+            if value is None:  # "--api-key None" would be taken literally
+                continue
             args += [f"--{key.replace('_', '-')}", str(value)]
         self.proc = subprocess.Popen(
             args, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}

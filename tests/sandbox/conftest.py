@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import pickle
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +30,32 @@ def stripe_sb() -> Iterator[Sandbox]:
 
 
 @pytest.fixture()
+def fresh() -> Iterator[Callable[..., Sandbox]]:
+    """Start private sandboxes (for tests that create objects or set limits); all stopped after."""
+    started: list[Sandbox] = []
+
+    def start(service: str = "stripe", **options: Any) -> Sandbox:
+        options.setdefault("records", 120)
+        sb = sandbox(service, **options)
+        started.append(sb)
+        return sb
+
+    yield start
+    for sb in started:
+        sb.stop()
+
+
+def http(sb: Sandbox, **kwargs: Any) -> httpx.Client:
+    """An httpx client authenticated against ``sb`` (Bearer, like stripe-python)."""
+    headers = {"Authorization": f"Bearer {sb.api_key}", **kwargs.pop("headers", {})}
+    return httpx.Client(base_url=sb.url, headers=headers, timeout=10, **kwargs)
+
+
+@pytest.fixture()
 def client(stripe_sb: Sandbox) -> Iterator[httpx.Client]:
     """A raw httpx client authenticated against the session's Stripe emulator."""
     stripe_sb.faults.clear()
-    headers = {"Authorization": f"Bearer {stripe_sb.api_key}"}
-    with httpx.Client(base_url=stripe_sb.url, headers=headers, timeout=10) as c:
+    with http(stripe_sb) as c:
         yield c
     stripe_sb.faults.clear()
 
@@ -154,5 +176,9 @@ def stripe_spec(request: pytest.FixtureRequest) -> StripeSpec:
     """The official Stripe OpenAPI description (skipped only when shared/specs is absent)."""
     if not (SPEC_DIR / "spec3.yaml").is_file():
         pytest.skip(f"Stripe's OpenAPI spec is not checked out beside the repo ({SPEC_DIR})")
-    cache_dir = Path(str(request.config.cache.mkdir("integkit-specs")))
+    cache = getattr(request.config, "cache", None)  # None under -p no:cacheprovider
+    if cache is not None:
+        cache_dir = Path(str(cache.mkdir("integkit-specs")))
+    else:
+        cache_dir = Path(tempfile.gettempdir()) / "integkit-specs"
     return StripeSpec(_load_spec_doc(cache_dir))

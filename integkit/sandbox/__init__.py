@@ -1,0 +1,135 @@
+"""Local emulators of the services integkit connects to, over real HTTP on 127.0.0.1.
+
+>>> import integkit as ik                                    # doctest: +SKIP
+>>> with ik.sandbox("stripe", records=500) as sb:           # doctest: +SKIP
+...     conn = sb.connect()
+...     sb.faults.fail(503, times=2)                        # the next two calls fail
+...     df = conn.list("charges").to_frame()
+
+``sb.emulator`` holds the in-memory state tests read (``objects``, ``request_log``,
+``rate_limited``); ``python -m integkit.sandbox stripe --json`` serves one in its own process.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+from collections.abc import Iterable
+from typing import Any
+
+from ._app import Emulator
+from ._faults import FaultRule, Faults
+from ._limits import parse_rate_limit
+from ._server import SandboxProcess, SandboxServer
+from .services import emulator_class, known_services
+
+__all__ = [
+    "Emulator",
+    "FaultRule",
+    "Faults",
+    "Sandbox",
+    "SandboxProcess",
+    "SandboxServer",
+    "create_emulator",
+    "known_services",
+    "sandbox",
+]
+
+
+def create_emulator(service: str, *, records: int = 1000, seed: int = 0,
+                    rate_limit: tuple[float, int] | str | None = None, latency: float = 0.0,
+                    api_key: str | None = None, prebuild: Iterable[str] | None = None
+                    ) -> Emulator:
+    """The ASGI emulator of ``service`` with its seeded data, not yet served.
+
+    ``prebuild`` names resources whose objects are all serialised up front (None: the
+    emulator's default, e.g. Stripe's charges; ``()``: none).
+    """
+    cls = emulator_class(service)
+    emulator: Emulator = cls(records=records, seed=seed, rate_limit=parse_rate_limit(rate_limit),
+                             latency=latency, api_key=api_key)
+    warm = getattr(emulator, "warm", None)
+    if warm is not None:
+        warm() if prebuild is None else warm(tuple(prebuild))
+    return emulator
+
+
+class Sandbox:
+    """A running emulator and the credentials that open it; a context manager.
+
+    Attributes: ``service``, ``url``, ``api_key``, ``credentials`` (keyword arguments for
+    ``ik.connect``), ``faults``, ``emulator`` (also ``app``: the ASGI app with its state).
+    """
+
+    def __init__(self, service: str, emulator: Emulator, server: SandboxServer) -> None:
+        self.service = service
+        self.emulator = emulator
+        self.server = server
+
+    @property
+    def app(self) -> Emulator:
+        return self.emulator
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def api_key(self) -> str:
+        return self.emulator.api_key
+
+    @property
+    def credentials(self) -> dict[str, Any]:
+        return self.emulator.credentials()
+
+    @property
+    def faults(self) -> Faults:
+        return self.emulator.faults
+
+    def connect(self, **kwargs: Any) -> Any:
+        """``ik.connect(service)`` aimed at this emulator (extra kwargs pass through)."""
+        from .. import connect
+
+        options = {"base_url": self.url, **self.credentials, **kwargs}
+        return connect(self.service, **options)
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"<Sandbox {self.service} at {self.url}>"
+
+
+def sandbox(service: str, *, records: int = 1000, seed: int = 0,
+            rate_limit: tuple[float, int] | None = None, latency: float = 0.0,
+            api_key: str | None = None) -> Sandbox:
+    """Start ``service``'s emulator on a free 127.0.0.1 port and return it, running.
+
+    Args:
+        service: a registered emulator, e.g. ``"stripe"``.
+        records: seeded objects per list resource (deterministic for ``seed``).
+        rate_limit: ``(requests per second, burst)`` per API key; None for no limit.
+        latency: seconds added to every request (without blocking the others).
+        api_key: the key the emulator accepts; a fresh test key when None.
+    """
+    emulator = create_emulator(service, records=records, seed=seed, rate_limit=rate_limit,
+                               latency=latency, api_key=api_key)
+    server = SandboxServer(emulator).start()
+    return Sandbox(service, emulator, server)
+
+
+class _CallableModule(types.ModuleType):
+    """Importing ``integkit.sandbox`` makes the package attribute ``integkit.sandbox`` this
+    module, shadowing the ``ik.sandbox(...)`` function; so the module is callable too."""
+
+    def __call__(self, service: str, **options: Any) -> Sandbox:
+        return sandbox(service, **options)
+
+
+sys.modules[__name__].__class__ = _CallableModule
