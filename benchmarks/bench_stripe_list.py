@@ -1,8 +1,9 @@
 """Stripe list -> DataFrame: integkit vs a plain httpx loop vs the official SDK's auto-paging.
 
-All three read the same emulator (a child process on 127.0.0.1, no latency) in one run, in
-rotating order, several rounds; the median wall time of each is reported with its ratio to the
-plain httpx loop. Every contender ends with a flat DataFrame of the same records.
+All contenders read the same emulator (a child process on 127.0.0.1, no latency) in one run,
+in rotating order, several rounds. Each timed run happens in a fresh Python process (imports
+done before the clock starts), so no contender inherits another's heap or garbage collector
+state. The median wall time of each is reported with its ratio to the plain httpx loop.
 
     .venv/bin/pip install -e ".[bench]"
     .venv/bin/python benchmarks/bench_stripe_list.py --records 50000 --rounds 5
@@ -14,12 +15,15 @@ import argparse
 import json
 import platform
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pandas as pd
+import stripe
 
 import integkit as ik
 from integkit.sandbox import SandboxProcess
@@ -52,8 +56,6 @@ def plain_httpx_unflattened(url: str, key: str) -> pd.DataFrame:
 
 def stripe_sdk(url: str, key: str) -> pd.DataFrame:
     """The official SDK's auto-paging iterator, then json_normalize of the plain dicts."""
-    import stripe
-
     client = stripe.StripeClient(key, base_addresses={"api": url}, max_network_retries=2)
     charges = client.v1.charges.list(params={"limit": 100})
     return pd.json_normalize([c.to_dict() for c in charges.auto_paging_iter()])
@@ -73,25 +75,44 @@ CONTENDERS: dict[str, Contender] = {
 BASELINE = "plain httpx loop + json_normalize"
 
 
+def _run_one(name: str, url: str, key: str, records: int) -> float:
+    """Time one contender in a fresh interpreter; returns its wall time in seconds."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--one", name, "--url", url, "--key", key,
+         "--records", str(records)], check=True, capture_output=True, text=True,
+    ).stdout
+    return float(out.strip().splitlines()[-1])
+
+
+def _one(name: str, url: str, key: str, records: int) -> None:
+    started = time.perf_counter()
+    frame = CONTENDERS[name](url, key)
+    elapsed = time.perf_counter() - started
+    assert len(frame) == records and frame["id"].is_unique, name
+    print(elapsed)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--one", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--key", help=argparse.SUPPRESS)
     parser.add_argument("--records", type=int, default=50_000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args()
+    if args.one:
+        return _one(args.one, args.url, args.key, args.records)
 
     times: dict[str, list[float]] = {name: [] for name in CONTENDERS}
     with SandboxProcess("stripe", records=args.records) as server:
         url, key = server.url, server.info["api_key"]
-        for name, run in CONTENDERS.items():  # warm-up, and a check that all agree
-            frame = run(url, key)
-            assert len(frame) == args.records and frame["id"].is_unique, name
         names = list(CONTENDERS)
+        for name in names:  # warm-up, and a check that every contender reads every record
+            _run_one(name, url, key, args.records)
         for round_ in range(args.rounds):
             for name in names[round_ % len(names):] + names[: round_ % len(names)]:
-                started = time.perf_counter()
-                CONTENDERS[name](url, key)
-                times[name].append(time.perf_counter() - started)
+                times[name].append(_run_one(name, url, key, args.records))
                 print(f"round {round_ + 1}: {name}: {times[name][-1]:.2f}s", flush=True)
 
     base = statistics.median(times[BASELINE])

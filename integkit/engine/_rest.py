@@ -24,7 +24,7 @@ from ..pagination import PageRequest, Paginator, paginator_from_config
 from ..results import Fetched, Result
 from ._definition import ConnectorDef, Resource
 from ._encoding import bracket_pairs
-from ._error_map import error_for_response, error_for_transport, malformed
+from ._responses import decode_json, error_for_response, error_for_transport
 
 __all__ = ["Connection", "Listing"]
 
@@ -159,11 +159,7 @@ class Connection:
             )
         if response.status_code == 204 or not response.content:
             return response, None, trace
-        try:
-            data = response.json()
-        except ValueError:
-            raise malformed(response, service=self.service, endpoint=endpoint) from None
-        return response, data, trace
+        return response, decode_json(response, service=self.service, endpoint=endpoint), trace
 
     def request(
         self,

@@ -39,7 +39,7 @@ def test_errors_survive_pickling() -> None:
 def test_error_mapping_uses_the_services_message() -> None:
     import httpx
 
-    from integkit.engine._error_map import error_for_response
+    from integkit.engine._responses import error_for_response
 
     response = httpx.Response(
         400, json={"error": {"message": "Invalid integer: abc", "param": "amount",
@@ -67,7 +67,7 @@ def test_error_mapping_uses_the_services_message() -> None:
 def test_status_classes(status, cls) -> None:
     import httpx
 
-    from integkit.engine._error_map import error_for_response
+    from integkit.engine._responses import error_for_response
 
     assert type(error_for_response(httpx.Response(status, text="nope"), service="s",
                                    endpoint="e")) is cls

@@ -1,4 +1,4 @@
-"""Turn a failed response (or a transport failure) into the matching IntegkitError."""
+"""Read what a service answered: decode a good body, map a failed one to an IntegkitError."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import httpx
+import orjson
 
 from .._errors import (
     ApiError,
@@ -21,7 +22,7 @@ from .._errors import (
 from .._jsonpath import find
 from ..http import retry_after
 
-__all__ = ["error_for_response", "error_for_transport"]
+__all__ = ["decode_json", "error_for_response", "error_for_transport"]
 
 _BY_STATUS: dict[int, type[ApiError]] = {
     401: AuthenticationError,
@@ -102,10 +103,19 @@ def error_for_transport(exc: Exception, *, service: str, endpoint: str, url: str
     return NetworkError(what, service=service, endpoint=endpoint)
 
 
-def malformed(response: httpx.Response, *, service: str, endpoint: str) -> ServerError:
-    """A 2xx whose body is not the JSON the API promises."""
+def decode_json(response: httpx.Response, *, service: str, endpoint: str) -> Any:
+    """The decoded body of a 2xx answer (orjson: several times faster on large pages), or a
+    ServerError saying what came instead of JSON."""
+    try:
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        pass
+    try:  # not UTF-8, or NaN/Infinity literals: the lenient decoder may still read it
+        return json.loads(response.text)
+    except ValueError:
+        pass
     excerpt = response.text[:200]
-    return ServerError(
+    raise ServerError(
         f"the response is not valid JSON (content-type {response.headers.get('content-type')!r},"
         f" starts with {json.dumps(excerpt)})", service=service, endpoint=endpoint,
         status=response.status_code, body=response.text,
