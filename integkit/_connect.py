@@ -55,7 +55,8 @@ def _connection_class(definition: ConnectorDef) -> type[Connection]:
     if not definition.module:
         return Connection
     module = importlib.import_module(definition.module)
-    return getattr(module, "CONNECTION", Connection)  # type: ignore[no-any-return]
+    cls: type[Connection] = getattr(module, "CONNECTION", Connection)
+    return cls
 
 
 def connect(service: str, *, profile: str | None = None, **options: Any) -> Connection:

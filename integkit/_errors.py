@@ -20,6 +20,8 @@ Each ApiError carries ``service``, ``endpoint``, ``status``, ``request_id``, a b
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "ApiError",
     "AuthenticationError",
@@ -92,11 +94,12 @@ class ApiError(IntegkitError):
         text = f"{head}{status}{body}"
         return f"{text} {self.hint}".rstrip()
 
-    def __reduce__(self):  # keep keyword fields across pickling (papermill, multiprocessing)
+    # Keep the keyword fields across pickling (papermill, multiprocessing).
+    def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild, (type(self), self.message, self.__dict__))
 
 
-def _rebuild(cls: type[ApiError], message: str, fields: dict) -> ApiError:
+def _rebuild(cls: type[ApiError], message: str, fields: dict[str, Any]) -> ApiError:
     err = cls.__new__(cls)
     Exception.__init__(err, message)
     err.__dict__.update(fields)
@@ -122,12 +125,13 @@ class InvalidRequestError(ApiError):
 class RateLimitError(ApiError):
     transient = True
 
-    def __init__(self, message: str, *, retry_after: float | None = None, **kw) -> None:
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
         self.retry_after = retry_after
         if kw.get("hint") is None:
             kw["hint"] = (
                 f"A retry can succeed in {retry_after:.0f}s." if retry_after is not None
-                else "Slow down or retry later; lower the connection's rate_limit to stay under it."
+                else "The service gave no Retry-After: retry in a few seconds, and read fewer "
+                "pages at once if it keeps happening."
             )
         super().__init__(message, **kw)
 
@@ -150,7 +154,7 @@ class NetworkError(ApiError):
 class CircuitOpenError(ApiError):
     transient = True
 
-    def __init__(self, message: str, *, retry_after: float | None = None, **kw) -> None:
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
         self.retry_after = retry_after
         if kw.get("hint") is None and retry_after is not None:
             kw["hint"] = f"Calls resume with a probe in {retry_after:.1f}s."

@@ -41,8 +41,9 @@ def find_records(data: Any, path: str | None = None) -> list[Any]:
         return data
     if isinstance(data, dict):
         for key in _COMMON_RECORD_KEYS:
-            if isinstance(data.get(key), list):
-                return data[key]
+            found = data.get(key)
+            if isinstance(found, list):
+                return found
         lists = [v for v in data.values() if isinstance(v, list)]
         if len(lists) == 1:
             return lists[0]

@@ -245,8 +245,9 @@ class Connection:
         missing = [p for p in op.required if params.get(p) is None]
         if missing:
             raise ConfigError(f"{self.service}.{name} needs {', '.join(missing)}")
-        body_key = "json" if self.definition.body == "json" and op.method != "GET" else "params"
-        return self.request(op.method, op.path, endpoint=name, **{body_key: params}, **options)
+        if self.definition.body == "json" and op.method != "GET":
+            return self.request(op.method, op.path, endpoint=name, json=params, **options)
+        return self.request(op.method, op.path, endpoint=name, params=params, **options)
 
     def __getattr__(self, name: str) -> Any:
         operations = self.__dict__.get("definition")

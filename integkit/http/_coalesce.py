@@ -90,7 +90,7 @@ class CoalesceTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         future: asyncio.Future[httpx.Response] = asyncio.get_running_loop().create_future()
         self._futures[slot] = future
         try:
-            response = await self.inner.handle_async_request(request)
+            response: httpx.Response = await self.inner.handle_async_request(request)
             future.set_result(response)
             return response
         except BaseException as exc:

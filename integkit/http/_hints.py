@@ -32,7 +32,7 @@ def retry_after(headers: httpx.Headers, *, now: float | None = None) -> float | 
 def should_retry_hint(headers: httpx.Headers) -> bool | None:
     """A service's explicit verdict (``Stripe-Should-Retry``, ``X-Should-Retry``), if any."""
     for name in ("stripe-should-retry", "x-should-retry"):
-        value = headers.get(name)
+        value: str | None = headers.get(name)
         if value is not None:
             return value.strip().lower() == "true"
     return None

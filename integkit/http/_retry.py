@@ -166,7 +166,8 @@ class RetryTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         attempts = _Attempts(self.policy, request)
         retrying = tenacity.AsyncRetrying(sleep=self.async_sleep, **self._kwargs(attempts))
-        return await retrying(self.inner.handle_async_request, request)  # type: ignore[no-any-return]
+        response: httpx.Response = await retrying(self.inner.handle_async_request, request)
+        return response
 
     def close(self) -> None:
         self.inner.close()

@@ -70,7 +70,9 @@ def _has_more(data: Any, _: Any = None) -> tuple[float, Paginator]:
     return (0.9 if ok else 0.0), StartingAfter()
 
 
-def _body_path(path: str, factory: Callable[[], Paginator], score: float):
+def _body_path(
+    path: str, factory: Callable[[], Paginator], score: float
+) -> Callable[[httpx.Response, Any], tuple[float, Paginator]]:
     def detect(resp: httpx.Response, data: Any) -> tuple[float, Paginator]:
         return (score if find(data, path) else 0.0), factory()
     return detect

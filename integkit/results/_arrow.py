@@ -147,7 +147,7 @@ def records_to_table(
     if arrays is None:
         arrays = [records_to_array(rows)]
     if all(a is not None for a in arrays):
-        table = combine_arrays(arrays)  # type: ignore[arg-type]
+        table = combine_arrays(arrays)
     if table is None:
         table = _slow_path(rows)
     return type_timestamps(table, timestamps)

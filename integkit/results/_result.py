@@ -334,7 +334,9 @@ class Result:
         self.fetch_all()
         if self._table is None:
             records = [r for p in self._pages for r in p.records]
-            arrays = [p.array() for p in self._pages if p.records]
+            arrays: list[pa.StructArray | None] | None = [
+                p.array() for p in self._pages if p.records
+            ]
             if self.max_records is not None and len(records) > self.max_records:
                 records, arrays = records[: self.max_records], None
             with _bulk_allocation():
