@@ -39,6 +39,9 @@ class CallEvent:
     cached: bool = False
     error: str | None = None
     request_id: str | None = None
+    bytes: int = 0
+    timestamp: float = 0.0
+    coalesced: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -63,6 +63,10 @@ class ConnectorDef:
     primary_key: str | None = None
     timestamps: dict[str, Any] = field(default_factory=dict)
     errors: dict[str, Any] = field(default_factory=dict)
+    rate_limits: list[dict[str, Any]] = field(default_factory=list)
+    quotas: dict[str, Any] = field(default_factory=dict)
+    cache: dict[str, Any] = field(default_factory=dict)
+    pricing: dict[str, Any] = field(default_factory=dict)
     resources: dict[str, Resource] = field(default_factory=dict)
     operations: dict[str, Operation] = field(default_factory=dict)
     module: str | None = None

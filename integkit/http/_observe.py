@@ -84,6 +84,8 @@ class AttemptTransport(Layer):
             service=trace.service, endpoint=trace.endpoint, method=request.method,
             url=redact(str(request.url)), status=status, duration=duration,
             attempt=trace.attempts, cached=False, error=error, request_id=request_id,
+            bytes=len(response.content) if response is not None else 0,
+            timestamp=time.time() - duration,
         ))
         logger.debug(
             "integkit: %s %s %s -> %s in %.3fs (attempt %d)", trace.service, request.method,
