@@ -19,7 +19,9 @@ def _demo(records: int, chaos: bool) -> int:
     print(f"integkit {ik.__version__} demo: a local Stripe emulator on 127.0.0.1, no network, "
           "no credentials.")
     with SandboxProcess("stripe", records=records) as server:
-        stripe = ik.connect("stripe", api_key=server.info["api_key"], base_url=server.url)
+        # The emulator runs without a rate limit here, so the client needs none either.
+        stripe = ik.connect("stripe", api_key=server.info["api_key"], base_url=server.url,
+                            rate_limit=False)
         if chaos:
             import httpx
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import os
 import threading
@@ -21,14 +22,25 @@ _defaults_lock = threading.Lock()
 _AUTH_PARAMS = ("api_key", "token", "username", "password")
 
 
-def _auth_from(definition: ConnectorDef, settings: dict[str, Any]) -> httpx.Auth | None:
+def _account(secret: str) -> dict[str, str]:
+    """Who the limits and budgets belong to: a one-way id of the credential, and its public
+    prefix (``sk_test_``) so tiers can differ between kinds of keys."""
+    digest = hashlib.blake2b(secret.encode(), digest_size=6).hexdigest()
+    prefix = secret.split("_", 2)
+    return {"account": digest, "key_prefix": "_".join(prefix[:2]) + "_" if len(prefix) > 2
+            else ""}
+
+
+def _auth_from(
+    definition: ConnectorDef, settings: dict[str, Any]
+) -> tuple[httpx.Auth | None, dict[str, str]]:
     """Build the definition's auth scheme from ``api_key=``/``token=``... or its env var."""
     if settings.get("auth") is not None:
-        return settings["auth"]  # type: ignore[no-any-return]
+        return settings["auth"], {}
     spec = definition.auth
     kind = spec.get("type")
     if not kind or kind == "none":
-        return None
+        return None, {}
     param = spec.get("param", "api_key")
     secret = settings.get(param)
     env = spec.get("env")
@@ -40,14 +52,15 @@ def _auth_from(definition: ConnectorDef, settings: dict[str, Any]) -> httpx.Auth
             f"{definition.service} needs a credential: {how}ik.connect({definition.service!r}, "
             f"{param}=...). To try it offline, use ik.sandbox({definition.service!r})."
         )
+    who = _account(secret)
     if kind == "bearer":
-        return Bearer(secret)
+        return Bearer(secret), who
     if kind == "api_key":
         return ApiKey(secret, header=spec.get("header", "X-API-Key"), query=spec.get("query"),
-                      prefix=spec.get("prefix", ""))
+                      prefix=spec.get("prefix", "")), who
     if kind == "basic":
         password = settings.get("password") or os.environ.get(spec.get("password_env", ""), "")
-        return Basic(secret, password)
+        return Basic(secret, password), who
     raise ConfigError(f"{definition.service}: unknown auth type {kind!r} in its definition")
 
 
@@ -70,7 +83,9 @@ def connect(service: str, *, profile: str | None = None, **options: Any) -> Conn
     """
     definition = load_definition(service)
     settings = {**config_profile(definition.service, profile), **options}
-    auth = _auth_from(definition, settings)
+    auth, who = _auth_from(definition, settings)
+    for key, value in who.items():
+        settings.setdefault(key, value)
     for key in (*_AUTH_PARAMS, "auth", definition.auth.get("param", "api_key")):
         settings.pop(key, None)
     settings.setdefault("base_url", settings.pop("endpoint_url", None))

@@ -8,6 +8,7 @@ builds one for an API that has no shipped definition.
 from __future__ import annotations
 
 import copy
+import time
 import uuid
 from typing import Any
 from urllib.parse import urlencode
@@ -18,8 +19,20 @@ from .._errors import ConfigError, InvalidRequestError
 from .._events import redact
 from .._jsonpath import find_records
 from .._version import __version__
-from ..http import CallTrace, CircuitBreaker, PipelineOptions, RetryPolicy, build_transport
+from ..http import (
+    PRIORITY_KEY,
+    CallTrace,
+    CircuitBreaker,
+    PipelineOptions,
+    Quota,
+    QuotaConfig,
+    RateLimiter,
+    RateTier,
+    RetryPolicy,
+    build_transport,
+)
 from ..http._context import TRACE_KEY
+from ..state import open_state
 from ..pagination import PageRequest, Paginator, paginator_from_config
 from ..results import Fetched, Result
 from ._definition import ConnectorDef, Resource
@@ -37,6 +50,7 @@ class Listing:
     def __init__(
         self, conn: Connection, path: str, params: dict[str, Any], *, endpoint: str,
         records_path: str | None, paginator: Any, method: str = "GET", json: Any = None,
+        priority: str | None = None,
     ) -> None:
         self.conn = conn
         self.service = conn.service
@@ -46,6 +60,7 @@ class Listing:
         self.records_path = records_path
         self.paginator_spec = paginator
         self.method = method.upper()
+        self.priority = priority
         self.json = json
         self.timestamps = conn.definition.timestamps or None
 
@@ -57,7 +72,8 @@ class Listing:
         return paginator_from_config(self.paginator_spec)
 
     def fetch(self, request: PageRequest) -> Fetched:
-        response, data, trace = self.conn.send(request, endpoint=self.endpoint)
+        response, data, trace = self.conn.send(request, endpoint=self.endpoint,
+                                               priority=self.priority)
         return Fetched(response, data, find_records(data, self.records_path), trace)
 
 
@@ -84,6 +100,13 @@ class Connection:
         verify: Any = True,
         cert: Any = None,
         network: Any = None,
+        rate_limit: Any = None,
+        quotas: dict[str, Any] | None = None,
+        state: str | None = None,
+        account: str = "default",
+        key_prefix: str | None = None,
+        user: str | None = None,
+        priority: str = "interactive",
         **pipeline: Any,
     ) -> None:
         self.definition = definition
@@ -100,10 +123,15 @@ class Connection:
             )
         if not isinstance(breaker, CircuitBreaker):
             breaker = CircuitBreaker.from_config({**definition.breaker, **(breaker or {})})
+        self.account = account
+        self.priority = priority
+        self.limiter, self.quota = self._limits(rate_limit, quotas, state, account, user,
+                                                key_prefix)
         options = PipelineOptions(
             base_urls=[self.base_url, *backups], retry=policy, breaker=breaker,
             coalesce=coalesce, request_id_header=definition.request_id_header,
-            verify=verify, cert=cert, **pipeline,
+            verify=verify, cert=cert, limiter=self.limiter, quota=self.quota,
+            priority=priority, **pipeline,
         )
         self.request_id_header = definition.request_id_header
         default_headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
@@ -121,6 +149,45 @@ class Connection:
             transport=build_transport(options, network=network), follow_redirects=True,
         )
 
+    def _limits(
+        self, rate_limit: Any, quotas: dict[str, Any] | None, state_url: str | None,
+        account: str, user: str | None, key_prefix: str | None,
+    ) -> tuple[RateLimiter | None, Quota | None]:
+        """The definition's tiers and budgets, unless ``rate_limit=False`` / overridden."""
+        if rate_limit is False:
+            specs: list[dict[str, Any]] = []
+        elif rate_limit is None:
+            specs = list(self.definition.rate_limits)
+        else:
+            specs = [rate_limit] if isinstance(rate_limit, dict) else list(rate_limit)
+        tiers = [t for t in map(RateTier.from_config, specs) if t.applies_to_key(key_prefix)]
+        quota_config = QuotaConfig.from_config(
+            self.definition.quotas if quotas is None else quotas
+        )
+        if not tiers and quota_config.empty:
+            return None, None
+        state = open_state(state_url)
+        limiter = RateLimiter(self.service, tiers, state, account=account, user=user) \
+            if tiers else None
+        quota = None if quota_config.empty else Quota(self.service, quota_config, state,
+                                                       account=account)
+        return limiter, quota
+
+    def quota_status(self) -> dict[str, Any]:
+        """Budgets left, reset times, limiter tiers and whether calls are being held back."""
+        limits = self.limiter.status() if self.limiter else []
+        now = time.time()
+        paused = [t["paused_until"] for t in limits if t["paused_until"] and
+                  t["paused_until"] > now]
+        return {
+            "service": self.service,
+            "budgets": self.quota.status() if self.quota else {},
+            "limits": limits,
+            "throttled": bool(paused),
+            "resumes_in": max(paused) - now if paused else 0.0,
+            "seconds_waited": self.limiter.waited if self.limiter else 0.0,
+        }
+
     # -- one call -------------------------------------------------------------------------
     def _encode(self, params: dict[str, Any] | None) -> Any:
         if not params:
@@ -130,7 +197,7 @@ class Connection:
         return params
 
     def send(
-        self, request: PageRequest, *, endpoint: str
+        self, request: PageRequest, *, endpoint: str, priority: str | None = None
     ) -> tuple[httpx.Response, Any, CallTrace]:
         """Send one request through the pipeline; the decoded body, or the mapped error."""
         trace = CallTrace(service=self.service, endpoint=endpoint)
@@ -143,7 +210,7 @@ class Connection:
             request.headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
         http_request = self.client.build_request(
             request.method, request.url, headers=request.headers,
-            extensions={TRACE_KEY: trace}, **kwargs,
+            extensions={TRACE_KEY: trace, PRIORITY_KEY: priority or self.priority}, **kwargs,
         )
         try:
             response = self.client.send(http_request)
@@ -206,6 +273,7 @@ class Connection:
         prefetch: bool = True,
         method: str = "GET",
         json: Any = None,
+        priority: str | None = None,
         **params: Any,
     ) -> Result:
         """A lazy Result over every record of ``resource`` (a name, or a path like ``/v1/x``).
@@ -220,7 +288,7 @@ class Connection:
             endpoint=f"{spec.name}.list" if not spec.name.startswith(("/", "http")) else spec.path,
             records_path=spec.records_path or self.definition.records_path,
             paginator=paginator or spec.paginator or self.definition.paginator,
-            method=method, json=json,
+            method=method, json=json, priority=priority,
         )
         return Result(listing, checkpoint=checkpoint, prefetch=prefetch, max_records=max_records)
 

@@ -6,8 +6,10 @@ from ._context import CallTrace, trace_of
 from ._failover import FailoverTransport
 from ._hints import retry_after, should_retry_hint
 from ._layer import Layer
+from ._limits import PRIORITY_KEY, RateLimiter, RateLimitTransport, RateTier, parse_duration
 from ._observe import ApiDeprecationWarning, AttemptTransport
 from ._pipeline import PipelineOptions, build_transport
+from ._quota import Quota, QuotaConfig, QuotaEvent, QuotaTransport
 from ._retry import RetryPolicy, RetryTransport
 
 __all__ = [
@@ -19,10 +21,19 @@ __all__ = [
     "CoalesceTransport",
     "FailoverTransport",
     "Layer",
+    "PRIORITY_KEY",
     "PipelineOptions",
+    "Quota",
+    "QuotaConfig",
+    "QuotaEvent",
+    "QuotaTransport",
+    "RateLimitTransport",
+    "RateLimiter",
+    "RateTier",
     "RetryPolicy",
     "RetryTransport",
     "build_transport",
+    "parse_duration",
     "retry_after",
     "should_retry_hint",
     "trace_of",

@@ -2,10 +2,12 @@
 
 Outermost first::
 
-    coalesce -> failover -> retry -> circuit breaker -> attempt (read, time, report) -> HTTP
+    coalesce -> failover -> retry -> circuit breaker -> quota -> rate limit -> attempt -> HTTP
 
 Identical concurrent reads share one flight; failover swaps the base URL only once a base is
-given up on; every retry passes the breaker again; each real attempt is reported as one event.
+given up on; every retry passes the breaker, the budget and the limiter again (each real
+attempt costs a token and a unit of quota; an open circuit costs neither); the attempt layer
+reads, times and reports each one.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ import httpx
 from ._breaker import BreakerTransport, CircuitBreaker
 from ._coalesce import CoalesceTransport
 from ._failover import FailoverTransport
+from ._limits import RateLimiter, RateLimitTransport
 from ._observe import AttemptTransport
+from ._quota import Quota, QuotaTransport
 from ._retry import RetryPolicy, RetryTransport
 
 __all__ = ["PipelineOptions", "build_transport"]
@@ -35,6 +39,9 @@ class PipelineOptions:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     breaker: CircuitBreaker | None = field(default_factory=CircuitBreaker)
     coalesce: bool = True
+    limiter: RateLimiter | None = None
+    quota: Quota | None = None
+    priority: str = "interactive"
     request_id_header: str = "request-id"
     max_connections: int = 20
     verify: Any = True
@@ -55,6 +62,11 @@ def build_transport(
         cls = httpx.AsyncHTTPTransport if is_async else httpx.HTTPTransport
         network = cls(limits=limits, verify=options.verify, cert=options.cert)
     transport: Any = AttemptTransport(network, request_id_header=options.request_id_header)
+    if options.limiter is not None:
+        transport = RateLimitTransport(transport, options.limiter,
+                                       default_priority=options.priority)
+    if options.quota is not None:
+        transport = QuotaTransport(transport, options.quota, default_priority=options.priority)
     if options.breaker is not None:
         transport = BreakerTransport(transport, options.breaker)
     transport = RetryTransport(

@@ -86,11 +86,22 @@ class Sandbox:
     def faults(self) -> Faults:
         return self.emulator.faults
 
+    @property
+    def client_rate_limit(self) -> dict[str, Any] | bool:
+        """The client-side limit matching the emulator's own (False when it has none)."""
+        limiter = self.emulator.limiter
+        if limiter is None:
+            return False
+        return {"name": "requests", "limit": int(limiter.rate), "per": 1,
+                "burst": int(limiter.burst)}
+
     def connect(self, **kwargs: Any) -> Any:
-        """``ik.connect(service)`` aimed at this emulator (extra kwargs pass through)."""
+        """``ik.connect(service)`` aimed at this emulator, with limits matching the emulator's
+        (extra kwargs pass through and win)."""
         from .. import connect
 
-        options = {"base_url": self.url, **self.credentials, **kwargs}
+        options = {"base_url": self.url, "rate_limit": self.client_rate_limit,
+                   **self.credentials, **kwargs}
         return connect(self.service, **options)
 
     def stop(self) -> None:

@@ -1,0 +1,313 @@
+"""Budgets: calls per day and per month, and calls in flight, shared through the state backend.
+
+    quotas: {daily: 100000, monthly: 2500000, concurrent: 25, bulk_reserve: 0.1}
+
+Every attempt spends one unit of the day's and the month's budget (UTC periods). A spent budget
+raises QuotaExceededError naming when it resets; bulk calls stop ``bulk_reserve`` short of it so
+interactive work can still run. Concurrency is a semaphore of leases that expire: a worker
+killed mid-call holds its slot for at most ``lease_seconds``. Crossing 80/90/100 % of a budget
+fires ``ik.on("quota", fn)`` once per period.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from .._errors import ConfigError, QuotaExceededError
+from .._events import emit, logger
+from ..state import StateBackend
+from ._context import trace_of
+from ._layer import Flow, Layer, settle
+from ._limits import PRIORITY_KEY
+
+__all__ = ["Quota", "QuotaConfig", "QuotaEvent", "QuotaTransport"]
+
+
+@dataclass(frozen=True)
+class QuotaConfig:
+    daily: int | None = None
+    monthly: int | None = None
+    concurrent: int | None = None
+    lease_seconds: float = 120.0
+    bulk_reserve: float = 0.1
+    alerts: tuple[float, ...] = (0.8, 0.9, 1.0)
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any] | None) -> QuotaConfig:
+        config = dict(config or {})
+        known = set(cls.__dataclass_fields__)
+        unknown = set(config) - known
+        if unknown:
+            raise ConfigError(f"quotas: unknown keys {sorted(unknown)}; known: {sorted(known)}")
+        if "alerts" in config:
+            config["alerts"] = tuple(sorted(float(a) for a in config["alerts"]))
+        return cls(**config)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.daily or self.monthly or self.concurrent)
+
+
+@dataclass(frozen=True)
+class QuotaEvent:
+    """A budget crossed ``fraction`` of its size (sent to ``ik.on("quota", fn)``)."""
+
+    service: str
+    period: str
+    used: int
+    limit: int
+    fraction: float
+    resets_at: dt.datetime
+
+
+def _period(period: str, now: float) -> tuple[str, dt.datetime]:
+    """The period's id and the moment it resets."""
+    day = dt.datetime.fromtimestamp(now, dt.timezone.utc)
+    if period == "daily":
+        start = day.replace(hour=0, minute=0, second=0, microsecond=0)
+        return start.strftime("%Y-%m-%d"), start + dt.timedelta(days=1)
+    start = day.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    nxt = (start + dt.timedelta(days=32)).replace(day=1)
+    return start.strftime("%Y-%m"), nxt
+
+
+class Quota:
+    """One connection's budgets and concurrency slots."""
+
+    def __init__(
+        self,
+        service: str,
+        config: QuotaConfig,
+        state: StateBackend,
+        *,
+        account: str = "default",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.service = service
+        self.config = config
+        self.state = state
+        self.account = account
+        self.clock = clock
+        if state.kind == "sqlite":
+            with state.sqlite(immediate=True) as conn:
+                conn.execute("CREATE TABLE IF NOT EXISTS ik_quota (key TEXT PRIMARY KEY, "
+                             "used INTEGER NOT NULL, expires REAL NOT NULL)")
+                conn.execute("CREATE TABLE IF NOT EXISTS ik_lease (key TEXT NOT NULL, "
+                             "holder TEXT PRIMARY KEY, expires REAL NOT NULL)")
+
+    def _budgets(self) -> list[tuple[str, int]]:
+        return [(p, n) for p, n in (("daily", self.config.daily),
+                                    ("monthly", self.config.monthly)) if n]
+
+    def _key(self, period: str, now: float) -> tuple[str, dt.datetime]:
+        ident, resets = _period(period, now)
+        return f"{self.service}:{self.account}:{period}:{ident}", resets
+
+    # -- budgets ---------------------------------------------------------------------------
+    def spend(self, endpoint: str, *, priority: str = "interactive", units: int = 1) -> None:
+        """Count ``units`` against every budget, or raise QuotaExceededError."""
+        now = self.clock()
+        for period, limit in self._budgets():
+            key, resets = self._key(period, now)
+            ceiling = limit if priority != "bulk" else int(limit * (1 - self.config.bulk_reserve))
+            used = self._increment(key, units, ceiling, resets.timestamp())
+            if used is None:
+                who = "bulk calls stop at" if ceiling < limit else "the budget is"
+                raise QuotaExceededError(
+                    f"{period} quota spent: {who} {ceiling:,} of {limit:,} calls",
+                    service=self.service, endpoint=endpoint,
+                    hint=f"It resets at {resets:%Y-%m-%d %H:%M} UTC; ik.quota({self.service!r})"
+                         " shows what is left.",
+                )
+            self._alert(period, used, limit, resets, units)
+
+    def _increment(self, key: str, units: int, ceiling: int, expires: float) -> int | None:
+        """Add ``units`` unless that passes ``ceiling``; the new total, or None if refused."""
+        if self.state.kind == "sqlite":
+            with self.state.sqlite(immediate=True) as conn:
+                conn.execute("DELETE FROM ik_quota WHERE expires < ?", (self.clock(),))
+                row = conn.execute("SELECT used FROM ik_quota WHERE key = ?", (key,)).fetchone()
+                used = (row[0] if row else 0) + units
+                if used > ceiling:
+                    return None
+                conn.execute("INSERT OR REPLACE INTO ik_quota VALUES (?, ?, ?)",
+                             (key, used, expires))
+                return int(used)
+        client = self.state.redis()
+        name = self.state.key("quota", key)
+        used = int(client.incrby(name, units))
+        if used == units:
+            client.expireat(name, int(expires) + 1)
+        if used > ceiling:
+            client.decrby(name, units)
+            return None
+        return used
+
+    def _alert(self, period: str, used: int, limit: int, resets: dt.datetime, units: int) -> None:
+        for fraction in self.config.alerts:
+            mark = int(limit * fraction)
+            if used - units < mark <= used:
+                logger.warning("integkit: %s %s quota at %d%% (%d of %d calls)", self.service,
+                               period, int(fraction * 100), used, limit)
+                emit("quota", QuotaEvent(self.service, period, used, limit, fraction, resets))
+
+    def observe(self, used: int, limit: int, period: str = "daily") -> None:
+        """The service's own count (Sforce-Limit-Info): local counters never lag behind it."""
+        key, resets = self._key(period, self.clock())
+        if self.state.kind == "sqlite":
+            with self.state.sqlite(immediate=True) as conn:
+                conn.execute(
+                    "INSERT INTO ik_quota VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
+                    "used = MAX(used, excluded.used)", (key, used, resets.timestamp()))
+            return
+        client = self.state.redis()
+        name = self.state.key("quota", key)
+        current = client.get(name)
+        if current is None or int(current) < used:
+            client.set(name, used, exat=int(resets.timestamp()) + 1)
+
+    def used(self, period: str) -> int:
+        key, _ = self._key(period, self.clock())
+        if self.state.kind == "sqlite":
+            with self.state.sqlite() as conn:
+                row = conn.execute("SELECT used FROM ik_quota WHERE key = ?", (key,)).fetchone()
+            return int(row[0]) if row else 0
+        value = self.state.redis().get(self.state.key("quota", key))
+        return int(value) if value is not None else 0
+
+    # -- concurrency -----------------------------------------------------------------------------
+    def _try_lease(self, holder: str) -> bool:
+        limit = self.config.concurrent
+        assert limit
+        key = f"{self.service}:{self.account}:concurrent"
+        now = self.clock()
+        expires = now + self.config.lease_seconds
+        if self.state.kind == "sqlite":
+            with self.state.sqlite(immediate=True) as conn:
+                conn.execute("DELETE FROM ik_lease WHERE expires < ?", (now,))
+                (held,) = conn.execute("SELECT COUNT(*) FROM ik_lease WHERE key = ?",
+                                       (key,)).fetchone()
+                if held >= limit:
+                    return False
+                conn.execute("INSERT INTO ik_lease VALUES (?, ?, ?)", (key, holder, expires))
+                return True
+        client = self.state.redis()
+        name = self.state.key("lease", key)
+        pipe = client.pipeline()
+        pipe.zremrangebyscore(name, "-inf", now)
+        pipe.zadd(name, {holder: expires})
+        pipe.zrank(name, holder)
+        _, _, rank = pipe.execute()
+        if rank is not None and rank < limit:
+            return True
+        client.zrem(name, holder)
+        return False
+
+    def _release(self, holder: str) -> None:
+        key = f"{self.service}:{self.account}:concurrent"
+        if self.state.kind == "sqlite":
+            with self.state.sqlite(immediate=True) as conn:
+                conn.execute("DELETE FROM ik_lease WHERE holder = ?", (holder,))
+        else:
+            self.state.redis().zrem(self.state.key("lease", key), holder)
+
+    @contextmanager
+    def lease(self) -> Iterator[None]:
+        """Hold one concurrency slot for the duration of a call (waits for a free one)."""
+        if not self.config.concurrent:
+            yield
+            return
+        holder = uuid.uuid4().hex
+        while not self._try_lease(holder):
+            time.sleep(0.01)
+        try:
+            yield
+        finally:
+            self._release(holder)
+
+    @asynccontextmanager
+    async def alease(self) -> AsyncIterator[None]:
+        if not self.config.concurrent:
+            yield
+            return
+        holder = uuid.uuid4().hex
+        while not self._try_lease(holder):
+            await asyncio.sleep(0.01)
+        try:
+            yield
+        finally:
+            self._release(holder)
+
+    def in_flight(self) -> int:
+        key = f"{self.service}:{self.account}:concurrent"
+        now = self.clock()
+        if self.state.kind == "sqlite":
+            with self.state.sqlite() as conn:
+                return int(conn.execute("SELECT COUNT(*) FROM ik_lease WHERE key = ? AND "
+                                        "expires >= ?", (key, now)).fetchone()[0])
+        return int(self.state.redis().zcount(self.state.key("lease", key), now, "+inf"))
+
+    def status(self) -> dict[str, Any]:
+        """Used, limit, remaining and reset time of each budget; slots in use."""
+        now = self.clock()
+        out: dict[str, Any] = {}
+        for period, limit in self._budgets():
+            _, resets = self._key(period, now)
+            used = self.used(period)
+            out[period] = {"used": used, "limit": limit, "remaining": max(0, limit - used),
+                           "resets_at": resets}
+        if self.config.concurrent:
+            out["concurrent"] = {"in_use": self.in_flight(), "limit": self.config.concurrent}
+        return out
+
+
+def _sforce_usage(response: httpx.Response) -> tuple[int, int] | None:
+    """Salesforce's ``Sforce-Limit-Info: api-usage=18/15000``."""
+    info = response.headers.get("sforce-limit-info", "")
+    for part in info.split(","):
+        name, _, value = part.strip().partition("=")
+        if name == "api-usage" and "/" in value:
+            used, _, limit = value.partition("/")
+            if used.isdigit() and limit.isdigit():
+                return int(used), int(limit)
+    return None
+
+
+class QuotaTransport(Layer):
+    """Spends budget and holds a concurrency slot for each real attempt."""
+
+    def __init__(self, inner: Any, quota: Quota, *, default_priority: str = "interactive"):
+        super().__init__(inner)
+        self.quota = quota
+        self.default_priority = default_priority
+
+    def _spend(self, request: httpx.Request) -> None:
+        priority = str(request.extensions.get(PRIORITY_KEY, self.default_priority))
+        self.quota.spend(trace_of(request).endpoint, priority=priority)
+
+    def send(self, request: httpx.Request) -> httpx.Response:
+        self._spend(request)
+        with self.quota.lease():
+            return super().send(request)
+
+    async def asend(self, request: httpx.Request) -> httpx.Response:
+        self._spend(request)
+        async with self.quota.alease():
+            return await super().asend(request)
+
+    def flow(self, request: httpx.Request) -> Flow:
+        outcome = yield request
+        if isinstance(outcome, httpx.Response):
+            usage = _sforce_usage(outcome)
+            if usage:
+                self.quota.observe(*usage)
+        return settle(outcome)
