@@ -32,9 +32,9 @@ from ..http import (
     build_transport,
 )
 from ..http._context import TRACE_KEY
-from ..state import open_state
 from ..pagination import PageRequest, Paginator, paginator_from_config
 from ..results import Fetched, Result
+from ..state import open_state
 from ._definition import ConnectorDef, Resource
 from ._encoding import bracket_pairs
 from ._responses import decode_json, error_for_response, error_for_transport

@@ -159,7 +159,7 @@ class RateLimiter:
             if key in taken:
                 continue
             bucket = self._bucket(tier, key)
-            item = RateItem(tier.name, bucket.now(), 1)
+            item = RateItem(tier.name, int(time.time() * 1000), 1)  # wall clock: shared state
             if not bucket.put(item):
                 wait = bucket.waiting(item)
                 return max(0.001, float(wait if isinstance(wait, int) else 1) / 1000)

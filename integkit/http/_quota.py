@@ -71,7 +71,7 @@ class QuotaEvent:
 
 def _period(period: str, now: float) -> tuple[str, dt.datetime]:
     """The period's id and the moment it resets."""
-    day = dt.datetime.fromtimestamp(now, dt.timezone.utc)
+    day = dt.datetime.fromtimestamp(now, dt.UTC)
     if period == "daily":
         start = day.replace(hour=0, minute=0, second=0, microsecond=0)
         return start.strftime("%Y-%m-%d"), start + dt.timedelta(days=1)
