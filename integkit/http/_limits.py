@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
+import math
 import re
 import threading
 import time
@@ -61,6 +62,7 @@ class RateTier:
     scope: str = "key"
     endpoints: tuple[str, ...] = ()
     for_keys: str | None = None
+    margin: float = 0.03
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> RateTier:
@@ -73,6 +75,7 @@ class RateTier:
                 burst=config.pop("burst", None), scope=str(config.pop("scope", "key")),
                 endpoints=tuple(config.pop("endpoints", ())),
                 for_keys=config.pop("for_keys", None),
+                margin=float(config.pop("margin", 0.03)),
             )
         except KeyError as exc:
             raise ConfigError(f"rate limit tier needs {exc.args[0]!r}") from None
@@ -96,7 +99,11 @@ class RateTier:
 
     @property
     def rate(self) -> Rate:
-        return Rate(self.limit, int(self.per * 1000), burst=self.burst)
+        """The pyrate-limiter rate, ``margin`` below the service's own: arrivals jitter on the
+        way to the server, and a client at exactly the server's rate would meet its 429s."""
+        interval = int(self.per * 1000 / (1 - self.margin))
+        burst = self.burst or self.limit
+        return Rate(self.limit, interval, burst=max(1, burst - math.ceil(burst * self.margin)))
 
 
 class RateLimiter:
