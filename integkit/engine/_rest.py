@@ -33,7 +33,7 @@ from ..http import (
 )
 from ..http._context import TRACE_KEY
 from ..pagination import PageRequest, Paginator, paginator_from_config
-from ..results import Fetched, Result
+from ..results import Fetched, ParallelResult, Result, Stats
 from ..state import open_state
 from ._definition import ConnectorDef, Resource
 from ._encoding import bracket_pairs
@@ -63,6 +63,14 @@ class Listing:
         self.priority = priority
         self.json = json
         self.timestamps = conn.definition.timestamps or None
+
+    def with_params(self, **changes: Any) -> Listing:
+        """The same listing with some query parameters changed (a partition of it)."""
+        return Listing(
+            self.conn, self.path, {**self.params, **changes}, endpoint=self.endpoint,
+            records_path=self.records_path, paginator=self.paginator_spec, method=self.method,
+            json=self.json, priority=self.priority,
+        )
 
     def first_request(self) -> PageRequest:
         body = copy.deepcopy(self.json)
@@ -274,6 +282,7 @@ class Connection:
         method: str = "GET",
         json: Any = None,
         priority: str | None = None,
+        parallel: int = 1,
         **params: Any,
     ) -> Result:
         """A lazy Result over every record of ``resource`` (a name, or a path like ``/v1/x``).
@@ -281,6 +290,9 @@ class Connection:
         ``params`` are the service's own query parameters. ``checkpoint`` names a folder that
         makes the extraction resumable across processes; ``max_records`` stops early. Search
         endpoints that page by POST take ``method="POST"`` and a ``json`` body.
+        ``parallel=N`` splits the listing where the service allows (time ranges on Stripe's
+        ``created``) and fetches N partitions at once, within the connection's rate limits;
+        records still come in the order a single cursor gives.
         """
         spec = self._resource(resource)
         listing = Listing(
@@ -290,7 +302,22 @@ class Connection:
             paginator=paginator or spec.paginator or self.definition.paginator,
             method=method, json=json, priority=priority,
         )
+        if parallel > 1:
+            if checkpoint is not None:
+                raise ConfigError("checkpoint= and parallel= do not combine; choose one")
+            return ParallelResult(
+                listing, lambda stats: self.partition(listing, parallel * 2, stats) or [listing],
+                workers=parallel, max_records=max_records,
+            )
         return Result(listing, checkpoint=checkpoint, prefetch=prefetch, max_records=max_records)
+
+    def partition(
+        self, listing: Listing, parts: int, stats: Stats | None = None
+    ) -> list[Listing] | None:
+        """Split ``listing`` into about ``parts`` disjoint listings in its order, or None when
+        the service offers no way to (connectors override; calls they make count in
+        ``stats``)."""
+        return None
 
     def retrieve(self, resource: str, id: str, **params: Any) -> dict[str, Any]:
         """One object of ``resource`` by id."""

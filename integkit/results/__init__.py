@@ -2,6 +2,16 @@
 
 from ._arrow import records_to_table
 from ._checkpoint import Checkpoint
+from ._parallel import ParallelResult
 from ._result import Fetched, Page, PageSource, Result, Stats
 
-__all__ = ["Checkpoint", "Fetched", "Page", "PageSource", "Result", "Stats", "records_to_table"]
+__all__ = [
+    "Checkpoint",
+    "Fetched",
+    "Page",
+    "PageSource",
+    "ParallelResult",
+    "Result",
+    "Stats",
+    "records_to_table",
+]

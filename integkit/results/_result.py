@@ -94,8 +94,13 @@ class Stats:
     coalesced: int = 0
     failovers: int = 0
     seconds: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, trace: CallTrace) -> None:
+        with self._lock:
+            self._add(trace)
+
+    def _add(self, trace: CallTrace) -> None:
         self.calls += 1
         self.attempts += trace.attempts
         self.retries += trace.retries
@@ -104,8 +109,13 @@ class Stats:
         self.coalesced += int(trace.coalesced)
         self.failovers += trace.failovers
 
+    def count_page(self, records: int) -> None:
+        with self._lock:
+            self.pages += 1
+            self.records += records
+
     def as_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.repr}
 
     def __str__(self) -> str:
         return (
@@ -159,13 +169,14 @@ class Result:
         checkpoint: str | Path | None = None,
         prefetch: bool = True,
         max_records: int | None = None,
+        stats: Stats | None = None,
     ) -> None:
         self._source = source
         self.service = source.service
         self.endpoint = source.endpoint
         self.prefetch = prefetch
         self.max_records = max_records
-        self.stats = Stats()
+        self.stats = stats or Stats()
         self._pages: list[Page] = []
         self._next: PageRequest | None = source.first_request()
         self._paginator: Paginator | None = source.new_paginator()
@@ -215,8 +226,8 @@ class Result:
         """Fetch one page and work out the next request, touching no committed state."""
         started = time.perf_counter()
         fetched = self._source.fetch(request)
+        self.stats.add(fetched.trace)
         with self._lock:
-            self.stats.add(fetched.trace)
             self.stats.seconds += time.perf_counter() - started
         if paginator is None:
             paginator = detect_paginator(fetched.response, fetched.data)  # type: ignore[arg-type]
@@ -245,8 +256,7 @@ class Result:
         page.number = len(self._pages) + 1
         self._pages.append(page)
         self._next, self._paginator, self._table = nxt, paginator, None
-        self.stats.pages += 1
-        self.stats.records += len(page)
+        self.stats.count_page(len(page))
 
     # -- reading ---------------------------------------------------------------------------
     def _new_pages(self, prefetch: bool) -> Iterator[Page]:

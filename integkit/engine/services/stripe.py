@@ -8,10 +8,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ..._errors import ConfigError
-from .._rest import Connection
+from ...results import Stats
+from .._rest import Connection, Listing
 
 __all__ = ["StripeConnection", "to_unix"]
 
@@ -60,6 +63,45 @@ class StripeConnection(Connection):
             elif value is not None:
                 params[key] = to_unix(value)
         return params
+
+    def partition(
+        self, listing: Listing, parts: int, stats: Stats | None = None
+    ) -> list[Listing] | None:
+        """Split a listing into ``parts`` equal ``created`` ranges, newest first (Stripe's own
+        order). Without a lower bound, a few one-record probes find the oldest object first."""
+        created = listing.params.get("created")
+        if isinstance(created, int) or "starting_after" in listing.params \
+                or "ending_before" in listing.params:
+            return None
+        bounds = dict(created or {})
+        hi = bounds["lt"] if "lt" in bounds else bounds.get("lte", int(time.time())) + 1
+        lo = bounds["gte"] if "gte" in bounds else (
+            bounds["gt"] + 1 if "gt" in bounds else self._oldest_bound(listing, hi, stats))
+        if lo is None or hi - lo < parts:
+            return None
+        edges = [lo + (hi - lo) * i // parts for i in range(parts + 1)]
+        return [listing.with_params(created={"gte": edges[i], "lt": edges[i + 1]})
+                for i in reversed(range(parts))]
+
+    def _oldest_bound(self, listing: Listing, hi: int, stats: Stats | None) -> int | None:
+        """A time at or before the oldest object: one-record probes ``created < hi - 2^k days``
+        sent together; the first empty one bounds the listing. None if the list is empty."""
+        spans = [86_400 * 2**k for k in range(15)]  # a day to ~90 years
+
+        def older_exists(span: int) -> bool:
+            probe = listing.with_params(created={"lt": hi - span}, limit=1)
+            _, data, trace = self.send(probe.first_request(), endpoint=listing.endpoint,
+                                       priority=listing.priority)
+            if stats is not None:
+                stats.add(trace)
+            return bool(data and data.get("data"))
+
+        if not older_exists(0):
+            return None
+        with ThreadPoolExecutor(8) as pool:
+            found = list(pool.map(older_exists, spans))
+        empty = next((span for span, more in zip(spans, found, strict=True) if not more), None)
+        return 0 if empty is None else hi - empty
 
     def create_payment_intent(
         self, amount: int, currency: str, *, idempotency_key: str | None = None, **params: Any

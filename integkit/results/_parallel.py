@@ -1,0 +1,128 @@
+"""A Result whose listing is split into partitions fetched concurrently, read in order.
+
+Each partition is an ordinary sequential Result (its own cursor, its own exactly-once commits),
+drained by a pool of worker threads; the parent yields partition 0's pages, then partition 1's,
+and so on, so the records come in the same stable order a single cursor would give. Every
+call still passes the connection's rate limiter: workers add concurrency, never extra rate.
+After a failure, reading again resumes each partition from its own last page.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from .._errors import ConfigError
+from ._result import Page, PageSource, Result, Stats
+
+__all__ = ["ParallelResult"]
+
+
+class ParallelResult(Result):
+    """Pages of ``partitions(stats)`` (computed on first read) fetched by ``workers`` threads."""
+
+    def __init__(
+        self,
+        source: PageSource,
+        partitions: Callable[[Stats], list[PageSource]],
+        *,
+        workers: int,
+        max_records: int | None = None,
+    ) -> None:
+        if workers < 1:
+            raise ConfigError(f"parallel must be at least 1, not {workers}")
+        super().__init__(source, prefetch=False, max_records=max_records)
+        self.workers = workers
+        self._partitioner = partitions
+        self._children: list[Result] | None = None
+        self._taken: list[int] = []
+        self._merged_records = 0
+
+    @property
+    def partitions(self) -> int:
+        """How many partitions the listing was split into (0 before the first read)."""
+        return len(self._children or ())
+
+    @property
+    def complete(self) -> bool:
+        if self._capped():
+            return True
+        if self._children is None:
+            return False
+        return all(c.complete and taken == len(c._pages)  # noqa: SLF001
+                   for c, taken in zip(self._children, self._taken, strict=True))
+
+    @property
+    def cursor(self) -> dict[str, Any] | None:
+        if self.complete:
+            return None
+        return {"partitions": [c.cursor for c in self._children or ()]}
+
+    def _capped(self) -> bool:
+        return self.max_records is not None and self._merged_records >= self.max_records
+
+    def _split(self) -> list[Result]:
+        if self._children is None:
+            sources = self._partitioner(self.stats)  # probes it sends count in the stats
+            self._children = [Result(s, prefetch=False, stats=self.stats) for s in sources]
+            self._taken = [0] * len(self._children)
+        return self._children
+
+    def _merge(self, page: Page) -> None:
+        page.number = len(self._pages) + 1
+        self._pages.append(page)
+        self._merged_records += len(page)
+        self._table = None
+
+    def _new_pages(self, prefetch: bool) -> Iterator[Page]:
+        children = self._split()
+        changed = threading.Condition()
+        stop = threading.Event()
+        errors: list[BaseException] = []
+        running = [False] * len(children)
+
+        def drain(index: int) -> None:
+            try:
+                for _ in children[index]._new_pages(prefetch=False):  # noqa: SLF001
+                    with changed:
+                        changed.notify_all()
+                    if stop.is_set():
+                        return
+            except BaseException as exc:  # raised by the reader, in order
+                with changed:
+                    errors.append(exc)
+            finally:
+                with changed:
+                    running[index] = False
+                    changed.notify_all()
+
+        pool = ThreadPoolExecutor(self.workers, thread_name_prefix=f"integkit-{self.service}")
+        for index, child in enumerate(children):
+            if not child.complete:
+                running[index] = True
+                pool.submit(drain, index)
+        try:
+            for index, child in enumerate(children):
+                while True:
+                    with changed:
+                        while (self._taken[index] >= len(child._pages)  # noqa: SLF001
+                               and running[index] and not errors):
+                            changed.wait(0.5)
+                        if errors:
+                            raise errors[0]
+                    if self._taken[index] < len(child._pages):  # noqa: SLF001
+                        page = child._pages[self._taken[index]]  # noqa: SLF001
+                        self._taken[index] += 1
+                        self._merge(page)
+                        yield page
+                        if self._capped():
+                            return
+                    elif child.complete:
+                        break
+                    else:  # its worker stopped without finishing: resume it on the next read
+                        return
+        finally:
+            stop.set()
+            pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,73 @@
+"""Parallel extraction of Stripe listings: time partitions, stable order, limits, resume."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+import integkit as ik
+
+
+@pytest.fixture(scope="module")
+def sb():
+    with ik.sandbox("stripe", records=2_500) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture(scope="module")
+def expected(sb) -> list[str]:
+    return [r["id"] for r in sb.connect().list("charges", prefetch=False)]
+
+
+def test_same_records_same_order_as_one_cursor(sb, expected) -> None:
+    result = sb.connect().list("charges", parallel=4)
+    assert list(result.to_frame()["id"]) == expected
+    assert result.partitions == 8 and result.complete
+    assert result.stats.records == len(expected)
+
+
+def test_ranged_listing_needs_no_probes(sb, expected) -> None:
+    conn = sb.connect()
+    every = conn.list("charges").to_frame()
+    since = every["created"].iloc[len(every) // 2]
+    result = conn.list("charges", parallel=3, created={"gte": since.isoformat()})
+    frame = result.to_frame()
+    assert list(frame["id"]) == list(every[every["created"] >= since]["id"])
+    assert result.stats.calls == result.stats.pages  # no probe call
+
+
+def test_failure_mid_way_resumes_each_partition(sb, sleeps, expected) -> None:
+    conn = sb.connect(sleep=sleeps, retry={"maxAttempts": 2, "initialDelay": 0.001})
+    sb.faults.reset(times=6, after=30, path="/v1/charges*")
+    result = conn.list("charges", parallel=4)
+    try:
+        with pytest.raises(ik.NetworkError):
+            result.to_frame()
+    finally:
+        sb.faults.clear()
+    assert not result.complete
+    assert list(result.to_frame()["id"]) == expected
+
+
+def test_max_records_and_iteration(sb, expected) -> None:
+    result = sb.connect().list("charges", parallel=3, max_records=250)
+    assert [r["id"] for r in result] == expected[:250]
+
+
+def test_parallel_stays_within_the_rate_limit() -> None:
+    with ik.sandbox("stripe", records=1_500, rate_limit=(20, 10), latency=0.05) as limited:
+        conn = limited.connect()
+        started = time.perf_counter()
+        result = conn.list("charges", parallel=6, created={"gte": "2000-01-01"})
+        assert len(result.to_frame()) == 1_500
+        elapsed = time.perf_counter() - started
+        assert limited.emulator.rate_limited == 0
+        floor = (result.stats.calls - 10) / 20  # after the burst, 20 calls a second at most
+        assert elapsed >= floor * 0.9
+        assert elapsed <= floor * 1.5 + 0.5
+
+
+def test_checkpoint_and_parallel_do_not_combine(sb, tmp_path) -> None:
+    with pytest.raises(ik.ConfigError, match="do not combine"):
+        sb.connect().list("charges", parallel=2, checkpoint=str(tmp_path))
