@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -313,7 +314,7 @@ class Connection:
 
     def partition(
         self, listing: Listing, parts: int, stats: Stats | None = None
-    ) -> list[Listing] | None:
+    ) -> Sequence[Listing] | None:
         """Split ``listing`` into about ``parts`` disjoint listings in its order, or None when
         the service offers no way to (connectors override; calls they make count in
         ``stats``)."""

@@ -10,7 +10,7 @@ After a failure, reading again resumes each partition from its own last page.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -26,7 +26,7 @@ class ParallelResult(Result):
     def __init__(
         self,
         source: PageSource,
-        partitions: Callable[[Stats], list[PageSource]],
+        partitions: Callable[[Stats], Sequence[PageSource]],
         *,
         workers: int,
         max_records: int | None = None,

@@ -26,7 +26,7 @@ def main() -> None:
     time.sleep(max(0.0, float(start_at) - time.time()))
     deadline = float(start_at) + float(seconds)
     while time.time() < deadline:
-        for page in conn.list("charges", prefetch=False, limit=10).pages():
+        for _page in conn.list("charges", prefetch=False, limit=10).pages():
             if time.time() >= deadline:
                 break
     print(json.dumps({"stamps": stamps, "statuses": statuses}))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -66,7 +67,7 @@ class StripeConnection(Connection):
 
     def partition(
         self, listing: Listing, parts: int, stats: Stats | None = None
-    ) -> list[Listing] | None:
+    ) -> Sequence[Listing] | None:
         """Split a listing into ``parts`` equal ``created`` ranges, newest first (Stripe's own
         order). Without a lower bound, a few one-record probes find the oldest object first."""
         created = listing.params.get("created")
