@@ -39,6 +39,7 @@ class ParallelResult(Result):
         self._children: list[Result] | None = None
         self._taken: list[int] = []
         self._merged_records = 0
+        self._pool: ThreadPoolExecutor | None = None
 
     @property
     def partitions(self) -> int:
@@ -77,6 +78,8 @@ class ParallelResult(Result):
         self._table = None
 
     def _new_pages(self, prefetch: bool) -> Iterator[Page]:
+        if self._pool is not None:  # workers of an interrupted read finish their page first
+            self._pool.shutdown(wait=True)
         children = self._split()
         changed = threading.Condition()
         stop = threading.Event()
@@ -98,7 +101,8 @@ class ParallelResult(Result):
                     running[index] = False
                     changed.notify_all()
 
-        pool = ThreadPoolExecutor(self.workers, thread_name_prefix=f"integkit-{self.service}")
+        pool = self._pool = ThreadPoolExecutor(self.workers,
+                                               thread_name_prefix=f"integkit-{self.service}")
         for index, child in enumerate(children):
             if not child.complete:
                 running[index] = True
