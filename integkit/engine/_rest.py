@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 import httpx
 
+from .._config import get_settings
 from .._errors import ConfigError, InvalidRequestError
 from .._events import redact
 from .._jsonpath import find_records
@@ -31,10 +32,13 @@ from ..http import (
     RateTier,
     RetryPolicy,
     build_transport,
+    parse_duration,
 )
 from ..http._context import TRACE_KEY
 from ..pagination import PageRequest, Paginator, paginator_from_config
 from ..results import Fetched, ParallelResult, Result, Stats
+from ..results._checkpoint import fingerprint
+from ..results._parquet_cache import ParquetCache
 from ..state import open_state
 from ._definition import ConnectorDef, Resource
 from ._encoding import bracket_pairs
@@ -284,6 +288,7 @@ class Connection:
         json: Any = None,
         priority: str | None = None,
         parallel: int = 1,
+        cache: bool | str | float | None = None,
         **params: Any,
     ) -> Result:
         """A lazy Result over every record of ``resource`` (a name, or a path like ``/v1/x``).
@@ -293,7 +298,9 @@ class Connection:
         endpoints that page by POST take ``method="POST"`` and a ``json`` body.
         ``parallel=N`` splits the listing where the service allows (time ranges on Stripe's
         ``created``) and fetches N partitions at once, within the connection's rate limits;
-        records still come in the order a single cursor gives.
+        records still come in the order a single cursor gives. ``cache="1h"`` (or seconds, or
+        True for a day) keeps the whole answer as Parquet: a re-run of the same cell within
+        that time reads it back with no call.
         """
         spec = self._resource(resource)
         listing = Listing(
@@ -303,14 +310,24 @@ class Connection:
             paginator=paginator or spec.paginator or self.definition.paginator,
             method=method, json=json, priority=priority,
         )
+        result: Result
         if parallel > 1:
             if checkpoint is not None:
                 raise ConfigError("checkpoint= and parallel= do not combine; choose one")
-            return ParallelResult(
+            result = ParallelResult(
                 listing, lambda stats: self.partition(listing, parallel * 2, stats) or [listing],
                 workers=parallel, max_records=max_records,
             )
-        return Result(listing, checkpoint=checkpoint, prefetch=prefetch, max_records=max_records)
+        else:
+            result = Result(listing, checkpoint=checkpoint, prefetch=prefetch,
+                            max_records=max_records)
+        if cache:
+            max_age = 86_400.0 if cache is True else parse_duration(cache)
+            key = fingerprint({"service": self.service, "base_url": self.base_url,
+                               "account": self.account, **listing.first_request().as_dict()})
+            result.cache_results(ParquetCache(get_settings().data_dir / "results"),
+                                 max_age=max_age, key=f"{self.service}-{spec.name}-{key}")
+        return result
 
     def partition(
         self, listing: Listing, parts: int, stats: Stats | None = None

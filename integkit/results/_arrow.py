@@ -78,7 +78,9 @@ def type_timestamps(table: pa.Table, spec: dict[str, Any] | None) -> pa.Table:
     unit = spec.get("unit", "s")
     if unit not in _UNITS:
         raise ValueError(f"timestamp unit must be one of {sorted(_UNITS)}, not {unit!r}")
-    target = pa.timestamp(unit, tz="UTC")
+    # Seconds are stored as milliseconds: Parquet has no seconds unit, and a frame should read
+    # back from Parquet exactly as it was written.
+    target = pa.timestamp("ms" if unit == "s" else unit, tz="UTC")
     patterns = list(spec["fields"])
     columns = list(table.columns)
     for index, name in enumerate(table.column_names):
@@ -87,12 +89,13 @@ def type_timestamps(table: pa.Table, spec: dict[str, Any] | None) -> pa.Table:
         column = columns[index]
         kind = column.type
         try:
+            epoch = pa.timestamp(unit, tz="UTC")
             if pa.types.is_integer(kind) or pa.types.is_null(kind):
-                columns[index] = column.cast(pa.int64()).cast(target)
+                columns[index] = column.cast(pa.int64()).cast(epoch).cast(target)
             elif pa.types.is_floating(kind):
-                columns[index] = pc.round(column).cast(pa.int64()).cast(target)
+                columns[index] = pc.round(column).cast(pa.int64()).cast(epoch).cast(target)
             elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
-                columns[index] = pc.cast(column, pa.timestamp(unit, tz="UTC"))
+                columns[index] = pc.cast(column, target)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             continue  # not what the definition promised; keep the raw values
     return pa.Table.from_arrays(columns, names=table.column_names)

@@ -30,6 +30,7 @@ from ..http._context import CallTrace
 from ..pagination import PageRequest, Paginator, detect_paginator
 from ._arrow import records_to_array, records_to_table
 from ._checkpoint import Checkpoint, fingerprint
+from ._parquet_cache import ParquetCache
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -184,6 +185,7 @@ class Result:
             self._paginator.init_request(self._next)
         self._lock = threading.Lock()
         self._table: pa.Table | None = None
+        self._result_cache: tuple[ParquetCache, float | None, str] | None = None
         self._checkpoint = None
         if checkpoint is not None:
             self._checkpoint = Checkpoint(checkpoint, fingerprint(self._next.as_dict()))
@@ -339,8 +341,30 @@ class Result:
                 page.array()  # convert while the next page is on its way
         return self
 
+    def cache_results(self, cache: ParquetCache, *, max_age: float | None, key: str) -> Result:
+        """Serve ``to_arrow``/``to_frame`` from a Parquet file no older than ``max_age`` when
+        there is one, and write one after a complete extraction; returns self."""
+        self._result_cache = (cache, max_age, key)
+        return self
+
+    def _from_cache(self) -> pa.Table | None:
+        if self._result_cache is None or self._pages or self._table is not None:
+            return None
+        cache, max_age, key = self._result_cache
+        table = cache.get(key, max_age)
+        if table is not None:
+            self.stats.cache_hits += 1
+            self.stats.records = table.num_rows
+        return table
+
     def to_arrow(self) -> pa.Table:
         """All records as one flat Arrow table (fetches what is missing)."""
+        cached = self._from_cache()
+        if cached is not None:
+            self._table = cached
+            return cached
+        if self._table is not None and self._served_from_cache():
+            return self._table
         self.fetch_all()
         if self._table is None:
             records = [r for p in self._pages for r in p.records]
@@ -353,7 +377,13 @@ class Result:
                 self._table = records_to_table(
                     records, timestamps=self._source.timestamps, arrays=arrays
                 )
+            if self._result_cache is not None and self.max_records is None:
+                cache, _, key = self._result_cache
+                cache.put(key, self._table, {"service": self.service, "endpoint": self.endpoint})
         return self._table
+
+    def _served_from_cache(self) -> bool:
+        return self._result_cache is not None and not self._pages
 
     def to_frame(self) -> pd.DataFrame:
         """All records as a pandas DataFrame: dotted columns for nested fields, typed times."""

@@ -41,7 +41,7 @@ def test_lists_every_resource_to_the_last_record(stripe) -> None:
 def test_charges_frame_is_flat_and_typed(stripe) -> None:
     df = stripe.list("charges").to_frame()
     assert len(df) == RECORDS and df["id"].is_unique
-    assert str(df["created"].dtype) == "datetime64[s, UTC]"
+    assert str(df["created"].dtype) == "datetime64[ms, UTC]"
     assert "payment_method_details.card.brand" in df.columns
     assert "billing_details.address.city" in df.columns
     assert df["created"].is_monotonic_decreasing  # Stripe lists newest first
