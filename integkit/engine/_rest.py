@@ -21,6 +21,7 @@ from .._errors import ConfigError, InvalidRequestError
 from .._events import redact
 from .._jsonpath import find_records
 from .._version import __version__
+from ..cache import CacheSettings, cache_storage
 from ..http import (
     PRIORITY_KEY,
     CallTrace,
@@ -120,6 +121,7 @@ class Connection:
         key_prefix: str | None = None,
         user: str | None = None,
         priority: str = "interactive",
+        cache: bool | dict[str, Any] | CacheSettings | None = None,
         **pipeline: Any,
     ) -> None:
         self.definition = definition
@@ -144,7 +146,8 @@ class Connection:
             base_urls=[self.base_url, *backups], retry=policy, breaker=breaker,
             coalesce=coalesce, request_id_header=definition.request_id_header,
             verify=verify, cert=cert, limiter=self.limiter, quota=self.quota,
-            priority=priority, **pipeline,
+            priority=priority, cache=self._cache_settings(cache),
+            cache_storage=lambda: cache_storage(state), **pipeline,
         )
         self.request_id_header = definition.request_id_header
         default_headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
@@ -185,6 +188,18 @@ class Connection:
         quota = None if quota_config.empty else Quota(self.service, quota_config, state,
                                                        account=account)
         return limiter, quota
+
+    def _cache_settings(self, cache: bool | dict[str, Any] | CacheSettings | None) -> CacheSettings:
+        """The definition's ``cache:`` section, overridden by ``cache=`` (False: off, though
+        offline mode still answers only from storage)."""
+        if isinstance(cache, CacheSettings):
+            return cache
+        base = CacheSettings.from_config(self.definition.cache)
+        if cache is False:
+            return base.with_(enabled=False)
+        if isinstance(cache, dict):
+            return CacheSettings.from_config({**self.definition.cache, **cache})
+        return base
 
     def quota_status(self) -> dict[str, Any]:
         """Budgets left, reset times, limiter tiers and whether calls are being held back."""

@@ -34,32 +34,39 @@ class Layer(httpx.BaseTransport, httpx.AsyncBaseTransport):
         return await self.inner.handle_async_request(request)  # type: ignore[no-any-return]
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        flow = self.flow(request)
-        target = next(flow)
-        while True:
-            outcome: Outcome
-            try:
-                outcome = self.send(target)
-            except Exception as exc:  # handed to the flow, which decides
-                outcome = exc
-            try:
-                target = flow.send(outcome)
-            except StopIteration as done:
-                return done.value  # type: ignore[no-any-return]
+        return self.drive(self.flow(request))
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        flow = self.flow(request)
-        target = next(flow)
-        while True:
-            outcome: Outcome
-            try:
-                outcome = await self.asend(target)
-            except Exception as exc:
-                outcome = exc
-            try:
+        return await self.adrive(self.flow(request))
+
+    def drive(self, flow: Flow) -> httpx.Response:
+        """Run ``flow`` to its end, sending each request it yields with :meth:`send` (a flow
+        may also answer without sending anything)."""
+        try:
+            target = next(flow)
+            while True:
+                outcome: Outcome
+                try:
+                    outcome = self.send(target)
+                except Exception as exc:  # handed to the flow, which decides
+                    outcome = exc
                 target = flow.send(outcome)
-            except StopIteration as done:
-                return done.value  # type: ignore[no-any-return]
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+    async def adrive(self, flow: Flow) -> httpx.Response:
+        """:meth:`drive` for async clients."""
+        try:
+            target = next(flow)
+            while True:
+                outcome: Outcome
+                try:
+                    outcome = await self.asend(target)
+                except Exception as exc:
+                    outcome = exc
+                target = flow.send(outcome)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
 
     def close(self) -> None:
         self.inner.close()

@@ -2,9 +2,11 @@
 
 Outermost first::
 
-    coalesce -> failover -> retry -> circuit breaker -> quota -> rate limit -> attempt -> HTTP
+    cache -> coalesce -> failover -> retry -> circuit breaker -> quota -> rate limit
+          -> attempt -> HTTP
 
-Identical concurrent reads share one flight; failover swaps the base URL only once a base is
+A cache hit costs no token, no quota and no attempt; identical concurrent reads share one
+flight; failover swaps the base URL only once a base is
 given up on; every retry passes the breaker, the budget and the limiter again (each real
 attempt costs a token and a unit of quota; an open circuit costs neither); the attempt layer
 reads, times and reports each one.
@@ -46,6 +48,8 @@ class PipelineOptions:
     max_connections: int = 20
     verify: Any = True
     cert: Any = None
+    cache: Any = None  # CacheSettings, or None for no HTTP cache at all
+    cache_storage: Any = None  # a mapping, a callable opening one, or None: the state's
     sleep: Callable[[float], None] = time.sleep
     async_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
@@ -76,4 +80,8 @@ def build_transport(
         transport = FailoverTransport(transport, options.base_urls)
     if options.coalesce:
         transport = CoalesceTransport(transport)
+    if options.cache is not None:
+        from ..cache import CacheTransport  # the cache imports http: not at module level
+
+        transport = CacheTransport(transport, options.cache, options.cache_storage)
     return transport
