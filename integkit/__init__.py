@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import auth
+from . import auth, cache, ledger
 from ._config import Settings, configure, get_settings
-from ._connect import connect, default_connection, rest
+from ._connect import connect, default_connection, quota, rest
 from ._errors import (
     ApiError,
     AuthenticationError,
@@ -30,7 +30,10 @@ from ._events import CallEvent, off, on
 from ._version import __version__
 from .engine import Connection, available_services
 from .http import ApiDeprecationWarning
+from .ledger import costs, usage
 from .results import Page, Result, Stats
+
+ledger.install()  # every call (and cache hit) becomes a row: ik.usage(), ik.costs()
 
 __all__ = [
     "ApiDeprecationWarning",
@@ -56,13 +59,18 @@ __all__ = [
     "__version__",
     "auth",
     "available_services",
+    "cache",
     "configure",
     "connect",
+    "costs",
     "get_settings",
+    "ledger",
     "off",
     "on",
+    "quota",
     "rest",
     "sandbox",
+    "usage",
 ]
 
 

@@ -47,7 +47,8 @@ class Settings:
     state: str | None = None
     profile: str = field(default_factory=lambda: os.environ.get("INTEGKIT_PROFILE", "default"))
     config_file: Path | None = None
-    offline: bool = False
+    offline: bool = False  # answer only from the HTTP cache; a miss raises NetworkError
+    ledger: bool = True  # record every call in the state backend (ik.usage, ik.costs)
 
     @property
     def state_url(self) -> str:

@@ -6,6 +6,7 @@ import hashlib
 import importlib
 import os
 import threading
+import weakref
 from typing import Any
 
 import httpx
@@ -15,10 +16,11 @@ from ._errors import ConfigError
 from .auth import ApiKey, Basic, Bearer
 from .engine import Connection, ConnectorDef, load_definition
 
-__all__ = ["connect", "default_connection", "rest"]
+__all__ = ["connect", "default_connection", "quota", "rest"]
 
 _defaults: dict[str, Connection] = {}
 _defaults_lock = threading.Lock()
+_latest: dict[str, weakref.ref[Connection]] = {}  # the connection ik.quota(service) reports on
 _AUTH_PARAMS = ("api_key", "token", "username", "password")
 
 
@@ -90,9 +92,11 @@ def connect(service: str, *, profile: str | None = None, **options: Any) -> Conn
         settings.pop(key, None)
     settings.setdefault("base_url", settings.pop("endpoint_url", None))
     try:
-        return _connection_class(definition)(definition, auth=auth, **settings)
+        conn = _connection_class(definition)(definition, auth=auth, **settings)
     except TypeError as exc:
         raise ConfigError(f"connect({service!r}): {exc}") from None
+    _latest[conn.service] = weakref.ref(conn)
+    return conn
 
 
 def default_connection(service: str) -> Connection:
@@ -102,6 +106,22 @@ def default_connection(service: str) -> Connection:
         if conn is None:
             conn = _defaults[service] = connect(service)
         return conn
+
+
+def quota(service: str | Connection) -> dict[str, Any]:
+    """Remaining budget, reset times and throttle state of ``service``'s shared limits.
+
+    Limits and budgets live in the state backend, so this is what every process sharing the
+    key has left, seen through the connection made last in this process (else ``ik.<service>``).
+
+    >>> ik.quota("salesforce")["budgets"]["daily"]["remaining"]   # doctest: +SKIP
+    98211
+    """
+    if isinstance(service, Connection):
+        return service.quota_status()
+    ref = _latest.get(service)
+    conn = ref() if ref is not None else None
+    return (conn or default_connection(service)).quota_status()
 
 
 def rest(
@@ -130,4 +150,6 @@ def rest(
         headers=dict(headers or {}), timestamps=dict(timestamps or {}),
         idempotency={"header": idempotency_header} if idempotency_header else {},
     )
-    return Connection(definition, auth=auth, **options)
+    conn = Connection(definition, auth=auth, **options)
+    _latest[conn.service] = weakref.ref(conn)
+    return conn

@@ -25,6 +25,7 @@ from typing import Any
 
 import orjson
 
+from .._config import get_settings
 from .._errors import ConfigError
 from .._events import logger, off, on
 from ..state import StateBackend, open_state
@@ -412,6 +413,8 @@ class _Recorder:
         self.dropped = 0
 
     def __call__(self, event: Any) -> None:
+        if not get_settings().ledger:
+            return
         now = time.monotonic()
         if now < self.paused_until:
             self.dropped += 1
