@@ -31,12 +31,12 @@ __all__ = [
     "SCHEMES",
     "Delivery",
     "GitHub",
-    "Mismatch",
     "Params",
     "Scheme",
     "Secret",
     "SendGrid",
     "Shopify",
+    "SignatureMismatch",
     "Slack",
     "Stripe",
     "Twilio",
@@ -61,7 +61,7 @@ class Delivery:
         return self.headers.get(name.lower())
 
 
-class Mismatch(SignatureError):
+class SignatureMismatch(SignatureError):
     """The signature does not match for this secret (another secret, during rotation, may)."""
 
 
@@ -137,9 +137,9 @@ class Scheme:
             "exactly as received."
         )
 
-    def _mismatch(self, detail: str = "") -> Mismatch:
+    def _mismatch(self, detail: str = "") -> SignatureMismatch:
         extra = f" {detail}" if detail else ""
-        return Mismatch(
+        return SignatureMismatch(
             f"{self.title} webhook: the signature in {self.signature_header} does not match this "
             f"request.{extra} The secret is likely wrong: pass {self.secret_hint}. Otherwise the "
             "body changed before verification: pass the raw request bytes, not parsed and "
@@ -163,7 +163,7 @@ class Scheme:
                 f"{self.title} webhook: the signed timestamp {timestamp} is {when}, outside the "
                 f"{tolerance:g}s replay window, so the delivery is refused as a possible replay. "
                 "If deliveries are fresh, this machine's clock is off (sync it with NTP); to "
-                "accept older deliveries on purpose, pass a larger tolerance="
+                "accept older deliveries on purpose, pass a larger tolerance= (seconds)."
             )
 
     def _json_object(self, body: bytes) -> dict[str, Any]:
@@ -363,7 +363,7 @@ class Twilio(Scheme):
         if body_hash is None:
             fields = _form(delivery.body)
         elif not _same(hashlib.sha256(delivery.body).hexdigest(), body_hash):
-            raise Mismatch(
+            raise SignatureMismatch(
                 "Twilio webhook: the body's SHA-256 is not the bodySHA256 in the URL: the body "
                 "changed on the way. Pass the raw request bytes."
             )

@@ -9,7 +9,7 @@ from typing import Any
 from .._errors import ConfigError
 from .._events import register_secret
 from ._headers import HeadersLike, normalize_headers
-from ._schemes import SCHEMES, Delivery, Mismatch, Params, Scheme, Secret
+from ._schemes import SCHEMES, Delivery, Params, Scheme, Secret, SignatureMismatch
 
 __all__ = ["known_services", "scheme_for", "sign", "verified", "verify"]
 
@@ -74,7 +74,7 @@ def verified(
         try:
             scheme.verify(delivery, candidate, tolerance=tolerance, now=moment)
             break
-        except Mismatch:
+        except SignatureMismatch:
             # Rotation: the next secret may match. Other errors (a missing header, a stale
             # timestamp of a genuine delivery) do not depend on the secret, so they stop here.
             if number == len(secrets):
