@@ -157,8 +157,14 @@ async def write(request: Request) -> Response:
 
 
 async def slow(request: Request) -> Response:
+    """Takes 0.2 s; ``hits["in_flight_max"]`` is the most calls it served at once."""
     hits["slow"] += 1
-    await asyncio.sleep(0.2)
+    hits["in_flight"] += 1
+    hits["in_flight_max"] = max(hits["in_flight_max"], hits["in_flight"])
+    try:
+        await asyncio.sleep(0.2)
+    finally:
+        hits["in_flight"] -= 1
     return JSONResponse({"hits": hits["slow"]})
 
 
@@ -180,7 +186,31 @@ async def echo(request: Request) -> Response:
                          "body": (await request.body()).decode()})
 
 
+arrivals: list[float] = []
+
+
+async def feedback(request: Request) -> Response:
+    """Answers with the headers asked for (``h_<Name>=value``) and, for ``cost=available/wanted
+    /restore``, a GraphQL body with Shopify's cost extension; records when each call arrived."""
+    import time
+
+    arrivals.append(time.time())
+    headers = {k[2:]: v for k, v in request.query_params.items() if k.startswith("h_")}
+    if "reset_in" in request.query_params:
+        headers["X-RateLimit-Reset"] = str(int(time.time() + _int(request, "reset_in", 1)) + 1)
+    body: dict = {"data": {"ok": True}}
+    if "cost" in request.query_params:
+        available, wanted, restore = request.query_params["cost"].split("/")
+        body["extensions"] = {"cost": {
+            "requestedQueryCost": int(wanted), "actualQueryCost": int(wanted),
+            "throttleStatus": {"maximumAvailable": 1000.0,
+                               "currentlyAvailable": int(available),
+                               "restoreRate": float(restore)}}}
+    return JSONResponse(body, status_code=_int(request, "status", 200), headers=headers)
+
+
 routes = [
+    Route("/feedback", feedback, methods=["GET", "POST"]),
     Route("/stripe/items", starting_after),
     Route("/slack/conversations.list", slack_cursor),
     Route("/notion/search", body_cursor, methods=["POST"]),
@@ -205,6 +235,7 @@ app = Starlette(routes=routes, middleware=[Middleware(GZipMiddleware, minimum_si
 def reset() -> None:
     hits.clear()
     written.clear()
+    arrivals.clear()
 
 
 __all__ = ["RECORDS", "TOTAL", "app", "reset", "json"]

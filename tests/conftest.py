@@ -6,6 +6,33 @@ import os
 
 import pytest
 
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+def redis_url() -> str:
+    """The test Redis (db 15), emptied; skipped when unreachable, except in CI where it fails."""
+    try:
+        import redis
+
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except Exception as exc:  # noqa: BLE001
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis must be reachable at {REDIS_URL} in CI: {exc}")
+        pytest.skip(f"no Redis at {REDIS_URL}: {exc}")
+    return REDIS_URL
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def state_url(request, tmp_path) -> str:
+    """A fresh state backend: an SQLite file, or the real Redis at 127.0.0.1:6379."""
+    if request.param == "redis":
+        url = redis_url()
+        import redis
+
+        redis.Redis.from_url(url).flushdb()
+        return url
+    return f"sqlite:///{tmp_path / 'state.db'}"
+
 
 @pytest.fixture(autouse=True, scope="session")
 def _integkit_home(tmp_path_factory: pytest.TempPathFactory) -> None:

@@ -18,7 +18,7 @@ import httpx
 
 from .._config import get_settings
 from .._errors import ConfigError, InvalidRequestError
-from .._events import redact
+from .._events import logger, redact
 from .._jsonpath import find_records
 from .._version import __version__
 from ..cache import CacheSettings, cache_storage
@@ -39,10 +39,13 @@ from ..http._context import TRACE_KEY
 from ..pagination import PageRequest, Paginator, paginator_from_config
 from ..results import Fetched, ParallelResult, Result, Stats
 from ..results._checkpoint import fingerprint
+from ..results._estimate import Estimate
 from ..results._parquet_cache import ParquetCache
-from ..state import open_state
+from ..state import StateBackend, open_state
 from ._definition import ConnectorDef, Resource
 from ._encoding import bracket_pairs
+from ._estimate import estimate_listing
+from ._history import ListingRun, record_run
 from ._responses import decode_json, error_for_response, error_for_transport
 
 __all__ = ["Connection", "Listing"]
@@ -89,6 +92,37 @@ class Listing:
         response, data, trace = self.conn.send(request, endpoint=self.endpoint,
                                                priority=self.priority)
         return Fetched(response, data, find_records(data, self.records_path), trace)
+
+    def history_key(self) -> str:
+        """Who this listing is, across processes: service, base URL, account, first request."""
+        return fingerprint({"service": self.service, "base_url": self.conn.base_url,
+                            "account": self.conn.account, **self.first_request().as_dict()})
+
+    def page_size(self) -> int | None:
+        """Records a full page holds, where the request or the paginator says."""
+        request = self.first_request()
+        paginator = self.new_paginator()
+        if paginator is not None:
+            paginator.init_request(request)
+        for name in ("limit", "per_page", "page_size", "pageSize", "count", "maxResults"):
+            value = request.params.get(name)
+            if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+                return int(value)
+        return None
+
+    def estimate(self, *, workers: int = 1, max_records: int | None = None) -> Estimate:
+        """See :meth:`Result.estimate`."""
+        return estimate_listing(self, workers=workers, max_records=max_records)
+
+    def finished(self, result: Result) -> None:
+        """Remember what a complete read took, for later estimates (never fails the read)."""
+        stats = result.stats
+        run = ListingRun(records=stats.records, pages=stats.pages, calls=stats.calls,
+                         seconds=stats.seconds, bytes=stats.bytes, finished_at=time.time())
+        try:
+            record_run(self.conn.state, self.history_key(), run)
+        except Exception as exc:  # noqa: BLE001 - history is a nicety, the data is what counts
+            logger.warning("integkit: could not record the size of %s (%s)", self.endpoint, exc)
 
 
 class Connection:
@@ -140,6 +174,7 @@ class Connection:
             breaker = CircuitBreaker.from_config({**definition.breaker, **(breaker or {})})
         self.account = account
         self.priority = priority
+        self._state_url = state
         self.limiter, self.quota = self._limits(rate_limit, quotas, state, account, user,
                                                 key_prefix)
         options = PipelineOptions(
@@ -200,6 +235,16 @@ class Connection:
         if isinstance(cache, dict):
             return CacheSettings.from_config({**self.definition.cache, **cache})
         return base
+
+    @property
+    def state(self) -> StateBackend:
+        """The state backend this connection's limits, budgets and history live in."""
+        return open_state(self._state_url)
+
+    def count(self, listing: Listing) -> int | None:
+        """How many records ``listing`` holds, if the service can say without reading it all
+        (connectors override: a COUNT() query, a total in the first page...); None here."""
+        return None
 
     def quota_status(self) -> dict[str, Any]:
         """Budgets left, reset times, limiter tiers and whether calls are being held back."""
@@ -267,6 +312,7 @@ class Connection:
         headers: dict[str, str] | None = None,
         endpoint: str | None = None,
         idempotency_key: str | None = None,
+        priority: str | None = None,
     ) -> Any:
         """Call any path of the API and return its decoded JSON.
 
@@ -282,7 +328,8 @@ class Connection:
             data, params = params, None
         page_request = PageRequest(method, path, params=dict(params or {}), json=json,
                                    data=data, headers=headers)
-        _, body, _ = self.send(page_request, endpoint=endpoint or f"{method} {path}")
+        _, body, _ = self.send(page_request, endpoint=endpoint or f"{method} {path}",
+                               priority=priority)
         return body
 
     # -- listings ----------------------------------------------------------------------------
@@ -331,17 +378,16 @@ class Connection:
                 raise ConfigError("checkpoint= and parallel= do not combine; choose one")
             result = ParallelResult(
                 listing, lambda stats: self.partition(listing, parallel * 2, stats) or [listing],
-                workers=parallel, max_records=max_records,
+                workers=parallel, max_records=max_records, on_complete=listing.finished,
             )
         else:
             result = Result(listing, checkpoint=checkpoint, prefetch=prefetch,
-                            max_records=max_records)
+                            max_records=max_records, on_complete=listing.finished)
         if cache:
             max_age = 86_400.0 if cache is True else parse_duration(cache)
-            key = fingerprint({"service": self.service, "base_url": self.base_url,
-                               "account": self.account, **listing.first_request().as_dict()})
             result.cache_results(ParquetCache(get_settings().data_dir / "results"),
-                                 max_age=max_age, key=f"{self.service}-{spec.name}-{key}")
+                                 max_age=max_age,
+                                 key=f"{self.service}-{spec.name}-{listing.history_key()}")
         return result
 
     def partition(

@@ -23,6 +23,7 @@ class CallTrace:
     cached: bool = False
     coalesced: bool = False
     failovers: int = 0
+    bytes: int = 0  # response bytes of every attempt
     base_url: str | None = None
 
 

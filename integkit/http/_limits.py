@@ -13,6 +13,7 @@ every process sharing it.
 from __future__ import annotations
 
 import asyncio
+import collections
 import fnmatch
 import math
 import re
@@ -106,6 +107,12 @@ class RateTier:
         return Rate(self.limit, interval, burst=max(1, burst - math.ceil(burst * self.margin)))
 
 
+# Interactive calls waiting for a token, per service and key, across this process's connections:
+# bulk callers of the same key step aside while any wait.
+_interactive_waiting: collections.Counter[str] = collections.Counter()
+_interactive_lock = threading.Lock()
+
+
 class RateLimiter:
     """The limits of one connection: tiers x scope keys -> shared buckets.
 
@@ -132,7 +139,7 @@ class RateLimiter:
         self.penalties = Penalties(state)
         self._buckets: dict[str, AbstractBucket] = {}
         self._lock = threading.Lock()
-        self._interactive_waiting = 0
+        self._queue = f"{service}:{account}"  # interactive callers of this key, process-wide
         self.waited = 0.0
 
     def _scope_value(self, tier: RateTier, endpoint: str) -> str:
@@ -154,7 +161,7 @@ class RateLimiter:
     def _next_wait(self, endpoint: str, priority: str, taken: set[str]) -> float:
         """Take a token from every tier not yet ``taken`` (0.0 when all have given one), or
         say how long to wait before asking again."""
-        if priority == "bulk" and self._interactive_waiting:
+        if priority == "bulk" and _interactive_waiting[self._queue]:
             return 0.005
         now = time.time()
         keys = self.bucket_keys(endpoint)
@@ -178,16 +185,16 @@ class RateLimiter:
         waited, taken = 0.0, set[str]()
         interactive = priority != "bulk"
         if interactive:
-            with self._lock:
-                self._interactive_waiting += 1
+            with _interactive_lock:
+                _interactive_waiting[self._queue] += 1
         try:
             while (wait := self._next_wait(endpoint, priority, taken)) > 0:
                 self.sleep(wait)
                 waited += wait
         finally:
             if interactive:
-                with self._lock:
-                    self._interactive_waiting -= 1
+                with _interactive_lock:
+                    _interactive_waiting[self._queue] -= 1
         self.waited += waited
         return waited
 
@@ -207,11 +214,17 @@ class RateLimiter:
             self.penalties.set(key, until)
 
     def status(self) -> list[dict[str, Any]]:
-        """Per bucket: tier, limit, current use, paused-until (what ``ik.quota`` shows)."""
+        """Per bucket: tier, limit, current use, paused-until (what ``ik.quota`` shows).
+        Buckets shared by the whole key are shown even before this process used them."""
+        keys = {f"{self.service}:{t.name}:{self._scope_value(t, '')}": t
+                for t in self.tiers if t.scope != "endpoint"}
+        with self._lock:
+            keys.update({key: next(t for t in self.tiers
+                                   if key.startswith(f"{self.service}:{t.name}:"))
+                         for key in self._buckets})
         out = []
-        for key, bucket in list(self._buckets.items()):
-            tier = next(t for t in self.tiers if key.startswith(f"{self.service}:{t.name}:"))
-            used = bucket.count()
+        for key, tier in keys.items():
+            used = self._bucket(tier, key).count()
             out.append({
                 "tier": tier.name, "key": key.split(":", 2)[-1], "limit": tier.limit,
                 "per_seconds": tier.per, "burst": tier.burst or tier.limit,
@@ -241,7 +254,25 @@ def _server_pause(response: httpx.Response) -> float | None:
         used, _, limit = shopify.partition("/")
         if used.strip().isdigit() and limit.strip().isdigit() and int(used) >= int(limit) - 1:
             return 1.0  # the leaky bucket drains about 2 calls a second
-    return None
+    return _graphql_pause(response)
+
+
+_THROTTLE = re.compile(rb'"(requestedQueryCost|actualQueryCost|currentlyAvailable|restoreRate)"'
+                       rb"\s*:\s*(\d+(?:\.\d+)?)")
+
+
+def _graphql_pause(response: httpx.Response) -> float | None:
+    """Shopify-style GraphQL cost extensions (``extensions.cost.throttleStatus``): wait until
+    the bucket holds as many points as the query just asked for."""
+    body = response.content
+    if b'"throttleStatus"' not in body:
+        return None
+    found = {name.decode(): float(value) for name, value in _THROTTLE.findall(body)}
+    available, rate = found.get("currentlyAvailable"), found.get("restoreRate")
+    wanted = found.get("requestedQueryCost", found.get("actualQueryCost"))
+    if available is None or not rate or wanted is None or available >= wanted:
+        return None
+    return (wanted - available) / rate
 
 
 class RateLimitTransport(Layer):

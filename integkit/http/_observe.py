@@ -80,12 +80,13 @@ class AttemptTransport(Layer):
         duration = time.perf_counter() - started
         status = response.status_code if response is not None else None
         request_id = response.headers.get(self.request_id_header) if response is not None else None
+        size = len(response.content) if response is not None else 0
+        trace.bytes += size
         emit("call", CallEvent(
             service=trace.service, endpoint=trace.endpoint, method=request.method,
             url=redact(str(request.url)), status=status, duration=duration,
             attempt=trace.attempts, cached=False, error=error, request_id=request_id,
-            bytes=len(response.content) if response is not None else 0,
-            timestamp=time.time() - duration,
+            bytes=size, timestamp=time.time() - duration,
         ))
         logger.debug(
             "integkit: %s %s %s -> %s in %.3fs (attempt %d)", trace.service, request.method,

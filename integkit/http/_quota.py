@@ -80,6 +80,15 @@ def _period(period: str, now: float) -> tuple[str, dt.datetime]:
     return start.strftime("%Y-%m"), nxt
 
 
+# Drop expired leases, then take one if fewer than the limit are held: one atomic step.
+_TAKE_LEASE = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+return 1
+"""
+
+
 class Quota:
     """One connection's budgets and concurrency slots."""
 
@@ -202,15 +211,7 @@ class Quota:
                 return True
         client = self.state.redis()
         name = self.state.key("lease", key)
-        pipe = client.pipeline()
-        pipe.zremrangebyscore(name, "-inf", now)
-        pipe.zadd(name, {holder: expires})
-        pipe.zrank(name, holder)
-        _, _, rank = pipe.execute()
-        if rank is not None and rank < limit:
-            return True
-        client.zrem(name, holder)
-        return False
+        return bool(client.eval(_TAKE_LEASE, 1, name, now, expires, holder, limit))
 
     def _release(self, holder: str) -> None:
         key = f"{self.service}:{self.account}:concurrent"

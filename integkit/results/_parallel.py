@@ -30,10 +30,12 @@ class ParallelResult(Result):
         *,
         workers: int,
         max_records: int | None = None,
+        on_complete: Callable[[Result], None] | None = None,
     ) -> None:
         if workers < 1:
             raise ConfigError(f"parallel must be at least 1, not {workers}")
-        super().__init__(source, prefetch=False, max_records=max_records)
+        super().__init__(source, prefetch=False, max_records=max_records,
+                         on_complete=on_complete)
         self.workers = workers
         self._partitioner = partitions
         self._children: list[Result] | None = None

@@ -72,12 +72,16 @@ class ParquetCache:
             return None  # a digest collision, or a file not written by us
         return info
 
+    def fresh(self, fingerprint: str, max_age: float | None = None) -> bool:
+        """Whether a table no older than ``max_age`` seconds (None: any age) is stored."""
+        info = self.meta(fingerprint)
+        return info is not None and (
+            max_age is None or self.clock() - float(info.get("created_at", 0)) <= max_age
+        )
+
     def get(self, fingerprint: str, max_age: float | None = None) -> pa.Table | None:
         """The stored table if there is one no older than ``max_age`` seconds (None: any age)."""
-        info = self.meta(fingerprint)
-        if info is None:
-            return None
-        if max_age is not None and self.clock() - float(info.get("created_at", 0)) > max_age:
+        if not self.fresh(fingerprint, max_age):
             return None
         try:
             table = pq.read_table(self.path(fingerprint))

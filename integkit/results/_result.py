@@ -17,7 +17,7 @@ import gc
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -25,11 +25,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 import httpx
 import pyarrow as pa
 
-from .._errors import ServerError
+from .._errors import ConfigError, ServerError
 from ..http._context import CallTrace
 from ..pagination import PageRequest, Paginator, detect_paginator
 from ._arrow import records_to_array, records_to_table
 from ._checkpoint import Checkpoint, fingerprint
+from ._estimate import Estimate
 from ._parquet_cache import ParquetCache
 
 if TYPE_CHECKING:
@@ -94,6 +95,7 @@ class Stats:
     cache_hits: int = 0
     coalesced: int = 0
     failovers: int = 0
+    bytes: int = 0
     seconds: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -109,6 +111,7 @@ class Stats:
         self.cache_hits += int(trace.cached)
         self.coalesced += int(trace.coalesced)
         self.failovers += trace.failovers
+        self.bytes += trace.bytes
 
     def count_page(self, records: int) -> None:
         with self._lock:
@@ -171,8 +174,10 @@ class Result:
         prefetch: bool = True,
         max_records: int | None = None,
         stats: Stats | None = None,
+        on_complete: Callable[[Result], None] | None = None,
     ) -> None:
         self._source = source
+        self._on_complete = on_complete
         self.service = source.service
         self.endpoint = source.endpoint
         self.prefetch = prefetch
@@ -323,7 +328,36 @@ class Result:
                 index += 1
                 yield page
             if self.complete:
+                self._finished()
                 return
+
+    def _finished(self) -> None:
+        """Tell ``on_complete`` (once) that the whole listing has been read."""
+        hook, self._on_complete = self._on_complete, None
+        if hook is not None and not self._capped():
+            hook(self)
+
+    def estimate(self) -> Estimate:
+        """How many records, calls, seconds and what cost reading this Result will take,
+        before any page is read: from the service's count where it gives one, else from the
+        last complete read of the same listing by any process sharing the state, with the
+        connection's current limits, quota and pricing."""
+        estimator = getattr(self._source, "estimate", None)
+        if estimator is None:
+            raise ConfigError(f"{self.service} {self.endpoint}: this listing cannot be "
+                              "estimated (its source has no estimate())")
+        if self._from_cache_available():
+            return Estimate(records=None, calls=0, seconds=0.0, cost=0.0,
+                            basis="a fresh Parquet copy of this result is cached")
+        result: Estimate = estimator(workers=getattr(self, "workers", 1),
+                                     max_records=self.max_records)
+        return result
+
+    def _from_cache_available(self) -> bool:
+        if self._result_cache is None or self._pages:
+            return False
+        cache, max_age, key = self._result_cache
+        return cache.fresh(key, max_age)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         count = 0

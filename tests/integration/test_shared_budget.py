@@ -4,42 +4,15 @@ they use at least 90% of what the server allows."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import pytest
-
 import integkit as ik
 
 ROOT = Path(__file__).resolve().parents[2]
 RATE, BURST, SECONDS, WORKERS = 25, 50, 4.0, 4
-
-
-def redis_url() -> str:
-    url = "redis://127.0.0.1:6379/15"
-    try:
-        import redis
-
-        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
-    except Exception as exc:  # noqa: BLE001
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Redis must be reachable at {url} in CI: {exc}")
-        pytest.skip(f"no Redis at {url}: {exc}")
-    return url
-
-
-@pytest.fixture(params=["sqlite", "redis"])
-def state_url(request, tmp_path) -> str:
-    if request.param == "redis":
-        url = redis_url()
-        import redis
-
-        redis.Redis.from_url(url).flushdb()
-        return url
-    return f"sqlite:///{tmp_path / 'shared.db'}"
 
 
 def test_four_processes_share_one_limit(state_url) -> None:
