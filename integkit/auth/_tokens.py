@@ -1,0 +1,340 @@
+"""The encrypted token store: OAuth token sets kept in the state backend, so a scheduled
+(papermill) run finds what a notebook login stored, and N workers share one refresh.
+
+Each token set is keyed by ``TokenId(service, profile, account)`` (so tenants and accounts
+coexist), serialised as JSON and encrypted with Fernet (AES-128-CBC + HMAC-SHA256) under the
+key from :func:`~integkit.auth._keys.resolve_key`. SQLite keeps them in the ``ik_tokens``
+table of the state file; Redis in ``integkit:token:<service>:<profile>:<account>`` hashes.
+
+``store.lock(token_id)`` is a cross-process lock (a lease row with an expiry in SQLite, ``SET
+NX PX`` in Redis, plus a thread lock) under which a refresher re-reads the store before
+refreshing: whoever comes second finds the new token and does not refresh again.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, NamedTuple
+from urllib.parse import quote, unquote
+
+from cryptography.fernet import InvalidToken
+
+from .._errors import AuthenticationError, ConfigError
+from .._events import register_secret
+from ..state import StateBackend, open_state
+from ._keys import TokenKey, resolve_key
+
+__all__ = ["Token", "TokenId", "TokenKeyError", "TokenStore"]
+
+SECRET_FIELDS = ("access_token", "refresh_token", "id_token")
+_FORMAT = 1
+_RELEASE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+
+
+class TokenId(NamedTuple):
+    """Whose token: ``service`` (e.g. ``salesforce``), ``profile`` (tenant), ``account``."""
+
+    service: str
+    profile: str = "default"
+    account: str = "default"
+
+    def __str__(self) -> str:
+        return f"{self.service}/{self.profile}/{self.account}"
+
+
+class Token(dict[str, Any]):
+    """A token set (``access_token``, ``refresh_token``, ``expires_at``, ``scope``,
+    ``token_type``, ``extra``...): a plain dict whose ``repr`` masks the secrets."""
+
+    def __repr__(self) -> str:
+        shown = {k: ("***" if k in SECRET_FIELDS and v else v) for k, v in self.items()}
+        return f"Token({shown!r})"
+
+    __str__ = __repr__
+
+    @property
+    def scopes(self) -> frozenset[str]:
+        """The granted scopes (space-separated ``scope`` in the token response)."""
+        scope = self.get("scope") or ""
+        return frozenset(scope.split() if isinstance(scope, str) else scope)
+
+    def expires_in(self, now: float | None = None) -> float | None:
+        """Seconds the access token has left (negative once expired), None if unknown."""
+        expires_at = self.get("expires_at")
+        if expires_at is None:
+            return None
+        return float(expires_at) - (time.time() if now is None else now)
+
+
+class TokenKeyError(ConfigError):
+    """The token store's key cannot decrypt what is stored (the key changed)."""
+
+
+def _register(token: dict[str, Any]) -> None:
+    for name in SECRET_FIELDS:
+        register_secret(token.get(name))
+
+
+class _Held(threading.local):
+    def __init__(self) -> None:
+        self.names: dict[str, int] = {}
+
+
+_held = _Held()
+_thread_locks: dict[str, threading.Lock] = {}
+_thread_locks_guard = threading.Lock()
+
+
+def _thread_lock(name: str) -> threading.Lock:
+    with _thread_locks_guard:
+        lock = _thread_locks.get(name)
+        if lock is None:
+            lock = _thread_locks[name] = threading.Lock()
+        return lock
+
+
+class TokenStore:
+    """Encrypted token sets in the state backend (SQLite file by default, or Redis).
+
+    >>> store = TokenStore()                                   # doctest: +SKIP
+    >>> store.get(TokenId("salesforce", "acme"))               # a Token, or None
+    >>> with store.lock(TokenId("salesforce", "acme")):        # one refresher at a time
+    ...     ...
+
+    Args:
+        state: a state URL (``sqlite:///...``, ``redis://...``), a StateBackend, None for
+            the configured one, or ``"memory"`` for tokens kept in this process only.
+        key: a TokenKey (default: resolved on first use: env, OS keyring, key file).
+        lock_ttl: seconds a lock outlives a holder that died without releasing it.
+        lock_timeout: seconds to wait for a lock before giving up.
+    """
+
+    def __init__(
+        self,
+        state: str | StateBackend | None = None,
+        *,
+        key: TokenKey | None = None,
+        lock_ttl: float = 60.0,
+        lock_timeout: float = 90.0,
+    ) -> None:
+        self._state_arg = state
+        self._state: StateBackend | None = state if isinstance(state, StateBackend) else None
+        self._key = key
+        self._memory: dict[TokenId, Token] | None = {} if state == "memory" else None
+        self.lock_ttl = lock_ttl
+        self.lock_timeout = lock_timeout
+        self._ready = False
+        self._guard = threading.Lock()
+
+    @classmethod
+    def memory(cls) -> TokenStore:
+        """A store that keeps tokens in this process only (nothing persisted)."""
+        return cls("memory")
+
+    # -- plumbing ------------------------------------------------------------------------------
+    @property
+    def state(self) -> StateBackend:
+        """The state backend, opened on first use."""
+        if self._memory is not None:
+            raise ConfigError("this TokenStore keeps tokens in memory; it has no state backend")
+        if self._state is None:
+            arg = self._state_arg
+            self._state = open_state(arg if isinstance(arg, str) else None)
+        if not self._ready:
+            with self._guard:
+                if not self._ready and self._state.kind == "sqlite":
+                    with self._state.sqlite(immediate=True) as conn:
+                        conn.execute(
+                            "CREATE TABLE IF NOT EXISTS ik_tokens (service TEXT NOT NULL, "
+                            "profile TEXT NOT NULL, account TEXT NOT NULL, blob BLOB NOT NULL, "
+                            "key_id TEXT NOT NULL, updated REAL NOT NULL, "
+                            "PRIMARY KEY (service, profile, account))")
+                        conn.execute(
+                            "CREATE TABLE IF NOT EXISTS ik_token_locks (name TEXT PRIMARY KEY, "
+                            "owner TEXT NOT NULL, expires REAL NOT NULL)")
+                self._ready = True
+        return self._state
+
+    @property
+    def key(self) -> TokenKey:
+        """The encryption key, resolved on first use."""
+        if self._key is None:
+            self._key = resolve_key()
+        return self._key
+
+    @property
+    def where(self) -> str:
+        """Where tokens live, in words (no secrets)."""
+        if self._memory is not None:
+            return "memory"
+        if self._state is None and self._state_arg is None:
+            return "the configured state backend"
+        return self.state.url
+
+    def _redis_key(self, token_id: TokenId, kind: str = "token") -> str:
+        return self.state.key(kind, *(quote(part, safe="") for part in token_id))
+
+    # -- reading and writing -----------------------------------------------------------------
+    def _seal(self, token_id: TokenId, token: dict[str, Any]) -> bytes:
+        payload = {"v": _FORMAT, "id": list(token_id), "token": token}
+        return self.key.encrypt(json.dumps(payload, separators=(",", ":")).encode())
+
+    def _open(self, token_id: TokenId, blob: bytes, key_id: str) -> Token:
+        key = self.key
+        try:
+            payload = json.loads(key.decrypt(blob))
+        except InvalidToken:
+            other = "" if key_id == key.key_id else f" (it was stored under key id {key_id})"
+            raise TokenKeyError(
+                f"cannot decrypt the stored token for {token_id} with the key from "
+                f"{key.source} (key id {key.key_id}){other}. {key.fix_hint()}"
+            ) from None
+        if payload.get("id") != list(token_id):
+            raise TokenKeyError(f"the stored token for {token_id} belongs to "
+                                f"{'/'.join(payload.get('id') or ['?'])}; it was tampered with. "
+                                "Delete it and log in again.")
+        token = Token(payload["token"])
+        _register(token)
+        return token
+
+    def get(self, token_id: TokenId) -> Token | None:
+        """The stored token set of ``token_id``, or None; TokenKeyError under a wrong key."""
+        if self._memory is not None:
+            found = self._memory.get(token_id)
+            return Token(found) if found is not None else None
+        state = self.state
+        if state.kind == "sqlite":
+            row = state.connection().execute(
+                "SELECT blob, key_id FROM ik_tokens WHERE service = ? AND profile = ? "
+                "AND account = ?", tuple(token_id)).fetchone()
+            return self._open(token_id, bytes(row[0]), row[1]) if row else None
+        raw = state.redis().hmget(self._redis_key(token_id), "blob", "key_id")
+        if raw[0] is None:
+            return None
+        return self._open(token_id, bytes(raw[0]), (raw[1] or b"").decode())
+
+    def put(self, token_id: TokenId, token: dict[str, Any]) -> None:
+        """Store (replace) the token set of ``token_id``, encrypted."""
+        _register(token)
+        if self._memory is not None:
+            self._memory[token_id] = Token(token)
+            return
+        blob = self._seal(token_id, dict(token))
+        state = self.state
+        key_id = self.key.key_id
+        if state.kind == "sqlite":
+            with state.sqlite(immediate=True) as conn:
+                conn.execute("INSERT OR REPLACE INTO ik_tokens VALUES (?, ?, ?, ?, ?, ?)",
+                             (*token_id, blob, key_id, time.time()))
+            return
+        state.redis().hset(self._redis_key(token_id),
+                           mapping={"blob": blob, "key_id": key_id, "updated": time.time()})
+
+    def delete(self, token_id: TokenId) -> bool:
+        """Forget the token set of ``token_id`` (logout); whether there was one."""
+        if self._memory is not None:
+            return self._memory.pop(token_id, None) is not None
+        state = self.state
+        if state.kind == "sqlite":
+            with state.sqlite(immediate=True) as conn:
+                cur = conn.execute("DELETE FROM ik_tokens WHERE service = ? AND profile = ? "
+                                   "AND account = ?", tuple(token_id))
+                return cur.rowcount > 0
+        return bool(state.redis().delete(self._redis_key(token_id)))
+
+    def ids(self, service: str | None = None) -> list[TokenId]:
+        """The ids with a stored token set (of one ``service``, or all); no decryption."""
+        if self._memory is not None:
+            return sorted(i for i in self._memory if service is None or i.service == service)
+        state = self.state
+        if state.kind == "sqlite":
+            rows = state.connection().execute(
+                "SELECT service, profile, account FROM ik_tokens ORDER BY 1, 2, 3").fetchall()
+            return [TokenId(*r) for r in rows if service is None or r[0] == service]
+        prefix = self.state.key("token", "")
+        found = []
+        for name in state.redis().scan_iter(match=prefix + "*", count=500):
+            parts = name.decode()[len(prefix):].split(":")
+            if len(parts) == 3:
+                found.append(TokenId(*(unquote(p) for p in parts)))
+        return sorted(i for i in found if service is None or i.service == service)
+
+    # -- the refresh lock ----------------------------------------------------------------------
+    @contextmanager
+    def lock(self, token_id: TokenId, *, timeout: float | None = None) -> Iterator[None]:
+        """Hold the refresh lock of ``token_id`` across threads and processes (re-entrant in
+        one thread). Re-read the store once inside: another holder may have refreshed."""
+        where = f"memory-{id(self)}" if self._memory is not None else self.state.url
+        name = f"{where}|{token_id}"
+        if _held.names.get(name):
+            _held.names[name] += 1
+            try:
+                yield
+            finally:
+                _held.names[name] -= 1
+            return
+        timeout = self.lock_timeout if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        thread_lock = _thread_lock(name)
+        if not thread_lock.acquire(timeout=timeout):
+            self._lock_timeout(token_id, timeout)
+        owner = uuid.uuid4().hex
+        try:
+            if self._memory is None:
+                delay = 0.005
+                while not self._try_lock(token_id, owner):
+                    if time.monotonic() > deadline:
+                        self._lock_timeout(token_id, timeout)
+                    time.sleep(delay)
+                    delay = min(delay * 2, 0.05)
+            _held.names[name] = 1
+            try:
+                yield
+            finally:
+                _held.names.pop(name, None)
+                if self._memory is None:
+                    self._unlock(token_id, owner)
+        finally:
+            thread_lock.release()
+
+    def _lock_timeout(self, token_id: TokenId, timeout: float) -> None:
+        raise AuthenticationError(
+            f"another process held the token lock of {token_id} for over {timeout:.0f}s",
+            service=token_id.service, transient=True,
+            hint="A refresh is stuck elsewhere; retry shortly. A lock left by a killed process "
+                 f"expires after {self.lock_ttl:.0f}s.",
+        )
+
+    def _try_lock(self, token_id: TokenId, owner: str) -> bool:
+        state = self.state
+        now = time.time()
+        if state.kind == "sqlite":
+            with state.sqlite(immediate=True) as conn:
+                conn.execute("DELETE FROM ik_token_locks WHERE name = ? AND expires < ?",
+                             (str(token_id), now))
+                cur = conn.execute("INSERT OR IGNORE INTO ik_token_locks VALUES (?, ?, ?)",
+                                   (str(token_id), owner, now + self.lock_ttl))
+                return cur.rowcount == 1
+        return bool(state.redis().set(self._redis_key(token_id, "token-lock"), owner, nx=True,
+                                      px=int(self.lock_ttl * 1000)))
+
+    def _unlock(self, token_id: TokenId, owner: str) -> None:
+        state = self.state
+        if state.kind == "sqlite":
+            with state.sqlite(immediate=True) as conn:
+                conn.execute("DELETE FROM ik_token_locks WHERE name = ? AND owner = ?",
+                             (str(token_id), owner))
+            return
+        state.redis().eval(_RELEASE, 1, self._redis_key(token_id, "token-lock"), owner)
+
+    def __repr__(self) -> str:
+        key = repr(self._key) if self._key is not None else "key not resolved yet"
+        return f"<TokenStore {self.where} {key}>"
