@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import auth, cache, ledger
+from . import auth, cache, ledger, webhooks
 from ._config import Settings, configure, get_settings
 from ._connect import connect, default_connection, quota, rest
 from ._errors import (
@@ -71,6 +71,7 @@ __all__ = [
     "rest",
     "sandbox",
     "usage",
+    "webhooks",
 ]
 
 

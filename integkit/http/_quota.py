@@ -40,6 +40,7 @@ class QuotaConfig:
     lease_seconds: float = 120.0
     bulk_reserve: float = 0.1
     alerts: tuple[float, ...] = (0.8, 0.9, 1.0)
+    not_modified_free: bool = False  # a 304 is not counted (GitHub's conditional requests)
 
     @classmethod
     def from_config(cls, config: dict[str, Any] | None) -> QuotaConfig:
@@ -138,6 +139,18 @@ class Quota:
                          " shows what is left.",
                 )
             self._alert(period, used, limit, resets, units)
+
+    def refund(self, units: int = 1) -> None:
+        """Give back ``units`` the service did not count (a 304 to a conditional request)."""
+        now = self.clock()
+        for period, _ in self._budgets():
+            key, _ = self._key(period, now)
+            if self.state.kind == "sqlite":
+                with self.state.sqlite(immediate=True) as conn:
+                    conn.execute("UPDATE ik_quota SET used = MAX(0, used - ?) WHERE key = ?",
+                                 (units, key))
+            else:
+                self.state.redis().decrby(self.state.key("quota", key), units)
 
     def _increment(self, key: str, units: int, ceiling: int, expires: float) -> int | None:
         """Add ``units`` unless that passes ``ceiling``; the new total, or None if refused."""
@@ -311,4 +324,6 @@ class QuotaTransport(Layer):
             usage = _sforce_usage(outcome)
             if usage:
                 self.quota.observe(*usage)
+            elif outcome.status_code == 304 and self.quota.config.not_modified_free:
+                self.quota.refund()
         return settle(outcome)
