@@ -133,7 +133,7 @@ class Quota:
             if used is None:
                 who = "bulk calls stop at" if ceiling < limit else "the budget is"
                 raise QuotaExceededError(
-                    f"{period} quota spent: {who} {ceiling:,} of {limit:,} calls",
+                    f"{period} quota spent: {who} {ceiling:,} of {limit:,} calls.",
                     service=self.service, endpoint=endpoint,
                     hint=f"It resets at {resets:%Y-%m-%d %H:%M} UTC; ik.quota({self.service!r})"
                          " shows what is left.",
