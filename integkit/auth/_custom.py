@@ -54,9 +54,9 @@ class Signed(httpx.Auth):
     """Apply ``sign(request)`` to every request: a function that adds headers or query
     parameters however an API wants (``request.content`` holds the body).
 
-    Each attempt the flow runs is signed again; values the function sets are not known to
-    integkit, so it should register any secret it derives with ``integkit._events.register_secret``
-    if it might be logged.
+    The function runs once per request the client sends (the pipeline's retries resend the
+    request as signed). Values it sets are unknown to integkit: register any secret it derives
+    with ``integkit._events.register_secret`` if it could end up in a log line.
 
     >>> def sign(request: httpx.Request) -> None:
     ...     request.headers["X-Signature"] = my_signature(request.method, request.content)

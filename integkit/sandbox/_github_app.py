@@ -193,6 +193,25 @@ def _account(login: str, kind: str) -> dict[str, Any]:
     }
 
 
+_REPO_URLS = {
+    "archive": "/{archive_format}{/ref}", "assignees": "/assignees{/user}",
+    "blobs": "/git/blobs{/sha}", "branches": "/branches{/branch}",
+    "collaborators": "/collaborators{/collaborator}", "comments": "/comments{/number}",
+    "commits": "/commits{/sha}", "compare": "/compare/{base}...{head}",
+    "contents": "/contents/{+path}", "contributors": "/contributors",
+    "deployments": "/deployments", "downloads": "/downloads", "events": "/events",
+    "forks": "/forks", "git_commits": "/git/commits{/sha}", "git_refs": "/git/refs{/sha}",
+    "git_tags": "/git/tags{/sha}", "hooks": "/hooks",
+    "issue_comment": "/issues/comments{/number}", "issue_events": "/issues/events{/number}",
+    "issues": "/issues{/number}", "keys": "/keys{/key_id}", "labels": "/labels{/name}",
+    "languages": "/languages", "merges": "/merges", "milestones": "/milestones{/number}",
+    "notifications": "/notifications{?since,all,participating}", "pulls": "/pulls{/number}",
+    "releases": "/releases{/id}", "stargazers": "/stargazers", "statuses": "/statuses/{sha}",
+    "subscribers": "/subscribers", "subscription": "/subscription", "tags": "/tags",
+    "teams": "/teams", "trees": "/git/trees{/sha}",
+}
+
+
 def _repository(owner: str, kind: str, name: str, index: int, created: float) -> dict[str, Any]:
     full = f"{owner}/{name}"
     api = f"https://api.github.com/repos/{full}"
@@ -202,7 +221,8 @@ def _repository(owner: str, kind: str, name: str, index: int, created: float) ->
         "node_id": base64.b64encode(f"R_{full}".encode()).decode(), "name": name,
         "full_name": full, "owner": _account(owner, kind), "private": index % 3 == 0,
         "html_url": f"https://github.com/{full}", "description": f"Sandbox repository {index}",
-        "fork": False, "url": api, "clone_url": f"https://github.com/{full}.git",
+        "fork": False, "url": api, **{f"{k}_url": api + v for k, v in _REPO_URLS.items()},
+        "clone_url": f"https://github.com/{full}.git",
         "git_url": f"git://github.com/{full}.git", "ssh_url": f"git@github.com:{full}.git",
         "svn_url": f"https://github.com/{full}", "homepage": None,
         "language": ("Python", "TypeScript", "Go", "Rust")[index % 4],
@@ -530,13 +550,18 @@ class GitHubAppEmulator(Emulator):
     service = "github_app"
     key_prefix = "ghs_sandbox_"
 
-    def __init__(self, *, repositories: int | Sequence[str] = 3, account: str = "octo-org",
-                 token_lifetime: float = 3600.0, clock: Callable[[], float] = time.time,
-                 latency: float = 0.0) -> None:
-        super().__init__(latency=latency)
+    def __init__(self, *, repositories: int | Sequence[str] | None = None,
+                 account: str = "octo-org", token_lifetime: float = 3600.0,
+                 clock: Callable[[], float] = time.time, latency: float = 0.0,
+                 records: int = 3, seed: int = 0, rate_limit: tuple[float, int] | None = None,
+                 api_key: str | None = None) -> None:
+        # records/seed/rate_limit/api_key: what integkit.sandbox.create_emulator passes
+        super().__init__(api_key=api_key, rate_limit=rate_limit, latency=latency)
+        self.seed = seed
         self.auth = GitHubAppAuth(token_lifetime=token_lifetime, clock=clock)
         self.app = self.auth.create_app(owner=account)
-        self.installation = self.auth.install(self.app.id, account, repositories=repositories)
+        self.installation = self.auth.install(
+            self.app.id, account, repositories=records if repositories is None else repositories)
 
     def credentials(self) -> dict[str, Any]:
         return {"app_id": self.app.id, "private_key": self.app.private_key_pem,
