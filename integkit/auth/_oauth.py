@@ -160,7 +160,7 @@ def _when(at: float | None, unknown: str) -> str:
 
 
 def _span(seconds: float) -> str:
-    seconds = max(0.0, seconds)
+    seconds = float(round(max(0.0, seconds)))
     for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
         if seconds >= size:
             return f"{seconds / size:.1f} {unit}"
@@ -360,8 +360,6 @@ class OAuth2(httpx.Auth):
         else:
             self._store = TokenStore.memory() if store is False else store
         self._cached: Token | None = None
-        self._client: Any = None
-        self._http_lock = threading.Lock()
         self._pending: dict[str, _PendingLogin] = {}
         self._device: _PendingDevice | None = None
         self._warned: set[tuple[TokenId, float]] = set()
@@ -506,14 +504,14 @@ class OAuth2(httpx.Auth):
 
     # -- the token endpoint (authlib) ----------------------------------------------------------
     def _oauth_client(self) -> Any:
-        if self._client is None:
-            client_cls = _authlib()
-            self._client = client_cls(
-                client_id=self.client_id, client_secret=self._client_secret,
-                token_endpoint_auth_method=self.token_endpoint_auth_method,
-                code_challenge_method="S256", **self._http_options,
-            )
-        return self._client
+        """A new authlib client (an httpx.Client) for one exchange: token calls are rare, so
+        no connection is kept open between them."""
+        client_cls = _authlib()
+        return client_cls(
+            client_id=self.client_id, client_secret=self._client_secret,
+            token_endpoint_auth_method=self.token_endpoint_auth_method,
+            code_challenge_method="S256", **self._http_options,
+        )
 
     def _call(self, what: str, fn: Callable[[Any], Any], *, raw_errors: bool = False,
               token: Mapping[str, Any] | None = None) -> Any:
@@ -522,8 +520,8 @@ class OAuth2(httpx.Auth):
         from authlib.integrations.base_client import OAuthError
 
         try:
-            with self._http_lock:
-                return fn(self._oauth_client())
+            with self._oauth_client() as client:
+                return fn(client)
         except OAuthError as exc:
             if raw_errors:
                 raise
@@ -687,10 +685,11 @@ class OAuth2(httpx.Auth):
             raise ConfigError("authorization_url() needs OAuth2(authorize_url=...)")
         redirect_uri = redirect_uri or self.redirect_uri or "http://127.0.0.1/callback"
         verifier = generate_token(64)
-        url, state = self._oauth_client().create_authorization_url(
-            self.authorize_url, code_verifier=verifier, redirect_uri=redirect_uri,
-            scope=" ".join(self.scopes) or None, **{**self.authorize_params, **params},
-        )
+        with self._oauth_client() as client:
+            url, state = client.create_authorization_url(
+                self.authorize_url, code_verifier=verifier, redirect_uri=redirect_uri,
+                scope=" ".join(self.scopes) or None, **{**self.authorize_params, **params},
+            )
         now = time.time()
         self._pending = {s: p for s, p in self._pending.items()
                          if now - p.started < _PENDING_TTL}
@@ -780,8 +779,9 @@ class OAuth2(httpx.Auth):
 
         def request(client: Any) -> Any:
             auth = client.client_auth(client.token_endpoint_auth_method)
-            response = client.post(url, data=data, auth=auth, withhold_token=True,
-                                   headers={"Accept": "application/json"})
+            headers = {"Accept": "application/json",
+                       "Content-Type": "application/x-www-form-urlencoded"}
+            response = client.post(url, data=data, auth=auth, headers=headers)
             body = response.json()
             if "error" in body:
                 from authlib.integrations.base_client import OAuthError

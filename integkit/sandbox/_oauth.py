@@ -485,9 +485,13 @@ class OAuthProvider(Emulator):
 
     def _token(self, request: Request) -> Reply:
         form = self._form(request)
-        client = self._client(request, form)
         grant = form.get("grant_type", "")
         name = _GRANT_NAMES.get(grant, grant)
+        if name == "jwt_bearer" and not (form.get("client_id")
+                                         or request.headers.get("authorization")):
+            client = RegisteredClient("")  # the assertion authenticates (RFC 7523 3.1)
+        else:
+            client = self._client(request, form)
         handlers = {
             "authorization_code": self._grant_code,
             "refresh_token": self._grant_refresh,
