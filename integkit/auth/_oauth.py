@@ -24,6 +24,7 @@ assertion); this module adds the store, the shared refresh, scope checks and exp
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 import time
@@ -31,7 +32,7 @@ import warnings
 import webbrowser
 from collections import Counter
 from collections.abc import AsyncGenerator, Callable, Generator, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
@@ -231,14 +232,14 @@ def default_store() -> TokenStore:
 
 @dataclass
 class _PendingLogin:
-    verifier: str
+    verifier: str = field(repr=False)
     redirect_uri: str
     started: float
 
 
 @dataclass
 class _PendingDevice:
-    device_code: str
+    device_code: str = field(repr=False)
     login: DeviceLogin
 
 
@@ -476,8 +477,6 @@ class OAuth2(httpx.Auth):
             return self._client_credentials()
         if self.grant == "jwt_bearer":
             return self._jwt_bearer()
-        import os
-
         seed = self._seed_refresh_token or os.environ.get(self.refresh_token_env)
         if seed and (stored is None or seed != stored.get("refresh_token")):
             register_secret(seed)
@@ -752,6 +751,11 @@ class OAuth2(httpx.Auth):
         host, path = "127.0.0.1", "/callback"
         if self.redirect_uri:
             parts = urlsplit(self.redirect_uri)
+            if parts.scheme != "http" or parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+                raise ConfigError(
+                    f"login_loopback() needs a loopback redirect_uri (http://127.0.0.1:PORT/...),"
+                    f" not {self.redirect_uri!r}; use auth.authorization_url() and "
+                    "auth.finish(url) with that redirect instead")
             host, port, path = parts.hostname or host, parts.port or port, parts.path or "/"
         with _Loopback(host, port, path) as listener:
             url, _ = self.authorization_url(redirect_uri=listener.redirect_uri)

@@ -288,6 +288,10 @@ def test_configuration_errors() -> None:
     assert auth.grant == "client_credentials" and auth.token_id.service == "127.0.0.1"
     with pytest.raises(ConfigError, match="authorize_url"):
         auth.authorization_url()
+    web = OAuth2(token_url="http://127.0.0.1:9/token", authorize_url="http://127.0.0.1:9/a",
+                 client_id="x", redirect_uri="https://app.example/callback")
+    with pytest.raises(ConfigError, match="loopback redirect_uri"):
+        web.login_loopback(on_url=print)
 
 
 def test_unreachable_token_endpoint_is_a_network_error() -> None:
