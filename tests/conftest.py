@@ -73,3 +73,13 @@ class Sleeps(list):
 @pytest.fixture
 def sleeps() -> Sleeps:
     return Sleeps()
+
+
+@pytest.fixture(autouse=True)
+def _ledger_hook():
+    """Every test starts and ends with the ledger recording to the configured state, as
+    ``import integkit`` leaves it (some tests move or remove the hook)."""
+    from integkit import ledger
+
+    yield
+    ledger.install(None)

@@ -12,6 +12,7 @@ from collections.abc import Generator
 import httpx
 
 from .._events import register_secret
+from ._identity import digest
 
 __all__ = ["ApiKey", "Basic", "Bearer"]
 
@@ -30,6 +31,10 @@ class Bearer(httpx.Auth):
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers["Authorization"] = f"Bearer {self._token}"
         yield request
+
+    @property
+    def identity(self) -> str:
+        return "bearer:" + digest(self._token)
 
     def __repr__(self) -> str:
         return f"Bearer({_mask(self._token)})"
@@ -59,6 +64,10 @@ class ApiKey(httpx.Auth):
             request.headers[self.header or "X-API-Key"] = f"{self.prefix}{self._key}"
         yield request
 
+    @property
+    def identity(self) -> str:
+        return "api_key:" + digest(self._key)
+
     def __repr__(self) -> str:
         where = f"query={self.query!r}" if self.query else f"header={self.header!r}"
         return f"ApiKey({where}, {_mask(self._key)})"
@@ -78,6 +87,10 @@ class Basic(httpx.Auth):
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers["Authorization"] = self._header
         yield request
+
+    @property
+    def identity(self) -> str:
+        return "basic:" + digest(self.username, self._password)
 
     def __repr__(self) -> str:
         return f"Basic(username={self.username!r}, password=***)"

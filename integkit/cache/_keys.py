@@ -131,8 +131,10 @@ def cache_key(
     ignored_params: Iterable[str] = (),
     vary_headers: Iterable[str] = (),
     secret_params: Iterable[str] = (),
+    identity: str = "",
 ) -> str:
-    """The request's cache key: 40 hex chars, one-way, free of secrets.
+    """The request's cache key: 40 hex chars, one-way, free of secrets. ``identity`` names
+    whose credentials will be applied further down the pipeline (a one-way digest).
 
     Raises ``httpx.RequestNotRead`` for a streaming body that was not read (not cacheable).
     """
@@ -149,5 +151,6 @@ def cache_key(
         hashlib.blake2b(body, digest_size=16).hexdigest() if body else "",
         *negotiated,
         "cred=" + credential_digest(request, secret_params),
+        "who=" + identity,
     ])
     return hashlib.blake2b(canonical.encode(), digest_size=20).hexdigest()

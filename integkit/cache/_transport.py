@@ -75,6 +75,8 @@ class CacheTransport(Layer):
             zero-argument callable returning one (opened on first use), or None for the
             configured state's cache.
         clock: wall-clock seconds; injected in tests.
+        identity: whose credentials the layers below apply (see :func:`auth_identity`), so
+            answers for different credentials never share an entry.
     """
 
     def __init__(
@@ -84,11 +86,13 @@ class CacheTransport(Layer):
         storage: Storage | Callable[[], Storage] | None = None,
         *,
         clock: Callable[[], float] = time.time,
+        identity: str = "",
     ) -> None:
         super().__init__(inner)
         self.settings = settings or CacheSettings()
         self._storage = storage
         self.clock = clock
+        self.identity = identity
 
     # -- storage, never allowed to break a call ---------------------------------------------
     @property
@@ -122,7 +126,7 @@ class CacheTransport(Layer):
         try:
             return cache_key(
                 request, ignored_params=s.ignored_params, vary_headers=s.vary_headers,
-                secret_params=s.secret_params,
+                secret_params=s.secret_params, identity=self.identity,
             )
         except httpx.RequestNotRead:  # a streamed body: not something to cache
             return None

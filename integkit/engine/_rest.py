@@ -21,6 +21,7 @@ from .._errors import ConfigError, InvalidRequestError
 from .._events import logger, redact
 from .._jsonpath import find_records
 from .._version import __version__
+from ..auth._identity import auth_identity
 from ..cache import CacheSettings, cache_storage
 from ..http import (
     PRIORITY_KEY,
@@ -181,7 +182,8 @@ class Connection:
             base_urls=[self.base_url, *backups], retry=policy, breaker=breaker,
             coalesce=coalesce, request_id_header=definition.request_id_header,
             verify=verify, cert=cert, limiter=self.limiter, quota=self.quota,
-            priority=priority, cache=self._cache_settings(cache),
+            priority=priority, cache=self._cache_settings(cache), auth=auth,
+            identity=f"{account}:{auth_identity(auth)}",
             cache_storage=lambda: cache_storage(state), **pipeline,
         )
         self.request_id_header = definition.request_id_header
@@ -196,7 +198,7 @@ class Connection:
             spec = definition.timeout or {}
             timeout = httpx.Timeout(spec.get("read", 60.0), connect=spec.get("connect", 10.0))
         self.client = httpx.Client(
-            base_url=self.base_url, auth=auth, headers=default_headers, timeout=timeout,
+            base_url=self.base_url, headers=default_headers, timeout=timeout,
             transport=build_transport(options, network=network), follow_redirects=True,
         )
 

@@ -3,12 +3,13 @@
 Outermost first::
 
     cache -> coalesce -> failover -> retry -> circuit breaker -> quota -> rate limit
-          -> attempt -> HTTP
+          -> auth -> attempt -> HTTP
 
 A cache hit costs no token, no quota and no attempt; identical concurrent reads share one
 flight; failover swaps the base URL only once a base is
 given up on; every retry passes the breaker, the budget and the limiter again (each real
-attempt costs a token and a unit of quota; an open circuit costs neither); the attempt layer
+attempt costs a token and a unit of quota; an open circuit costs neither); every attempt is
+authorized afresh (new signature, refreshed token); the attempt layer
 reads, times and reports each one.
 """
 
@@ -22,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from ._auth import AuthTransport
 from ._breaker import BreakerTransport, CircuitBreaker
 from ._coalesce import CoalesceTransport
 from ._failover import FailoverTransport
@@ -48,6 +50,8 @@ class PipelineOptions:
     max_connections: int = 20
     verify: Any = True
     cert: Any = None
+    auth: httpx.Auth | None = None
+    identity: str = ""  # whose credentials ``auth`` applies: separates cached answers
     cache: Any = None  # CacheSettings, or None for no HTTP cache at all
     cache_storage: Any = None  # a mapping, a callable opening one, or None: the state's
     sleep: Callable[[float], None] = time.sleep
@@ -66,6 +70,8 @@ def build_transport(
         cls = httpx.AsyncHTTPTransport if is_async else httpx.HTTPTransport
         network = cls(limits=limits, verify=options.verify, cert=options.cert)
     transport: Any = AttemptTransport(network, request_id_header=options.request_id_header)
+    if options.auth is not None:
+        transport = AuthTransport(transport, options.auth)
     if options.limiter is not None:
         transport = RateLimitTransport(transport, options.limiter,
                                        default_priority=options.priority)
@@ -83,5 +89,6 @@ def build_transport(
     if options.cache is not None:
         from ..cache import CacheTransport  # the cache imports http: not at module level
 
-        transport = CacheTransport(transport, options.cache, options.cache_storage)
+        transport = CacheTransport(transport, options.cache, options.cache_storage,
+                                   identity=options.identity)
     return transport

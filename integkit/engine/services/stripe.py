@@ -85,9 +85,11 @@ class StripeConnection(Connection):
                 for i in reversed(range(parts))]
 
     def _oldest_bound(self, listing: Listing, hi: int, stats: Stats | None) -> int | None:
-        """A time at or before the oldest object: one-record probes ``created < hi - 2^k days``
-        sent together; the first empty one bounds the listing. None if the list is empty."""
-        spans = [86_400 * 2**k for k in range(15)]  # a day to ~90 years
+        """A time at or before the oldest object, from one-record probes ``created < hi - span``
+        sent together (span 0, then a day times powers of 4 up to ~45 years); the first empty
+        one bounds the listing within a factor of 4, and each probe costs one call of the rate
+        limit. None if the list is empty."""
+        spans = [0, *(86_400 * 4**k for k in range(8))]
 
         def older_exists(span: int) -> bool:
             probe = listing.with_params(created={"lt": hi - span}, limit=1)
@@ -97,10 +99,10 @@ class StripeConnection(Connection):
                 stats.add(trace)
             return bool(data and data.get("data"))
 
-        if not older_exists(0):
-            return None
-        with ThreadPoolExecutor(8) as pool:
+        with ThreadPoolExecutor(len(spans)) as pool:
             found = list(pool.map(older_exists, spans))
+        if not found[0]:
+            return None
         empty = next((span for span, more in zip(spans, found, strict=True) if not more), None)
         return 0 if empty is None else hi - empty
 
