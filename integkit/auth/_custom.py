@@ -54,8 +54,8 @@ class Signed(httpx.Auth):
     """Apply ``sign(request)`` to every request: a function that adds headers or query
     parameters however an API wants (``request.content`` holds the body).
 
-    The function runs once per request the client sends (the pipeline's retries resend the
-    request as signed). Values it sets are unknown to integkit: register any secret it derives
+    The function runs once per attempt: a retried request is signed again. Values it sets
+    are unknown to integkit: register any secret it derives
     with ``integkit._events.register_secret`` if it could end up in a log line.
 
     >>> def sign(request: httpx.Request) -> None:

@@ -176,6 +176,9 @@ class Connection:
         self.account = account
         self.priority = priority
         self._state_url = state
+        context = getattr(auth, "ssl_context", None)  # MutualTLS: the client certificate
+        if callable(context) and verify is True:
+            verify = context()
         self.limiter, self.quota = self._limits(rate_limit, quotas, state, account, user,
                                                 key_prefix)
         options = PipelineOptions(

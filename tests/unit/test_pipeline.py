@@ -229,3 +229,15 @@ def test_retry_after_parsing() -> None:
     assert retry_after(httpx.Headers({"Retry-After": "soon"})) is None
     later = formatdate(1_000_100, usegmt=True)
     assert retry_after(httpx.Headers({"Retry-After": later}), now=1_000_000) == 100
+
+
+def test_every_attempt_is_signed_afresh(api, sleeps) -> None:
+    signatures: list[str] = []
+
+    def sign(request: httpx.Request) -> None:
+        request.headers["X-Signature"] = f"sig-{len(signatures)}"
+        signatures.append(request.headers["X-Signature"])
+
+    conn = ik.rest(api, auth=ik.auth.Signed(sign), sleep=sleeps)
+    assert conn.request("GET", "/flaky", params={"key": "signed", "fail": 2})["ok"]
+    assert signatures == ["sig-0", "sig-1", "sig-2"]  # three attempts, three signatures
