@@ -12,6 +12,10 @@ __all__ = ["EMULATORS", "emulator_class", "known_services"]
 # service name -> "module:class" (imported on first use, so the registry costs nothing)
 EMULATORS: dict[str, str] = {
     "stripe": "integkit.sandbox.services.stripe:StripeEmulator",
+    "github": "integkit.sandbox.services.github:GitHubEmulator",
+    "salesforce": "integkit.sandbox.services.salesforce:SalesforceEmulator",
+    "shopify": "integkit.sandbox.services.shopify:ShopifyEmulator",
+    "slack": "integkit.sandbox.services.slack:SlackEmulator",
 }
 
 
