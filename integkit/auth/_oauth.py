@@ -23,6 +23,7 @@ assertion); this module adds the store, the shared refresh, scope checks and exp
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -406,6 +407,13 @@ class OAuth2(httpx.Auth):
             missing.append("service_account")
         if missing:
             raise ConfigError(f"OAuth2 grant {self.grant!r} needs {', '.join(missing)}=")
+
+    @property
+    def identity(self) -> str:
+        """Whose tokens these are, as a one-way name (the HTTP cache keys answers by it): the
+        same across refreshes and processes, different for another tenant or account."""
+        parts = "\0".join((self.token_url, *self.token_id)).encode()
+        return "oauth2:" + hashlib.blake2b(parts, digest_size=12).hexdigest()
 
     # -- the store -------------------------------------------------------------------------
     @property
@@ -970,6 +978,7 @@ class OAuth2(httpx.Auth):
         403 ``insufficient_scope``."""
         challenge = parse_challenge(response.headers.get("WWW-Authenticate", ""))
         if response.status_code == 403 and challenge.get("error") == "insufficient_scope":
+            response.close()  # the caller gets the error, never this response
             cached = self._cached
             raise self._scope_error(_scope_list(challenge.get("scope")) or [],
                                     granted=cached.scopes if cached and "scope" in cached

@@ -57,6 +57,12 @@ def test_insufficient_scope_403_becomes_permission_denied(sb: Sandbox) -> None:
     assert "'admin'" in str(err) and "Add it to OAuth2(..., scopes=['admin', 'items.read'])" \
         in str(err)
     assert sb.provider.rejections["scope"] == 1
+    # One cache identity per token set: stable across refreshes, never the token itself.
+    assert auth.identity.startswith("oauth2:") and auth.identity == auth.identity
+    other_tenant = sb.oauth2(grant="client_credentials", service=auth.token_id.service,
+                             profile="globex")
+    assert other_tenant.identity != auth.identity
+    assert auth.token["access_token"] not in auth.identity  # type: ignore[index]
     assert parse_challenge('Bearer realm="x", error="insufficient_scope", scope="a b"') == {
         "realm": "x", "error": "insufficient_scope", "scope": "a b"}
 
