@@ -27,6 +27,7 @@ class Resource:
     paginator: Any = None
     params: dict[str, Any] = field(default_factory=dict)
     retrieve_path: str | None = None
+    endpoint: str | None = None  # the name limits and the ledger use; default "<name>.list"
 
 
 @dataclass(frozen=True)

@@ -92,7 +92,7 @@ class Listing:
     def fetch(self, request: PageRequest) -> Fetched:
         response, data, trace = self.conn.send(request, endpoint=self.endpoint,
                                                priority=self.priority)
-        return Fetched(response, data, find_records(data, self.records_path), trace)
+        return Fetched(response, data, self.conn.page_records(self, data), trace)
 
     def history_key(self) -> str:
         """Who this listing is, across processes: service, base URL, account, first request."""
@@ -372,7 +372,8 @@ class Connection:
         spec = self._resource(resource)
         listing = Listing(
             self, spec.path, {**spec.params, **self.prepare_params(params)},
-            endpoint=f"{spec.name}.list" if not spec.name.startswith(("/", "http")) else spec.path,
+            endpoint=spec.endpoint or (f"{spec.name}.list" if not spec.name.startswith(("/", "http"))
+                                       else spec.path),
             records_path=spec.records_path or self.definition.records_path,
             paginator=paginator or spec.paginator or self.definition.paginator,
             method=method, json=json, priority=priority,
@@ -394,6 +395,11 @@ class Connection:
                                  max_age=max_age,
                                  key=f"{self.service}-{spec.name}-{listing.history_key()}")
         return result
+
+    def page_records(self, listing: Listing, data: Any) -> list[Any]:
+        """The records of one page of ``listing`` (connectors override, e.g. to turn a list of
+        plain ids into records a frame can hold)."""
+        return find_records(data, listing.records_path)
 
     def partition(
         self, listing: Listing, parts: int, stats: Stats | None = None
