@@ -7,6 +7,7 @@ builds one for an API that has no shipped definition.
 
 from __future__ import annotations
 
+import builtins
 import copy
 import time
 import uuid
@@ -74,12 +75,13 @@ class Listing:
         self.json = json
         self.timestamps = conn.definition.timestamps or None
 
-    def with_params(self, **changes: Any) -> Listing:
-        """The same listing with some query parameters changed (a partition of it)."""
+    def with_params(self, paginator: Any = None, **changes: Any) -> Listing:
+        """The same listing with some query parameters (or its paginator) changed: a
+        partition of it."""
         return Listing(
             self.conn, self.path, {**self.params, **changes}, endpoint=self.endpoint,
-            records_path=self.records_path, paginator=self.paginator_spec, method=self.method,
-            json=self.json, priority=self.priority,
+            records_path=self.records_path, paginator=paginator or self.paginator_spec,
+            method=self.method, json=self.json, priority=self.priority,
         )
 
     def first_request(self) -> PageRequest:
@@ -192,7 +194,7 @@ class Connection:
         self.request_id_header = definition.request_id_header
         default_headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         default_headers.update(definition.headers)
-        if definition.api_version:
+        if definition.api_version.get("header"):  # else pinned in the path (Salesforce)
             default_headers[definition.api_version["header"]] = str(
                 api_version or definition.api_version["value"]
             )
@@ -372,8 +374,8 @@ class Connection:
         spec = self._resource(resource)
         listing = Listing(
             self, spec.path, {**spec.params, **self.prepare_params(params)},
-            endpoint=spec.endpoint or (f"{spec.name}.list" if not spec.name.startswith(("/", "http"))
-                                       else spec.path),
+            endpoint=spec.endpoint or (
+                spec.path if spec.name.startswith(("/", "http")) else f"{spec.name}.list"),
             records_path=spec.records_path or self.definition.records_path,
             paginator=paginator or spec.paginator or self.definition.paginator,
             method=method, json=json, priority=priority,
@@ -396,7 +398,7 @@ class Connection:
                                  key=f"{self.service}-{spec.name}-{listing.history_key()}")
         return result
 
-    def page_records(self, listing: Listing, data: Any) -> list[Any]:
+    def page_records(self, listing: Listing, data: Any) -> builtins.list[Any]:
         """The records of one page of ``listing`` (connectors override, e.g. to turn a list of
         plain ids into records a frame can hold)."""
         return find_records(data, listing.records_path)
@@ -406,8 +408,21 @@ class Connection:
     ) -> Sequence[Listing] | None:
         """Split ``listing`` into about ``parts`` disjoint listings in its order, or None when
         the service offers no way to (connectors override; calls they make count in
-        ``stats``)."""
-        return None
+        ``stats``). Here: offset and page-number listings whose first page tells the total
+        are cut into consecutive slices of whole pages (one call learns the total)."""
+        paginator = listing.new_paginator()
+        if paginator is None or not paginator.can_split:
+            return None
+        request = listing.first_request()
+        paginator.init_request(request)
+        fetched = listing.fetch(request)
+        if stats is not None:
+            stats.add(fetched.trace)
+        total = paginator.total(fetched.data)
+        if total is None:
+            return None
+        slices = paginator.split(total, parts)
+        return [listing.with_params(paginator=p) for p in slices] or None
 
     def retrieve(self, resource: str, id: str, **params: Any) -> dict[str, Any]:
         """One object of ``resource`` by id."""

@@ -61,6 +61,21 @@ class Paginator(ABC):
     def update_request(self, request: PageRequest) -> None:
         """Point ``request`` at the next page."""
 
+    @property
+    def can_split(self) -> bool:
+        """Whether :meth:`split` can cut this listing (its first page will tell a total)."""
+        return False
+
+    def total(self, data: Any) -> int | None:
+        """How many records (or pages) the listing holds, where the first page says; None for
+        paginators that cannot split a listing."""
+        return None
+
+    def split(self, total: int, parts: int) -> list[Paginator]:
+        """Paginators reading disjoint, consecutive slices of a listing of ``total`` (what
+        :meth:`total` returned), in order; [] when this kind cannot be split."""
+        return []
+
     def __repr__(self) -> str:
         fields = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))
         return f"{type(self).__name__}({fields})"

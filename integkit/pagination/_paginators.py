@@ -183,30 +183,55 @@ class Offset(Paginator):
         offset_param: str = "offset",
         limit_param: str = "limit",
         total_path: str | None = None,
+        stop: int | None = None,
     ) -> None:
         self.limit = limit
         self.offset = offset
         self.offset_param = offset_param
         self.limit_param = limit_param
         self.total_path = total_path
-        self.total: int | None = None
+        self.stop = stop  # a slice of the listing ends here (see split)
+        self.known_total: int | None = None
 
     def init_request(self, request: PageRequest) -> None:
         request.params[self.offset_param] = self.offset
-        request.params[self.limit_param] = self.limit
+        request.params[self.limit_param] = self._page_size()
+
+    def _page_size(self) -> int:
+        return self.limit if self.stop is None else max(1, min(self.limit,
+                                                              self.stop - self.offset))
 
     def update_state(self, response: httpx.Response, data: Any, records: list[Any]) -> None:
         self.offset += len(records)
-        if self.total_path:
-            total = find(data, self.total_path)
-            self.total = int(total) if total is not None else None
-        if self.total is not None:
-            self.has_next_page = bool(records) and self.offset < self.total
+        found = self.total(data)
+        if found is not None:
+            self.known_total = found
+        end = min(x for x in (self.known_total, self.stop) if x is not None) \
+            if self.known_total is not None or self.stop is not None else None
+        if end is not None:
+            self.has_next_page = bool(records) and self.offset < end
         else:
             self.has_next_page = len(records) >= self.limit
 
+    @property
+    def can_split(self) -> bool:
+        return self.total_path is not None
+
+    def total(self, data: Any) -> int | None:
+        value = find(data, self.total_path) if self.total_path else None
+        return int(value) if value is not None else None
+
+    def split(self, total: int, parts: int) -> list[Paginator]:
+        pages = -(-(total - self.offset) // self.limit)
+        per = max(1, -(-pages // parts)) * self.limit  # whole pages per slice
+        return [Offset(self.limit, offset=start, offset_param=self.offset_param,
+                       limit_param=self.limit_param, total_path=self.total_path,
+                       stop=min(total, start + per))
+                for start in range(self.offset, total, per)]
+
     def update_request(self, request: PageRequest) -> None:
         request.params[self.offset_param] = self.offset
+        request.params[self.limit_param] = self._page_size()
 
 
 class PageNumber(Paginator):
@@ -220,12 +245,14 @@ class PageNumber(Paginator):
         limit: int | None = None,
         limit_param: str = "per_page",
         total_pages_path: str | None = None,
+        stop: int | None = None,
     ) -> None:
         self.page = page
         self.page_param = page_param
         self.limit = limit
         self.limit_param = limit_param
         self.total_pages_path = total_pages_path
+        self.stop = stop  # a slice of the listing ends before this page (see split)
 
     def init_request(self, request: PageRequest) -> None:
         request.params[self.page_param] = self.page
@@ -233,14 +260,32 @@ class PageNumber(Paginator):
             request.params[self.limit_param] = self.limit
 
     def update_state(self, response: httpx.Response, data: Any, records: list[Any]) -> None:
-        total_pages = find(data, self.total_pages_path) if self.total_pages_path else None
+        total_pages = self.total(data)
         if total_pages is not None:
-            self.has_next_page = self.page < int(total_pages)
+            self.has_next_page = self.page < total_pages
         elif self.limit:
             self.has_next_page = len(records) >= self.limit
         else:
             self.has_next_page = bool(records)
         self.page += 1
+        if self.stop is not None and self.page >= self.stop:
+            self.has_next_page = False
+
+    @property
+    def can_split(self) -> bool:
+        return self.total_pages_path is not None
+
+    def total(self, data: Any) -> int | None:
+        value = find(data, self.total_pages_path) if self.total_pages_path else None
+        return int(value) if value is not None else None
+
+    def split(self, total: int, parts: int) -> list[Paginator]:
+        last = total + 1  # pages are numbered from self.page to total
+        per = max(1, -(-(last - self.page) // parts))
+        return [PageNumber(page=start, page_param=self.page_param, limit=self.limit,
+                           limit_param=self.limit_param, total_pages_path=self.total_pages_path,
+                           stop=min(last, start + per))
+                for start in range(self.page, last, per)]
 
     def update_request(self, request: PageRequest) -> None:
         request.params[self.page_param] = self.page
