@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from .._errors import CircuitOpenError
+from .._errors import CircuitOpenError, IntegkitError
 from ._context import trace_of
 from ._layer import Flow, Layer, settle
 
@@ -110,6 +110,9 @@ class BreakerTransport(Layer):
         key = _breaker_key(request)
         self.breaker.acquire(key)
         outcome = yield request
-        failed = isinstance(outcome, Exception) or outcome.status_code >= 500
+        # the service failing counts; a refusal from our own layers (a missing scope, a spent
+        # quota: an IntegkitError that is not transient) says nothing about its health
+        failed = (outcome.transient if isinstance(outcome, IntegkitError)
+                  else isinstance(outcome, Exception) or outcome.status_code >= 500)
         self.breaker.record(key, ok=not failed)
         return settle(outcome)
