@@ -16,7 +16,7 @@ from ._errors import ConfigError
 from .auth import ApiKey, Basic, Bearer
 from .engine import Connection, ConnectorDef, load_definition
 
-__all__ = ["connect", "default_connection", "quota", "rest"]
+__all__ = ["connect", "default_connection", "live_connections", "quota", "rest"]
 
 _defaults: dict[str, Connection] = {}
 _defaults_lock = threading.Lock()
@@ -106,6 +106,12 @@ def default_connection(service: str) -> Connection:
         if conn is None:
             conn = _defaults[service] = connect(service)
         return conn
+
+
+def live_connections() -> list[Connection]:
+    """The connections made in this process that are still in use (newest per service)."""
+    found = [ref() for ref in list(_latest.values())]
+    return [conn for conn in found if conn is not None]
 
 
 def quota(service: str | Connection) -> dict[str, Any]:

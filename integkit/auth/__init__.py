@@ -14,6 +14,7 @@ from ._mtls import MutualTLS
 from ._oauth import REQUIRED_SCOPES, DeviceLogin, OAuth2, TokenExpiry, TokenExpiryWarning
 from ._rotation import AuthEvent, KeyRing, KeyRotationWarning
 from ._simple import ApiKey, Basic, Bearer
+from ._status import status
 from ._tokens import Token, TokenId, TokenKeyError, TokenStore
 
 __all__ = [
@@ -44,5 +45,6 @@ __all__ = [
     "headless_reason",
     "is_interactive",
     "resolve_key",
+    "status",
     "verify_hmac",
 ]

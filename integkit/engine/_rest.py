@@ -244,6 +244,11 @@ class Connection:
         return base
 
     @property
+    def auth(self) -> httpx.Auth | None:
+        """The credential scheme every attempt is authorized with (its repr is masked)."""
+        return self._auth
+
+    @property
     def state(self) -> StateBackend:
         """The state backend this connection's limits, budgets and history live in."""
         return open_state(self._state_url)
