@@ -37,7 +37,7 @@ def _env_rows() -> list[dict[str, Any]]:
 
 
 def _token_rows(store: TokenStore) -> list[dict[str, Any]]:
-    rows = []
+    rows: list[dict[str, Any]] = []
     try:
         ids = store.ids()
     except Exception as exc:  # noqa: BLE001 - a status report never fails on one source
