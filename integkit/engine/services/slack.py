@@ -1,0 +1,253 @@
+"""Slack: conversations, history, members, users and files as Results; messages sent and
+updated; interactive block actions routed to handlers.
+
+>>> slack = ik.connect("slack", token="xoxb-...")                       # doctest: +SKIP
+>>> slack.conversations(types="public_channel,private_channel").to_frame()
+>>> slack.history("C0123ABCDEF", oldest="2024-01-01").to_frame()
+>>> slack.send_message("C0123ABCDEF", text="Daily numbers are in", blocks=[...])
+>>> slack.on_action("approve", lambda action, payload: ...)
+
+Slack answers failures with HTTP 200 and ``{"ok": false, "error": ...}``: :meth:`send` reads
+them into the shared errors (:mod:`.slack_errors`) and retries the transient ones
+(``internal_error``, ``fatal_error``...) on reads and on ``chat.update``, each retry passing
+the rate limiter again. ``chat.postMessage`` is not retried after those, since Slack says part
+of the operation may have happened: the error says so. Each method has its own rate-limit
+tier (the definition's ``rate_limits``); ``chat.postMessage`` is limited per channel.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from collections.abc import Callable, Sequence
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import httpx
+
+from ... import webhooks
+from ..._errors import ConfigError
+from ..._events import register_secret
+from ...http import CallTrace, RetryPolicy
+from ...pagination import PageRequest
+from ...results import Result
+from .._definition import ConnectorDef
+from .._rest import Connection, Listing
+from .slack_errors import TRANSIENT_CODES, slack_error, warn_about
+
+__all__ = ["SlackConnection", "to_slack_ts"]
+
+_JSON_UTF8 = {"Content-Type": "application/json; charset=utf-8"}
+# Writes that give the same result when applied twice (same ts, same content).
+_REPLAYABLE_WRITES = frozenset({"chat.update"})
+_CHANNEL_TYPES = ("public_channel", "private_channel", "mpim", "im")
+
+
+def to_slack_ts(value: Any) -> str:
+    """A Slack timestamp (``"1712345678.000100"``) from a ts string, a number of seconds, a
+    date, a datetime (naive = UTC) or an ISO-8601 string."""
+    if isinstance(value, bool):
+        raise ConfigError(f"not a time: {value!r}")
+    if isinstance(value, str):
+        try:
+            return f"{Decimal(value):.6f}"
+        except InvalidOperation:
+            pass
+        try:
+            value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise ConfigError(
+                f"cannot read {value!r} as a time; use a Slack ts ('1712345678.000100'), an "
+                "ISO date ('2024-01-31' or '2024-01-31T12:00:00Z') or unix seconds"
+            ) from None
+    if isinstance(value, int | float | Decimal):
+        return f"{Decimal(str(value)):.6f}"
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return f"{Decimal(str(value.timestamp())):.6f}"
+    if isinstance(value, dt.date):
+        moment = dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
+        return f"{int(moment.timestamp())}.000000"
+    if hasattr(value, "timestamp"):  # pandas.Timestamp
+        return f"{Decimal(str(value.timestamp())):.6f}"
+    raise ConfigError(f"not a time: {value!r}")
+
+
+class SlackConnection(Connection):
+    """Slack's Web API: cursor paging, ``ok: false`` errors, per-method tiers, block actions.
+
+    ``signing_secret`` (default: ``SLACK_SIGNING_SECRET``) verifies the interaction payloads
+    :meth:`dispatch` receives.
+    """
+
+    def __init__(self, definition: ConnectorDef, *, signing_secret: str | None = None,
+                 **options: Any) -> None:
+        retry = options.get("retry")
+        self._policy = retry if isinstance(retry, RetryPolicy) else RetryPolicy.from_config(
+            {**definition.retry, **(retry or {})})
+        self._sleep: Callable[[float], None] = options.get("sleep", time.sleep)
+        super().__init__(definition, **options)
+        self.signing_secret = signing_secret or os.environ.get("SLACK_SIGNING_SECRET")
+        register_secret(self.signing_secret)
+        self._codes: dict[str, str] = dict(definition.errors.get("codes") or {})
+
+    # -- one call -------------------------------------------------------------------------
+    def send(
+        self, request: PageRequest, *, endpoint: str, priority: str | None = None
+    ) -> tuple[httpx.Response, Any, CallTrace]:
+        """Send one call; an ``ok: false`` answer raises its error, and a transient one is
+        tried again (reads and idempotent writes) within the retry budget."""
+        retries, waited = 0, 0.0
+        while True:
+            response, data, trace = super().send(request, endpoint=endpoint, priority=priority)
+            trace.retries += retries
+            trace.waited += waited
+            if not (isinstance(data, dict) and data.get("ok") is False):
+                warn_about(data, endpoint)
+                return response, data, trace
+            code = str(data.get("error"))
+            attempt = trace.retries + 1
+            if (code not in TRANSIENT_CODES or not self._replayable(request, endpoint)
+                    or attempt >= self._policy.max_attempts):
+                error = slack_error(response, data, service=self.service, endpoint=endpoint,
+                                    codes=self._codes, request_id_header=self.request_id_header,
+                                    retries=trace.retries)
+                if code in TRANSIENT_CODES and not self._replayable(request, endpoint):
+                    error.hint = ("Not retried: Slack says part of it may have happened. "
+                                  "Check the channel's history before sending it again.")
+                raise error
+            delay = self._policy.backoff(attempt)
+            self._sleep(delay)
+            retries, waited = trace.retries + 1, trace.waited + delay
+
+    @staticmethod
+    def _replayable(request: PageRequest, endpoint: str) -> bool:
+        return request.method == "GET" or endpoint in _REPLAYABLE_WRITES
+
+    def page_records(self, listing: Listing, data: Any) -> list[Any]:
+        """Records of a page; conversations.members lists bare user ids, made into rows."""
+        records = super().page_records(listing, data)
+        if listing.endpoint == "conversations.members":
+            channel = listing.params.get("channel")
+            return [{"id": user, "channel": channel} if isinstance(user, str) else user
+                    for user in records]
+        return records
+
+    def prepare_params(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Times as Slack ts strings (``oldest``/``latest``) or unix seconds (``ts_from``/
+        ``ts_to``), channel ``types`` and file ``types`` as Slack's comma lists."""
+        params = dict(params)
+        for key in ("oldest", "latest"):
+            if params.get(key) is not None:
+                params[key] = to_slack_ts(params[key])
+        for key in ("ts_from", "ts_to"):
+            if params.get(key) is not None:
+                params[key] = to_slack_ts(params[key]).split(".")[0]
+        for key in ("inclusive", "exclude_archived", "include_locale"):
+            if isinstance(params.get(key), bool):
+                params[key] = "true" if params[key] else "false"
+        types = params.get("types")
+        if isinstance(types, list | tuple | set | frozenset):
+            params["types"] = ",".join(map(str, types))
+        return params
+
+    # -- reads --------------------------------------------------------------------------------
+    def conversations(self, types: str | Sequence[str] = "public_channel", *,
+                      exclude_archived: bool = False, **params: Any) -> Result:
+        """Channels of the workspace: ``types`` among public_channel, private_channel, mpim
+        and im (a comma string or a list)."""
+        wanted = [types] if isinstance(types, str) else list(types)
+        names = [t.strip() for item in wanted for t in item.split(",") if t.strip()]
+        unknown = sorted(set(names) - set(_CHANNEL_TYPES))
+        if unknown:
+            raise ConfigError(f"unknown conversation types {unknown}; use {_CHANNEL_TYPES}")
+        return self.list("conversations", types=",".join(names),
+                         exclude_archived=exclude_archived, **params)
+
+    def history(self, channel: str, *, oldest: Any = None, latest: Any = None,
+                inclusive: bool | None = None, **params: Any) -> Result:
+        """A channel's messages, newest first, within ``oldest`` .. ``latest`` (exclusive
+        unless ``inclusive=True``); times as dates, datetimes, ISO strings or Slack ts."""
+        extra: dict[str, Any] = {k: v for k, v in {"oldest": oldest, "latest": latest,
+                                                   "inclusive": inclusive}.items()
+                                 if v is not None}
+        return self.list("history", channel=channel, **extra, **params)
+
+    def members(self, channel: str, **params: Any) -> Result:
+        """The user ids in a channel, one row each (``id``, ``channel``)."""
+        return self.list("members", channel=channel, **params)
+
+    def users(self, **params: Any) -> Result:
+        """Every user of the workspace, bots and deactivated users included."""
+        return self.list("users", **params)
+
+    def files(self, *, channel: str | None = None, user: str | None = None,
+              types: str | Sequence[str] | None = None, **params: Any) -> Result:
+        """Files shared in the workspace, newest first; filter by channel, user or types
+        (``images``, ``pdfs``, ``snippets``...)."""
+        extra: dict[str, Any] = {k: v for k, v in {"channel": channel, "user": user,
+                                                   "types": types}.items() if v is not None}
+        return self.list("files", **extra, **params)
+
+    def auth_test(self) -> dict[str, Any]:
+        """Who the token is: team, user and bot ids (``auth.test``)."""
+        return self.request("GET", "/auth.test", endpoint="auth.test")  # type: ignore[no-any-return]
+
+    # -- writes -------------------------------------------------------------------------------
+    def call_operation(self, name: str, params: dict[str, Any], **options: Any) -> Any:
+        """POST an operation's JSON body (UTF-8, as Slack asks), under the Slack method's
+        name, so each write meets its own tier; chat.postMessage is limited per channel."""
+        op = self.definition.operations[name]
+        missing = [p for p in op.required if params.get(p) is None]
+        if missing:
+            raise ConfigError(f"{self.service}.{name} needs {', '.join(missing)}")
+        method = op.path.lstrip("/")
+        endpoint = f"{method}:{params['channel']}" if method == "chat.postMessage" else method
+        options.pop("idempotency_key", None)  # Slack takes none
+        return self.request(op.method, op.path, json=params, endpoint=endpoint,
+                            headers=dict(_JSON_UTF8), **options)
+
+    def send_message(self, channel: str, text: str | None = None, *,
+                     blocks: list[dict[str, Any]] | None = None, thread_ts: str | None = None,
+                     **params: Any) -> dict[str, Any]:
+        """Post a message (``chat.postMessage``); returns Slack's answer, whose ``ts`` names
+        the message for :meth:`update_message` and replies. Give ``text`` with ``blocks``:
+        it is what notifications show."""
+        if text is None and not blocks and not params.get("attachments"):
+            raise ConfigError("send_message needs text=, blocks= or attachments=")
+        body = {"channel": channel, "text": text, "blocks": blocks, "thread_ts": thread_ts,
+                **params}
+        return self.call_operation(  # type: ignore[no-any-return]
+            "send_message", {k: v for k, v in body.items() if v is not None})
+
+    def update_message(self, channel: str, ts: str, text: str | None = None, *,
+                       blocks: list[dict[str, Any]] | None = None,
+                       **params: Any) -> dict[str, Any]:
+        """Change a message the app posted (``chat.update``): new text and/or blocks."""
+        if text is None and blocks is None and not params.get("attachments"):
+            raise ConfigError("update_message needs text=, blocks= or attachments=")
+        body = {"channel": channel, "ts": ts, "text": text, "blocks": blocks, **params}
+        return self.call_operation(  # type: ignore[no-any-return]
+            "update_message", {k: v for k, v in body.items() if v is not None})
+
+    # -- interactivity ----------------------------------------------------------------------------
+    def on_action(self, action_id: str, handler: Callable[..., Any] | None = None) -> Any:
+        """Call ``handler(action, payload)`` for each block action ``action_id`` (a glob, or
+        "*") that :meth:`dispatch` (or ``ik.webhooks.dispatch("slack", ...)``) receives; a
+        decorator without ``handler``."""
+        if handler is None:
+            return webhooks.on_action(action_id)
+        return webhooks.on_action(action_id, handler)
+
+    def dispatch(self, body: bytes | str, headers: Any) -> list[Any]:
+        """Verify an interaction Slack POSTed to the app's Request URL (signing secret,
+        5-minute replay window) and run its action handlers; returns what they returned."""
+        if not self.signing_secret:
+            raise ConfigError("dispatch needs the app's signing secret: set SLACK_SIGNING_SECRET "
+                              "or pass ik.connect('slack', signing_secret=...)")
+        return webhooks.dispatch("slack", body, headers, secret=self.signing_secret)
+
+
+CONNECTION = SlackConnection
