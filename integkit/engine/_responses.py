@@ -47,6 +47,18 @@ def _decode(response: httpx.Response) -> Any:
         return None
 
 
+def _text(found: Any) -> str | None:
+    """A message found as a field map or a list (Rails-style ``{"errors": {"title": ["can't
+    be blank"]}}``) as one readable line; a string as it is."""
+    if found is None or isinstance(found, str):
+        return found or None
+    if isinstance(found, dict):
+        return "; ".join(f"{key}: {_text(value)}" for key, value in found.items()) or None
+    if isinstance(found, list):
+        return "; ".join(filter(None, map(_text, found))) or None
+    return str(found)
+
+
 def error_for_response(
     response: httpx.Response,
     *,
@@ -64,7 +76,7 @@ def error_for_response(
     paths = paths or {}
     status = response.status_code
     data = _decode(response)
-    message = find(data, paths.get("message")) if paths.get("message") else None
+    message = _text(find(data, paths.get("message"))) if paths.get("message") else None
     for path in () if message else _MESSAGE_PATHS:
         found = find(data, path)
         if isinstance(found, str) and found:
