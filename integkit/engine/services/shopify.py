@@ -1,0 +1,193 @@
+"""Shopify Admin API: the shop's domain and versioned path, REST lists, writes and GraphQL.
+
+>>> shopify = ik.connect("shopify", shop="acme", access_token="shpat_...")   # doctest: +SKIP
+>>> shopify.list("orders", financial_status="paid").to_frame()
+>>> shopify.graphql_list("{ products(first: 100) { edges { node { id title } } "
+...                      "pageInfo { hasNextPage endCursor } } }").to_frame()
+>>> shopify.inventory.check(["IK-00001-S"])
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from typing import Any
+
+import httpx
+import orjson
+
+from ..._errors import ConfigError
+from ...http import RetryPolicy
+from .._definition import ConnectorDef
+from .._rest import Connection, Listing
+from .shopify_graphql import GraphQLListing, run_graphql
+from .shopify_inventory import Inventory
+
+__all__ = ["ShopifyConnection", "ShopifyRetryPolicy", "shop_url"]
+
+_SHOP = re.compile(r"^(?:https?://)?([a-z0-9][a-z0-9-]*)(?:\.myshopify\.com)?/?$", re.I)
+
+
+def shop_url(shop: str) -> str:
+    """``https://<shop>.myshopify.com`` from ``acme``, ``acme.myshopify.com`` or a URL."""
+    match = _SHOP.match(shop.strip())
+    if not match:
+        raise ConfigError(f"{shop!r} is not a shop: pass its name (acme) or its "
+                          "myshopify.com domain (acme.myshopify.com)")
+    return f"https://{match.group(1).lower()}.myshopify.com"
+
+
+class ShopifyRetryPolicy(RetryPolicy):
+    """The shared policy, plus two POSTs that are safe to send again: GraphQL queries (reads)
+    and ``inventory_levels/set.json`` (it sets an absolute quantity)."""
+
+    def replayable(self, request: httpx.Request) -> bool:
+        if super().replayable(request):
+            return True
+        path = request.url.path
+        if path.endswith("/inventory_levels/set.json"):
+            return True
+        if path.endswith("/graphql.json"):
+            try:
+                query = orjson.loads(request.content).get("query", "")
+            except (orjson.JSONDecodeError, AttributeError, httpx.RequestNotRead):
+                return False
+            return isinstance(query, str) and not re.match(r"\s*mutation\b", query)
+        return False
+
+
+class ShopifyConnection(Connection):
+    """Shopify's Admin API for one shop: REST resources paged by ``page_info`` Link headers,
+    the documented writes, GraphQL with cost-based throttling, and ``inventory``."""
+
+    def __init__(self, definition: ConnectorDef, *, shop: str | None = None,
+                 base_url: str | None = None, api_version: str | None = None,
+                 retry: dict[str, Any] | RetryPolicy | None = None, **options: Any) -> None:
+        version = str(api_version or definition.api_version.get("value", "2024-10"))
+        if not re.fullmatch(r"\d{4}-\d{2}|unstable", version):
+            raise ConfigError(f"api_version {version!r} is not a Shopify version like "
+                              "'2024-10'")
+        if base_url is None:
+            shop = shop or os.environ.get("SHOPIFY_SHOP")
+            if not shop:
+                raise ConfigError("shopify needs the shop: set SHOPIFY_SHOP or pass "
+                                  "ik.connect('shopify', shop='acme', ...). To try it offline, "
+                                  "use ik.sandbox('shopify').")
+            base_url = shop_url(shop)
+        root = base_url.rstrip("/")
+        template = definition.api_version.get("path", "/admin/api/{version}")
+        if "/admin/api/" not in root:
+            root += template.format(version=version)
+        if not isinstance(retry, RetryPolicy):
+            retry = ShopifyRetryPolicy.from_config({**definition.retry, **(retry or {})})
+        super().__init__(dataclasses.replace(definition, api_version={}), base_url=root,
+                         retry=retry, **options)
+        self.api_version = version
+        self.inventory = Inventory(self)
+
+    # -- reads ---------------------------------------------------------------------------------
+    def retrieve(self, resource: str, id: str | int, **params: Any) -> dict[str, Any]:
+        """One object by id, unwrapped from Shopify's ``{"product": {...}}``."""
+        body = super().retrieve(resource, str(id), **params)
+        if isinstance(body, dict) and len(body) == 1:
+            inner = next(iter(body.values()))
+            if isinstance(inner, dict):
+                return inner
+        return body
+
+    def count(self, listing: Listing) -> int | None:
+        """``GET <resource>/count.json`` with the listing's filters (one REST call)."""
+        if not listing.path.endswith(".json") or listing.method != "GET" or \
+                "page_info" in listing.params or listing.path == "/inventory_levels.json":
+            return None
+        path = listing.path.removesuffix(".json") + "/count.json"
+        params = {k: v for k, v in listing.params.items() if k not in ("limit", "fields")}
+        body = self.request("GET", path, params=params,
+                            endpoint=listing.endpoint.replace(".list", ".count"))
+        return int(body["count"]) if isinstance(body, dict) and "count" in body else None
+
+    def fulfillment_orders(self, order_id: int | str) -> list[dict[str, Any]]:
+        """An order's fulfillment orders (what a fulfillment fulfils)."""
+        body = self.request("GET", f"/orders/{int(order_id)}/fulfillment_orders.json",
+                            endpoint="fulfillment_orders.list")
+        return list(body["fulfillment_orders"])
+
+    # -- writes --------------------------------------------------------------------------------
+    def create_product(self, title: str, *, variants: list[dict[str, Any]] | None = None,
+                       images: list[dict[str, Any]] | None = None,
+                       options: list[Any] | None = None, **fields: Any) -> dict[str, Any]:
+        """Create a product; ``variants`` like ``[{"option1": "M", "price": "19.00",
+        "sku": "TEE-M"}]``, ``images`` like ``[{"src": "https://..."}]``, ``options`` like
+        ``["Size"]`` or ``[{"name": "Size"}]``. Not resent after a failure that may have
+        created it (Shopify takes no idempotency key): check ``list("products", title=...)``.
+        """
+        product: dict[str, Any] = {"title": title, **fields}
+        if variants is not None:
+            product["variants"] = variants
+        if images is not None:
+            product["images"] = images
+        if options is not None:
+            product["options"] = [o if isinstance(o, dict) else {"name": str(o)}
+                                  for o in options]
+        body = self.request("POST", "/products.json", json={"product": product},
+                            endpoint="products.create")
+        return dict(body["product"])
+
+    def set_inventory_level(self, inventory_item_id: int, location_id: int, available: int
+                            ) -> dict[str, Any]:
+        """Set the available quantity of one item at one location (safe to repeat)."""
+        body = self.request("POST", "/inventory_levels/set.json", json={
+            "inventory_item_id": int(inventory_item_id), "location_id": int(location_id),
+            "available": int(available)}, endpoint="inventory_levels.set")
+        return dict(body["inventory_level"])
+
+    def create_fulfillment(self, order_id: int | str, *, tracking_number: str | None = None,
+                           tracking_company: str | None = None, tracking_url: str | None = None,
+                           notify_customer: bool = False) -> dict[str, Any]:
+        """Fulfil every open fulfillment order of ``order_id`` with one shipment: tracking
+        number, company and URL; ``notify_customer`` sends the shipping confirmation."""
+        open_orders = [fo for fo in self.fulfillment_orders(order_id)
+                       if fo.get("status") in ("open", "in_progress")]
+        if not open_orders:
+            raise ConfigError(f"order {order_id} has nothing left to fulfil (no open "
+                              "fulfillment orders)")
+        tracking = {"number": tracking_number, "company": tracking_company, "url": tracking_url}
+        spec = {
+            "line_items_by_fulfillment_order": [{"fulfillment_order_id": fo["id"]}
+                                                for fo in open_orders],
+            "tracking_info": {k: v for k, v in tracking.items() if v is not None},
+            "notify_customer": bool(notify_customer),
+        }
+        body = self.request("POST", "/fulfillments.json", json={"fulfillment": spec},
+                            endpoint="fulfillments.create")
+        return dict(body["fulfillment"])
+
+    # -- GraphQL -------------------------------------------------------------------------------
+    def graphql(self, query: str, variables: dict[str, Any] | None = None, *,
+                operation_name: str | None = None) -> dict[str, Any]:
+        """Run one GraphQL query or mutation and return its ``data``.
+
+        A ``THROTTLED`` answer waits for the cost bucket to refill and runs again; other
+        GraphQL errors raise InvalidRequestError with Shopify's message.
+        """
+        return run_graphql(self, query, variables, operation_name=operation_name)
+
+    def graphql_list(self, query: str, variables: dict[str, Any] | None = None, *,
+                     path: str | None = None, max_records: int | None = None,
+                     prefetch: bool = True) -> Any:
+        """A lazy Result over every node of a GraphQL connection, one page per query.
+
+        The query takes ``$after`` (declared or not: ``after: $after`` on the connection
+        field) and selects ``pageInfo { hasNextPage endCursor }``; ``path`` is where the
+        connection sits in ``data`` (default: the first field that holds ``edges`` or
+        ``nodes``, e.g. ``products`` or ``order.lineItems``).
+        """
+        from ...results import Result
+
+        listing = GraphQLListing(self, query, variables or {}, path=path)
+        return Result(listing, prefetch=prefetch, max_records=max_records,
+                      on_complete=listing.finished)
+
+
+CONNECTION = ShopifyConnection
