@@ -1005,7 +1005,7 @@ def _graphql_errors(errors: list[dict[str, Any]], *, status: int = 200,
     return Reply(status, orjson.dumps(body))
 
 
-_ARG = r"{name}\s*:\s*(?:\$(?P<var>\w+)|\"(?P<text>(?:[^\"\\]|\\.)*)\"|(?P<word>\w+))"
+_ARG = r"(?<![$\w]){name}\s*:\s*(?:\$(?P<var>\w+)|\"(?P<text>(?:[^\"\\]|\\.)*)\"|(?P<word>\w+))"
 
 
 def _graphql_input(query: str, variables: dict[str, Any]) -> dict[str, Any]:

@@ -445,7 +445,8 @@ class GitHubWorld:
             "labels_url": f"{api}/labels{{/name}}", "comments_url": f"{api}/comments",
             "events_url": f"{api}/events", "html_url": f"{WEB}/{repo.full_name}/{kind}/"
                                                        f"{issue.number}",
-            "id": self.issue_id(repo, issue), "node_id": _node("I_kwDO", self.issue_id(repo, issue)),
+            "id": self.issue_id(repo, issue),
+            "node_id": _node("I_kwDO", self.issue_id(repo, issue)),
             "number": issue.number, "title": issue.title, "user": user_json(base, issue.user),
             "labels": [_label_json(base, repo.full_name, name) for name in issue.labels],
             "state": issue.state, "locked": False,
@@ -580,7 +581,8 @@ class GitHubWorld:
         stamp = iso(repo.created + index * DAY)
         return {"id": wid, "node_id": _node("W_kwDO", wid), "name": name,
                 "path": f".github/workflows/{path}", "state": "active", "created_at": stamp,
-                "updated_at": stamp, "url": f"{base}/repos/{repo.full_name}/actions/workflows/{wid}",
+                "updated_at": stamp,
+                "url": f"{base}/repos/{repo.full_name}/actions/workflows/{wid}",
                 "html_url": f"{WEB}/{repo.full_name}/blob/main/.github/workflows/{path}",
                 "badge_url": f"{WEB}/{repo.full_name}/workflows/{name}/badge.svg"}
 
@@ -624,7 +626,8 @@ class GitHubWorld:
             })
         return {
             "id": run.id, "name": name, "node_id": _node("WFR_kwLO", run.id),
-            "head_branch": run.branch, "head_sha": run.head_sha, "path": f".github/workflows/{path}",
+            "head_branch": run.branch, "head_sha": run.head_sha,
+            "path": f".github/workflows/{path}",
             "display_title": run.title, "run_number": run.number, "event": run.event,
             "status": status, "conclusion": conclusion,
             "workflow_id": self.workflow_id(repo, run.workflow),

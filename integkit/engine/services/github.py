@@ -1,0 +1,484 @@
+"""GitHub: repository-scoped paths, friendly reads, rate limits answered with 403, the
+pull-request writes (with auto-merge, a GraphQL mutation) and a workflow-run watcher.
+
+>>> gh = ik.connect("github", token="ghp_...")                          # doctest: +SKIP
+>>> gh.issues("octo-org/atlas", state="open", labels=["bug"], since="2024-01-01").to_frame()
+>>> gh.search_issues("repo:octo-org/atlas is:pr is:merged").to_frame()
+>>> pr = gh.create_pull_request("octo-org", "atlas", "Fix parser", "fix/parser", "main",
+...                             "Closes #12", auto_merge={"merge_method": "squash",
+...                                                       "required_checks": ["build", "test"]})
+>>> gh.watch_workflow("octo-org", "atlas", "ci.yml", branch="fix/parser", on_complete=print)
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ..._errors import (
+    ApiError,
+    ConfigError,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+)
+from ...http import RetryPolicy
+from ...http._retry import Verdict
+from ...pagination import PageRequest
+from ...results import Result
+from .._definition import ConnectorDef, Resource
+from .._rest import Connection
+from .github_watch import RunWatch, watch_run
+
+__all__ = ["GitHubConnection", "GitHubRetryPolicy", "rate_limit_wait"]
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+_PATH_ARGS: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar(
+    "integkit_github_path_args", default=None)
+_ENABLE_AUTO_MERGE = """
+mutation($pullRequestId: ID!, $mergeMethod: PullRequestMergeMethod!,
+         $commitHeadline: String, $commitBody: String) {
+  enablePullRequestAutoMerge(input: {pullRequestId: $pullRequestId, mergeMethod: $mergeMethod,
+                                     commitHeadline: $commitHeadline, commitBody: $commitBody}) {
+    pullRequest { id number url autoMergeRequest { enabledAt mergeMethod enabledBy { login } } }
+  }
+}
+""".strip()
+
+
+def _is_rate_limited(response: httpx.Response) -> bool:
+    """GitHub's primary and secondary limits: 403 or 429 with ``Retry-After``, with
+    ``X-RateLimit-Remaining: 0``, or saying "rate limit" in the message."""
+    if response.status_code not in (403, 429):
+        return False
+    headers = response.headers
+    if "retry-after" in headers or headers.get("x-ratelimit-remaining", "").strip() == "0":
+        return True
+    return response.status_code == 429 or b"rate limit" in response.content.lower()
+
+
+def rate_limit_wait(headers: httpx.Headers, *, now: float | None = None) -> float:
+    """How long GitHub says to stay away: ``Retry-After``, else until ``X-RateLimit-Reset``
+    when nothing remains, else the minute GitHub's docs ask for."""
+    retry_after = headers.get("retry-after")
+    if retry_after is not None:
+        try:
+            return max(0.0, float(retry_after))
+        except ValueError:
+            pass
+    if headers.get("x-ratelimit-remaining", "").strip() == "0":
+        try:
+            reset = float(headers["x-ratelimit-reset"])
+        except (KeyError, ValueError):
+            return 60.0
+        return max(0.0, reset - (time.time() if now is None else now)) + 1.0
+    return 60.0
+
+
+@dataclass(frozen=True)
+class GitHubRetryPolicy(RetryPolicy):
+    """The shared policy, plus GitHub's rate limits (a 403 as often as a 429): waited out when
+    the wait is within ``max_retry_after``, any method (a refused request was not applied)."""
+
+    def decide(self, request: httpx.Request, outcome: httpx.Response | BaseException,
+               attempt: int) -> Verdict:
+        if isinstance(outcome, httpx.Response) and _is_rate_limited(outcome):
+            if attempt >= self.max_attempts:
+                return Verdict(False, reason="attempts exhausted")
+            wait = rate_limit_wait(outcome.headers)
+            if wait > self.max_retry_after:
+                return Verdict(False, wait, "rate limit resets beyond max_retry_after")
+            return Verdict(True, wait, f"{outcome.status_code} rate limit")
+        return super().decide(request, outcome, attempt)
+
+
+def _iso(value: Any) -> str:
+    """GitHub's ISO 8601 form (``2024-01-31T00:00:00Z``) from a date, datetime or string."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dt.datetime):
+        when: dt.datetime = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, dt.date):
+        return value.strftime("%Y-%m-%dT00:00:00Z")
+    if hasattr(value, "to_pydatetime"):  # pandas.Timestamp
+        return str(_iso(value.to_pydatetime()))
+    raise ConfigError(f"not a time: {value!r}; use a date, a datetime or an ISO string")
+
+
+def _day(value: Any) -> str:
+    return _iso(value)[:10] if not isinstance(value, str) else value
+
+
+def _created_range(value: Any) -> str:
+    """``{"gte": a, "lte": b}`` -> ``a..b``; one bound -> ``>=a`` (GitHub's date syntax)."""
+    if not isinstance(value, Mapping):
+        return _day(value) if not isinstance(value, str) else value
+    ops = {"gte": ">=", "gt": ">", "lte": "<=", "lt": "<"}
+    unknown = set(value) - set(ops)
+    if unknown:
+        raise ConfigError(f"created range keys must be among {sorted(ops)}, not "
+                          f"{sorted(unknown)}")
+    if set(value) == {"gte", "lte"}:
+        return f"{_day(value['gte'])}..{_day(value['lte'])}"
+    if len(value) != 1:
+        raise ConfigError("GitHub takes one created bound, or gte and lte together")
+    ((op, bound),) = value.items()
+    return f"{ops[op]}{_day(bound)}"
+
+
+class GitHubConnection(Connection):
+    """GitHub's REST API (and the one GraphQL mutation auto-merge needs).
+
+    ``repo="owner/name"`` sets the repository friendly calls use when they are given none.
+    """
+
+    def __init__(self, definition: ConnectorDef, *, repo: str | None = None,
+                 retry: dict[str, Any] | RetryPolicy | None = None,
+                 quotas: dict[str, Any] | None = None, account: str = "default",
+                 **options: Any) -> None:
+        if not isinstance(retry, RetryPolicy):
+            retry = GitHubRetryPolicy.from_config({**definition.retry, **(retry or {})})
+        if quotas is not None:  # a 304 never spends a budget the caller sets
+            quotas = {"not_modified_free": True, **quotas}
+        app_id = getattr(options.get("auth"), "app_id", None)
+        if account == "default" and app_id is not None:
+            account = f"app-{app_id}"  # the installation's own limits, not a token's
+        super().__init__(definition, retry=retry, quotas=quotas, account=account, **options)
+        self.default_repo = repo
+        self.rate_seen: dict[str, dict[str, int]] = {}
+        self._last = threading.local()
+        hooks = self.client.event_hooks
+        hooks["response"] = [*hooks.get("response", []), self._note_response]
+        self.client.event_hooks = hooks
+
+    # -- responses -------------------------------------------------------------------------
+    def _note_response(self, response: httpx.Response) -> None:
+        """Remember the last answer (for rate-limit errors) and each resource's window."""
+        self._last.response = response
+        headers = response.headers
+        resource = headers.get("x-ratelimit-resource")
+        if resource:
+            try:
+                self.rate_seen[resource] = {
+                    name: int(headers[f"x-ratelimit-{name}"])
+                    for name in ("limit", "remaining", "used", "reset")}
+            except (KeyError, ValueError):
+                pass
+
+    def send(self, request: PageRequest, *, endpoint: str, priority: str | None = None
+             ) -> tuple[httpx.Response, Any, Any]:
+        """The shared ``send``, with GitHub's 403 rate limits raised as RateLimitError."""
+        try:
+            return super().send(request, endpoint=endpoint, priority=priority)
+        except (PermissionDeniedError, RateLimitError) as err:
+            response = getattr(self._last, "response", None)
+            if response is None or response.status_code != err.status \
+                    or not _is_rate_limited(response):
+                raise
+            raise RateLimitError(
+                err.message, retry_after=rate_limit_wait(response.headers),
+                service=err.service, endpoint=err.endpoint, status=err.status,
+                request_id=err.request_id, body=err.body,
+            ) from None
+
+    # -- paths -------------------------------------------------------------------------------
+    def _split_repo(self, repo: str | None, owner: str | None = None) -> tuple[str, str]:
+        repo = repo or self.default_repo
+        if repo and "/" in repo and owner is None:
+            owner, _, repo = repo.partition("/")
+        if not owner or not repo:
+            raise ConfigError(
+                "which repository? pass repo='owner/name' (or owner= and repo=), or "
+                "ik.connect('github', repo='owner/name') for a default")
+        return owner, repo
+
+    def _path_args(self, template: str, params: dict[str, Any]) -> dict[str, str]:
+        """Take the values of ``template``'s placeholders out of ``params``."""
+        names = [n for n in _PLACEHOLDER.findall(template) if n != "id"]
+        args: dict[str, str] = {}
+        if "repo" in names or "owner" in names:
+            owner, repo = (params.pop("owner", None), params.pop("repo", None))
+            if "repo" in names:
+                args["owner"], args["repo"] = self._split_repo(repo, owner)
+            else:
+                args["owner"] = str(owner or repo or "").partition("/")[0]
+                if not args["owner"]:
+                    raise ConfigError("which account? pass owner='octo-org'")
+        for name in names:
+            if name in args:
+                continue
+            value = params.pop(name, None)
+            if value is None:
+                raise ConfigError(f"this GitHub path needs {name}=")
+            args[name] = str(value)
+        return args
+
+    @staticmethod
+    def _fill(template: str | None, args: Mapping[str, str]) -> str | None:
+        if template is None:
+            return None
+        return _PLACEHOLDER.sub(
+            lambda m: quote(args[m.group(1)], safe="") if m.group(1) in args else m.group(0),
+            template)
+
+    def _resource(self, name: str) -> Resource:
+        spec = super()._resource(name)
+        args = _PATH_ARGS.get()
+        if args:
+            spec = replace(spec, path=self._fill(spec.path, args) or spec.path,
+                           retrieve_path=self._fill(spec.retrieve_path, args))
+        return spec
+
+    def list(self, resource: str, **params: Any) -> Result:
+        """A lazy Result over ``resource``; repository-scoped ones take ``repo="owner/name"``
+        (and ``run_id=``, ``workflow=`` where their path has them)."""
+        spec = super()._resource(resource)
+        token = _PATH_ARGS.set(self._path_args(spec.path, params))
+        try:
+            return super().list(resource, **params)
+        finally:
+            _PATH_ARGS.reset(token)
+
+    def retrieve(self, resource: str, id: str, **params: Any) -> dict[str, Any]:
+        """One object of ``resource`` by id (or number, or sha), e.g.
+        ``retrieve("pulls", 42, repo="octo-org/atlas")``."""
+        spec = super()._resource(resource)
+        template = spec.retrieve_path or f"{spec.path}/{{id}}"
+        token = _PATH_ARGS.set(self._path_args(template, params))
+        try:
+            return super().retrieve(resource, str(id), **params)
+        finally:
+            _PATH_ARGS.reset(token)
+
+    def prepare_params(self, params: dict[str, Any]) -> dict[str, Any]:
+        params = dict(params)
+        labels = params.get("labels")
+        if isinstance(labels, list | tuple | set | frozenset):
+            params["labels"] = ",".join(labels)
+        for key in ("since", "until", "before"):
+            if params.get(key) is not None:
+                params[key] = _iso(params[key])
+        if params.get("created") is not None:
+            params["created"] = _created_range(params["created"])
+        return params
+
+    def call_operation(self, name: str, params: dict[str, Any], **options: Any) -> Any:
+        """Run an operation of the definition; its path's placeholders come from ``params``."""
+        op = self.definition.operations[name]
+        params = dict(params)
+        path = self._fill(op.path, self._path_args(op.path, params)) or op.path
+        missing = [p for p in op.required if params.get(p) is None]
+        if missing:
+            raise ConfigError(f"github.{name} needs {', '.join(missing)}")
+        options.pop("idempotency_key", None)  # GitHub has no idempotency keys
+        if op.method == "GET":
+            return self.request(op.method, path, endpoint=name, params=params, **options)
+        return self.request(op.method, path, endpoint=name, json=params, **options)
+
+    # -- friendly reads ----------------------------------------------------------------------
+    def repository(self, repo: str | None = None) -> dict[str, Any]:
+        """One repository (``full-repository``)."""
+        owner, name = self._split_repo(repo)
+        return self.request("GET", f"/repos/{owner}/{name}",  # type: ignore[no-any-return]
+                            endpoint="repositories.retrieve")
+
+    def repositories(self, owner: str | None = None, **params: Any) -> Result:
+        """An organization's repositories; without ``owner``, the token's own (or, for a
+        GitHub App, the installation's)."""
+        if owner:
+            return self.list("repositories", owner=owner, **params)
+        if getattr(self._auth, "app_id", None) is not None:
+            return self.list("installation_repositories", **params)
+        return self.list("user_repositories", **params)
+
+    def issues(self, repo: str | None = None, *, state: str = "open",
+               labels: Sequence[str] | str | None = None, since: Any = None,
+               **params: Any) -> Result:
+        """A repository's issues, newest first. GitHub counts pull requests as issues: they
+        carry a ``pull_request`` field (``pull_request.url`` in a frame)."""
+        extra = {k: v for k, v in (("labels", labels), ("since", since)) if v}
+        return self.list("issues", repo=repo, state=state, **extra, **params)
+
+    def pulls(self, repo: str | None = None, *, state: str = "open", **params: Any) -> Result:
+        """A repository's pull requests (``head=``, ``base=``, ``sort=``, ``direction=``)."""
+        return self.list("pulls", repo=repo, state=state, **params)
+
+    def commits(self, repo: str | None = None, *, since: Any = None, until: Any = None,
+                **params: Any) -> Result:
+        """A branch's commits, newest first (``sha=``, ``path=``, ``author=``)."""
+        extra = {k: v for k, v in (("since", since), ("until", until)) if v}
+        return self.list("commits", repo=repo, **extra, **params)
+
+    def workflows(self, repo: str | None = None, **params: Any) -> Result:
+        """A repository's Actions workflows."""
+        return self.list("workflows", repo=repo, **params)
+
+    def workflow_runs(self, repo: str | None = None, *, workflow: str | int | None = None,
+                      **params: Any) -> Result:
+        """Actions runs, newest first; ``workflow`` (an id or a file name like ``ci.yml``)
+        narrows to one workflow; ``status=``, ``branch=``, ``event=``, ``created=``."""
+        if workflow is not None:
+            return self.list("workflow_runs_for_workflow", repo=repo, workflow=workflow,
+                             **params)
+        return self.list("workflow_runs", repo=repo, **params)
+
+    def jobs(self, run: int | Mapping[str, Any], repo: str | None = None,
+             **params: Any) -> Result:
+        """The jobs of a run, given its id (and ``repo``) or the run itself (a record of
+        :meth:`workflow_runs`, whose repository it names)."""
+        if isinstance(run, Mapping):
+            repo = repo or (run.get("repository") or {}).get("full_name") \
+                or run.get("repository.full_name")
+            run = int(run["id"])
+        return self.list("jobs", repo=repo, run_id=run, **params)
+
+    def releases(self, repo: str | None = None, **params: Any) -> Result:
+        """A repository's releases, newest first."""
+        return self.list("releases", repo=repo, **params)
+
+    def search_issues(self, q: str, **params: Any) -> Result:
+        """Issues and pull requests matching GitHub's search syntax (the first 1,000)."""
+        return self.list("search_issues", q=q, **params)
+
+    def search_code(self, q: str, **params: Any) -> Result:
+        """Files matching GitHub's code search syntax (the first 1,000)."""
+        return self.list("search_code", q=q, **params)
+
+    def rate_limit(self) -> dict[str, Any]:
+        """GitHub's own account of every rate-limit window (this call costs none)."""
+        body = self.request("GET", "/rate_limit", endpoint="rate_limit")
+        return dict(body.get("resources", {}))
+
+    # -- writes ------------------------------------------------------------------------------
+    def create_pull_request(
+        self, owner: str, repo: str, title: str, head: str, base: str, body: str | None = None,
+        *, draft: bool = False, auto_merge: Mapping[str, Any] | None = None, **params: Any,
+    ) -> dict[str, Any]:
+        """Open a pull request from ``head`` into ``base``.
+
+        ``auto_merge={"merge_method": "squash", "required_checks": ["build", "test"]}`` makes
+        the named checks required on ``base`` (its branch protection), then enables
+        auto-merge (GitHub's GraphQL mutation ``enablePullRequestAutoMerge``; REST has none):
+        GitHub merges the pull request once every required check passes. If nothing is left
+        to wait for, GitHub calls the pull request clean and it is merged now. Returns the
+        pull request as it stands (``auto_merge`` set, or ``merged``).
+        """
+        payload = {"title": title, "head": head, "base": base, "draft": draft, **params}
+        if body is not None:
+            payload["body"] = body
+        pr: dict[str, Any] = self.request("POST", f"/repos/{owner}/{repo}/pulls", json=payload,
+                                          endpoint="create_pull_request")
+        if not auto_merge:
+            return pr
+        unknown = set(auto_merge) - {"merge_method", "required_checks", "commit_title",
+                                     "commit_message"}
+        if unknown:
+            raise ConfigError(f"auto_merge takes merge_method, required_checks, commit_title "
+                              f"and commit_message, not {sorted(unknown)}")
+        method = str(auto_merge.get("merge_method", "merge")).lower()
+        checks = list(auto_merge.get("required_checks") or [])
+        if checks:
+            self.request("POST", f"/repos/{owner}/{repo}/branches/{quote(base, safe='')}/"
+                         "protection/required_status_checks/contexts",
+                         json={"contexts": checks}, endpoint="add_required_checks")
+        try:
+            self.enable_auto_merge(pr["node_id"], merge_method=method,
+                                   commit_headline=auto_merge.get("commit_title"),
+                                   commit_body=auto_merge.get("commit_message"))
+        except InvalidRequestError as err:
+            if "clean status" not in err.message:
+                raise
+            self.merge_pull_request(owner, repo, pr["number"], merge_method=method,
+                                    sha=pr["head"]["sha"])
+        return self.retrieve("pulls", pr["number"], owner=owner, repo=repo)
+
+    def enable_auto_merge(self, pull_request_id: str, *, merge_method: str = "merge",
+                          commit_headline: str | None = None,
+                          commit_body: str | None = None) -> dict[str, Any]:
+        """Let GitHub merge a pull request (its GraphQL ``node_id``) when its required checks
+        pass; GitHub's ``autoMergeRequest``."""
+        variables = {"pullRequestId": pull_request_id, "mergeMethod": merge_method.upper(),
+                     "commitHeadline": commit_headline, "commitBody": commit_body}
+        answer = self.request("POST", "/graphql",
+                              json={"query": _ENABLE_AUTO_MERGE, "variables": variables},
+                              endpoint="enable_pull_request_auto_merge")
+        errors = answer.get("errors") if isinstance(answer, dict) else None
+        if errors:
+            first = errors[0]
+            cls: type[ApiError] = NotFoundError if first.get("type") == "NOT_FOUND" \
+                else InvalidRequestError
+            raise cls(str(first.get("message")), service=self.service,
+                      endpoint="enable_pull_request_auto_merge", status=200,
+                      code=first.get("type"))
+        result: dict[str, Any] = answer["data"]["enablePullRequestAutoMerge"]["pullRequest"][
+            "autoMergeRequest"]
+        return result
+
+    def merge_pull_request(self, owner: str, repo: str, number: int, *,
+                           merge_method: str = "merge", sha: str | None = None,
+                           **params: Any) -> dict[str, Any]:
+        """Merge a pull request now (``sha`` guards against a head that moved)."""
+        payload = {"merge_method": merge_method, **params}
+        if sha:
+            payload["sha"] = sha
+        return self.request(  # type: ignore[no-any-return]
+            "PUT", f"/repos/{owner}/{repo}/pulls/{number}/merge", json=payload,
+            endpoint="merge_pull_request")
+
+    def dispatch_workflow(self, owner: str, repo: str, workflow: str | int, ref: str = "main",
+                          inputs: Mapping[str, Any] | None = None) -> None:
+        """Start a run of a workflow that has a ``workflow_dispatch`` trigger."""
+        self.request("POST", f"/repos/{owner}/{repo}/actions/workflows/{workflow}/dispatches",
+                     json={"ref": ref, "inputs": dict(inputs or {})},
+                     endpoint="dispatch_workflow")
+
+    # -- watching ----------------------------------------------------------------------------
+    def watch_workflow(
+        self, owner: str, repo: str, workflow: str | int, *, run_id: int | None = None,
+        branch: str | None = None, head_sha: str | None = None,
+        on_complete: Callable[[dict[str, Any]], Any] | None = None,
+        on_update: Callable[[dict[str, Any]], Any] | None = None, timeout: float = 3600.0,
+        share: float = 0.5, min_interval: float = 1.0, max_interval: float = 60.0,
+        sleep: Callable[[float], None] = time.sleep, stats: RunWatch | None = None,
+    ) -> dict[str, Any]:
+        """Follow a run of ``workflow`` (id or file name) to its conclusion and return it.
+
+        The run is ``run_id``, else the newest run of the workflow (on ``branch`` / for
+        ``head_sha`` if given). Polls are conditional requests (an unchanged run costs a
+        ``304``, which GitHub does not count) spaced by the Actions rate limit left: the
+        requests remaining spread over the time to the reset, of which the watch takes
+        ``share``, between ``min_interval`` and ``max_interval`` seconds. ``on_update`` sees
+        each status change, ``on_complete`` the finished run. ``stats`` (a ``RunWatch``)
+        collects polls, free 304s and seconds waited.
+        """
+        if run_id is None:
+            filters = {k: v for k, v in (("branch", branch), ("head_sha", head_sha)) if v}
+            listing = self.workflow_runs(f"{owner}/{repo}", workflow=workflow, per_page=1,
+                                         max_records=1, prefetch=False, **filters)
+            found = list(listing)
+            if not found:
+                raise NotFoundError(f"no runs of workflow {workflow!r} in {owner}/{repo}"
+                                    + (f" for {filters}" if filters else ""),
+                                    service=self.service, endpoint="workflow_runs.list")
+            run_id = int(found[0]["id"])
+        run = watch_run(self, f"/repos/{owner}/{repo}/actions/runs/{run_id}",
+                        endpoint="workflow_runs.retrieve", on_update=on_update,
+                        timeout=timeout, share=share, min_interval=min_interval,
+                        max_interval=max_interval, sleep=sleep, stats=stats)
+        if on_complete is not None:
+            on_complete(run)
+        return run
+
+
+CONNECTION = GitHubConnection
