@@ -61,7 +61,8 @@ class Request:
 
 
 class Reply:
-    """A complete response: status, body bytes and extra headers (content-type is JSON)."""
+    """A complete response: status, body bytes and extra headers (content-type is JSON unless
+    the headers name another, e.g. CSV)."""
 
     __slots__ = ("status", "body", "headers", "log_key")
 
@@ -252,7 +253,8 @@ class Emulator:
                     del log[: _LOG_CAP // 2]
                 log.append((method, path, reply.status, reply.log_key))
         out = reply.body
-        raw_headers: Headers = [(b"content-type", b"application/json")]
+        own_type = any(k.lower() == b"content-type" for k, _ in reply.headers)
+        raw_headers: Headers = [] if own_type else [(b"content-type", b"application/json")]
         raw_headers += reply.headers
         if len(out) >= _GZIP_MIN and "gzip" in headers.get("accept-encoding", ""):
             out = _gzip(out)
