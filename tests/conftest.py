@@ -34,6 +34,30 @@ def state_url(request, tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'state.db'}"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The at-rest secret sweep runs after everything else."""
+    items.sort(key=lambda item: item.path.name == "test_zz_no_secret_at_rest.py")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def run_log(tmp_path_factory: pytest.TempPathFactory):
+    """integkit's DEBUG log of the whole run, in a file (checked for secrets at the end)."""
+    import logging
+
+    from integkit._events import logger
+
+    path = tmp_path_factory.getbasetemp() / "integkit-run.log"
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    level = logger.level
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(handler)
+    yield path
+    logger.removeHandler(handler)
+    logger.setLevel(level)
+    handler.close()
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _integkit_home(tmp_path_factory: pytest.TempPathFactory) -> None:
     home = tmp_path_factory.mktemp("integkit-home")

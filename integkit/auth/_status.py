@@ -22,17 +22,25 @@ __all__ = ["status"]
 COLUMNS = ("service", "source", "name", "configured", "scheme", "detail", "expires_in")
 
 
+def _names(value: Any) -> list[str]:
+    """Env var names from a definition: one name, a list, or a mapping of param -> name."""
+    if isinstance(value, str):
+        return [value] if value else []
+    if isinstance(value, dict):
+        value = list(value.values())
+    return [v for v in value or () if isinstance(v, str) and v]
+
+
 def _env_rows() -> list[dict[str, Any]]:
     from ..engine import available_services, load_definition
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for service in available_services():
         spec = load_definition(service).auth
-        for var in (spec.get("env"), spec.get("password_env"), *spec.get("extra_env", ())):
-            if var:
-                rows.append({"service": service, "source": "env", "name": var,
-                             "configured": bool(os.environ.get(var)),
-                             "scheme": spec.get("type"), "detail": "", "expires_in": None})
+        for var in _names(spec.get("env")) + _names(spec.get("password_env")):
+            rows.append({"service": service, "source": "env", "name": var,
+                         "configured": bool(os.environ.get(var)),
+                         "scheme": spec.get("type"), "detail": "", "expires_in": None})
     return rows
 
 
