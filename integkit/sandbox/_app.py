@@ -19,8 +19,10 @@ from urllib.parse import unquote_plus
 
 import orjson
 
+from . import _webhooks
 from ._faults import Faults, Headers, Message, Receive, Scope, Send
 from ._limits import RateLimiter
+from ._webhooks import WebhookSender
 
 __all__ = [
     "Emulator",
@@ -33,6 +35,7 @@ __all__ = [
 ]
 
 STATS_PATH = "/__sandbox__/stats"
+WEBHOOKS_PATH = _webhooks.ADMIN_PATH
 _GZIP_MIN = 1000
 _GZIP_LEVEL = 4
 _LOG_CAP = 200_000
@@ -192,6 +195,7 @@ class Emulator:
         self.objects: Counter[str] = Counter()
         self.request_log: list[tuple[str, str, int, str | None]] = []
         self.faults = Faults(error_reply=self.fault_reply)
+        self.webhooks = WebhookSender(self.service)
         self.lock = threading.RLock()
         self._app = self.faults.wrap(self._serve)
 
@@ -241,6 +245,9 @@ class Emulator:
         method = scope["method"]
         if path == STATS_PATH:
             reply = Reply(200, orjson.dumps(self.stats()))
+        elif path == WEBHOOKS_PATH:
+            status, answer = self.webhooks.admin(method, orjson.loads(body) if body else None)
+            reply = Reply(status, orjson.dumps(answer))
         else:
             if self.latency > 0:
                 await asyncio.sleep(self.latency)

@@ -1761,6 +1761,7 @@ class StripeEmulator(Emulator):
                            request={"id": new_request_id(), "idempotency_key": None})
         table.add(evt)
         self.objects["event"] += 1
+        self.webhooks.deliver(kind, orjson.dumps(evt))
 
 
 class _Saved:
