@@ -795,7 +795,8 @@ class GitHubEmulator(Emulator):
             return body
 
         return self._list_reply(request, None, hits[:SEARCH_CAP], render, key="items",
-                                total=len(hits), extra={"incomplete_results": False})
+                                total=len(hits), extra={"incomplete_results": False,
+                                                        "search_type": "lexical"})
 
     def _search_code(self, request: Request, repo: Repo | None, args: dict[str, str],
                      caller: Caller) -> Reply:
