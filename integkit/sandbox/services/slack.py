@@ -225,6 +225,11 @@ class SlackEmulator(Emulator):
         with self.lock:
             self._body_faults.append(_BodyFault(code, method, times))
 
+    def clear_failures(self) -> None:
+        """Forget every ``fail_with`` not yet used."""
+        with self.lock:
+            self._body_faults.clear()
+
     # -- HTTP --------------------------------------------------------------------------------------
     def fault_reply(self, status: int) -> tuple[bytes, Headers]:
         headers: Headers = [(b"content-type", b"application/json; charset=utf-8"),
