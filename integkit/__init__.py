@@ -31,6 +31,7 @@ from ._version import __version__
 from .engine import Connection, available_services
 from .http import ApiDeprecationWarning
 from .ledger import costs, usage
+from .notebook import dashboard, login
 from .results import Page, Result, Stats
 
 ledger.install()  # every call (and cache hit) becomes a row: ik.usage(), ik.costs()
@@ -63,8 +64,10 @@ __all__ = [
     "configure",
     "connect",
     "costs",
+    "dashboard",
     "get_settings",
     "ledger",
+    "login",
     "off",
     "on",
     "quota",
