@@ -580,7 +580,8 @@ class SlackEmulator(Emulator):
             "ts": ts, "team": w.team_id,
             "bot_profile": {"id": w.bot_id, "deleted": False, "name": "integkit",
                             "updated": w.now - 30 * _DAY, "app_id": w.app_id,
-                            "icons": {"image_48": "https://a.slack-edge.com/bot_48.png"},
+                            "icons": {f"image_{n}": f"https://a.slack-edge.com/bot_{n}.png"
+                                      for n in (36, 48, 72)},
                             "team_id": w.team_id},
         }
         if blocks is not None:
