@@ -67,6 +67,25 @@ def _is_rate_limited(response: httpx.Response) -> bool:
     return response.status_code == 429 or b"rate limit" in response.content.lower()
 
 
+def _error_details(response: httpx.Response) -> str:
+    """GitHub's ``errors`` list in words: a custom message, or which field is wrong how."""
+    try:
+        errors = response.json().get("errors")
+    except (ValueError, AttributeError):
+        return ""
+    parts = []
+    for error in errors if isinstance(errors, list) else []:
+        if not isinstance(error, dict):
+            parts.append(str(error))
+        elif error.get("message"):
+            parts.append(str(error["message"]))
+        else:
+            where = ".".join(str(error[k]) for k in ("resource", "field") if error.get(k))
+            value = f" ({error['value']!r})" if "value" in error else ""
+            parts.append(f"{where} is {error.get('code', 'invalid')}{value}")
+    return "; ".join(parts)
+
+
 def rate_limit_wait(headers: httpx.Headers, *, now: float | None = None) -> float:
     """How long GitHub says to stay away: ``Retry-After``, else until ``X-RateLimit-Reset``
     when nothing remains, else the minute GitHub's docs ask for."""
@@ -178,19 +197,25 @@ class GitHubConnection(Connection):
 
     def send(self, request: PageRequest, *, endpoint: str, priority: str | None = None
              ) -> tuple[httpx.Response, Any, Any]:
-        """The shared ``send``, with GitHub's 403 rate limits raised as RateLimitError."""
+        """The shared ``send``, with GitHub's 403 rate limits raised as RateLimitError and a
+        422's ``errors`` spelled out in the message."""
         try:
             return super().send(request, endpoint=endpoint, priority=priority)
-        except (PermissionDeniedError, RateLimitError) as err:
+        except (PermissionDeniedError, RateLimitError, InvalidRequestError) as err:
             response = getattr(self._last, "response", None)
-            if response is None or response.status_code != err.status \
-                    or not _is_rate_limited(response):
+            if response is None or response.status_code != err.status:
                 raise
-            raise RateLimitError(
-                err.message, retry_after=rate_limit_wait(response.headers),
-                service=err.service, endpoint=err.endpoint, status=err.status,
-                request_id=err.request_id, body=err.body,
-            ) from None
+            if _is_rate_limited(response):
+                raise RateLimitError(
+                    err.message, retry_after=rate_limit_wait(response.headers),
+                    service=err.service, endpoint=err.endpoint, status=err.status,
+                    request_id=err.request_id, body=err.body,
+                ) from None
+            details = _error_details(response)
+            if not details:
+                raise
+            err.message = f"{err.message}: {details}"
+            raise
 
     # -- paths -------------------------------------------------------------------------------
     def _split_repo(self, repo: str | None, owner: str | None = None) -> tuple[str, str]:

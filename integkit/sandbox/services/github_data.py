@@ -201,10 +201,14 @@ class Run:
         return start + index * step, start + (index + 1) * step
 
     def job_conclusion(self, index: int) -> str:
-        """Jobs succeed, except the last one carries a failed or cancelled run's verdict."""
-        if index == len(self.job_names()) - 1 or self.conclusion in ("skipped",):
+        """A failed or cancelled run fails at its second job (``test`` in CI) and skips the
+        jobs after it; a skipped run skips them all."""
+        if self.conclusion in ("success", "skipped"):
             return self.conclusion
-        return "success"
+        failing = min(1, len(self.job_names()) - 1)
+        if index < failing:
+            return "success"
+        return self.conclusion if index == failing else "skipped"
 
 
 @dataclass
