@@ -24,7 +24,7 @@ from .._config import get_settings
 from .._errors import ApiError, NetworkError, QuotaExceededError
 from .._events import CallEvent, emit, logger
 from ..http._context import CallTrace, trace_of
-from ..http._layer import Layer, Outcome, settle
+from ..http._layer import BufferedLayer, Outcome, settle
 from ._keys import DEFAULT_VARY_HEADERS, cache_key, is_credential_header, redacted_url, vary_digests
 from ._policy import (
     Action,
@@ -65,7 +65,7 @@ class _Call:
     started: float
 
 
-class CacheTransport(Layer):
+class CacheTransport(BufferedLayer):
     """An HTTP cache in front of ``inner``.
 
     Args:
@@ -248,22 +248,6 @@ class CacheTransport(Layer):
         return outcome
 
     # -- running it ---------------------------------------------------------------------------
-    def send(self, request: httpx.Request) -> httpx.Response:
-        response: httpx.Response = self.inner.handle_request(request)
-        try:
-            response.read()
-        finally:
-            response.close()
-        return response
-
-    async def asend(self, request: httpx.Request) -> httpx.Response:
-        response: httpx.Response = await self.inner.handle_async_request(request)
-        try:
-            await response.aread()
-        finally:
-            await response.aclose()
-        return response
-
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         call = self._prepare(request)
         if call.decision.action is Action.BYPASS:  # untouched, streaming preserved

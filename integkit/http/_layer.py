@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-__all__ = ["Flow", "Layer", "settle"]
+__all__ = ["BufferedLayer", "Flow", "Layer", "settle"]
 
 Outcome = httpx.Response | Exception
 Flow = Generator[httpx.Request, Outcome, httpx.Response]
@@ -73,6 +73,27 @@ class Layer(httpx.BaseTransport, httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+
+
+class BufferedLayer(Layer):
+    """A layer whose flow needs whole bodies: each response is read (and its connection
+    released) before the flow sees it."""
+
+    def send(self, request: httpx.Request) -> httpx.Response:
+        response: httpx.Response = self.inner.handle_request(request)
+        try:
+            response.read()
+        finally:
+            response.close()
+        return response
+
+    async def asend(self, request: httpx.Request) -> httpx.Response:
+        response: httpx.Response = await self.inner.handle_async_request(request)
+        try:
+            await response.aread()
+        finally:
+            await response.aclose()
+        return response
 
 
 def settle(outcome: Outcome) -> httpx.Response:

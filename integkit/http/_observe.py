@@ -14,7 +14,7 @@ import httpx
 
 from .._events import CallEvent, emit, logger, redact
 from ._context import trace_of
-from ._layer import Flow, Layer, settle
+from ._layer import BufferedLayer, Flow, settle
 
 __all__ = ["ApiDeprecationWarning", "AttemptTransport"]
 
@@ -47,28 +47,12 @@ def _warn_deprecation(request: httpx.Request, response: httpx.Response, endpoint
     warnings.warn(" ".join(parts) + ".", ApiDeprecationWarning, stacklevel=2)
 
 
-class AttemptTransport(Layer):
+class AttemptTransport(BufferedLayer):
     """Sends one attempt to the network (or the sandbox) and reports it as a CallEvent."""
 
     def __init__(self, inner: object, *, request_id_header: str = "request-id") -> None:
         super().__init__(inner)
         self.request_id_header = request_id_header
-
-    def send(self, request: httpx.Request) -> httpx.Response:
-        response: httpx.Response = self.inner.handle_request(request)
-        try:
-            response.read()
-        finally:
-            response.close()
-        return response
-
-    async def asend(self, request: httpx.Request) -> httpx.Response:
-        response: httpx.Response = await self.inner.handle_async_request(request)
-        try:
-            await response.aread()
-        finally:
-            await response.aclose()
-        return response
 
     def flow(self, request: httpx.Request) -> Flow:
         trace = trace_of(request)
