@@ -271,3 +271,15 @@ def test_button_press_round_trip(slack, sb, app_server) -> None:
     with pytest.raises(ik.SignatureError):
         wrong.dispatch(b"payload=%7B%7D", {"X-Slack-Signature": "v0=00",
                                             "X-Slack-Request-Timestamp": "1"})
+
+
+def test_token_and_signing_secret_come_from_the_environment(sb, monkeypatch) -> None:
+    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+    with pytest.raises(ik.ConfigError, match="SLACK_BOT_TOKEN"):
+        ik.connect("slack", base_url=sb.url)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", sb.api_key)
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", sb.emulator.signing_secret)
+    conn = ik.connect("slack", base_url=sb.url)
+    assert conn.auth_test()["user_id"] == world(sb).bot_user_id
+    assert conn.signing_secret == sb.emulator.signing_secret
+    assert sb.api_key not in repr(conn) and sb.emulator.signing_secret not in repr(conn)
