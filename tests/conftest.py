@@ -6,20 +6,7 @@ import os
 
 import pytest
 
-REDIS_URL = "redis://127.0.0.1:6379/15"
-
-
-def redis_url() -> str:
-    """The test Redis (db 15), emptied; skipped when unreachable, except in CI where it fails."""
-    try:
-        import redis
-
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except Exception as exc:  # noqa: BLE001
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Redis must be reachable at {REDIS_URL} in CI: {exc}")
-        pytest.skip(f"no Redis at {REDIS_URL}: {exc}")
-    return REDIS_URL
+from ._redis import redis_url
 
 
 @pytest.fixture(params=["sqlite", "redis"])

@@ -3,7 +3,6 @@ protected paged API that mounts it, token stores on SQLite and on Redis (db 15).
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,23 +16,11 @@ from integkit.sandbox import SandboxServer
 from integkit.sandbox._app import Emulator, Reply, Request
 from integkit.sandbox._oauth import OAuthProvider, TokenRejected
 
-REDIS_URL = "redis://127.0.0.1:6379/15"
+from .._redis import redis_url
+
 CLIENT_SECRET = "sandbox-secret-0123456789"
 TOTAL = 600
 PAGE = 20
-
-
-def redis_url() -> str:
-    """The test Redis, or a skip (a failure when CI=true)."""
-    try:
-        import redis
-
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except Exception as exc:  # noqa: BLE001
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Redis must be reachable at {REDIS_URL} in CI: {exc}")
-        pytest.skip(f"no Redis at {REDIS_URL}: {exc}")
-    return REDIS_URL
 
 
 class PagedApi(Emulator):

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 
-import pytest
-
-REDIS_URL = "redis://127.0.0.1:6379/15"
+from ..._redis import redis_url
 
 
 class Clock:
@@ -24,18 +21,10 @@ class Clock:
 
 
 def redis_state():
-    """The test Redis (db 15), or skip; on CI (CI=true) an unreachable Redis fails the test."""
-    from integkit import ConfigError
+    """The test Redis (db 15) as a state backend, or skip (a failure when CI=true)."""
     from integkit.state import open_state
 
-    state = open_state(REDIS_URL)
-    try:
-        state.redis()
-    except (ConfigError, ImportError) as exc:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true but Redis is unreachable at {REDIS_URL}: {exc}")
-        pytest.skip(f"no Redis at {REDIS_URL} ({exc}); set CI=true to make this a failure")
-    return state
+    return open_state(redis_url())
 
 
 def unique_namespace() -> str:
