@@ -33,10 +33,29 @@ def _account(secret: str) -> dict[str, str]:
             else ""}
 
 
+def _stored_credential(service: str, profile: str | None) -> dict[str, Any] | None:
+    """The key ``ik.login(service)`` stored for ``profile`` (encrypted in the token store of
+    the configured state backend), or None. Such a token set has ``grant: api_key``; the
+    secret is its ``access_token`` (the basic scheme's password, with ``username`` beside)."""
+    from ._config import get_settings
+    from .auth import TokenId
+    from .auth._oauth import default_store
+
+    token_id = TokenId(service, profile or get_settings().profile)
+    try:
+        stored = default_store().get(token_id)
+    except ConfigError:  # e.g. the store's key changed: say nothing here, ask for a credential
+        return None
+    if stored is None or stored.get("grant") != "api_key" or not stored.get("access_token"):
+        return None
+    return dict(stored)
+
+
 def _auth_from(
-    definition: ConnectorDef, settings: dict[str, Any]
+    definition: ConnectorDef, settings: dict[str, Any], profile: str | None = None
 ) -> tuple[httpx.Auth | None, dict[str, str]]:
-    """Build the definition's auth scheme from ``api_key=``/``token=``... or its env var."""
+    """Build the definition's auth scheme from ``api_key=``/``token=``..., else its env var,
+    else the key ``ik.login`` stored for ``profile``."""
     if settings.get("auth") is not None:
         return settings["auth"], {}
     spec = definition.auth
@@ -48,11 +67,19 @@ def _auth_from(
     env = spec.get("env")
     if secret is None and env:
         secret = os.environ.get(env)
+    stored = None if secret else _stored_credential(definition.service, profile)
+    if stored is not None:
+        if kind == "basic":
+            secret = stored.get("username")
+            settings.setdefault("password", stored["access_token"])
+        else:
+            secret = stored["access_token"]
     if not secret:
         how = f"set {env} or pass " if env else "pass "
         raise ConfigError(
             f"{definition.service} needs a credential: {how}ik.connect({definition.service!r}, "
-            f"{param}=...). To try it offline, use ik.sandbox({definition.service!r})."
+            f"{param}=...), or store one with ik.login({definition.service!r}). To try it "
+            f"offline, use ik.sandbox({definition.service!r})."
         )
     who = _account(secret)
     if kind == "bearer":
@@ -85,7 +112,7 @@ def connect(service: str, *, profile: str | None = None, **options: Any) -> Conn
     """
     definition = load_definition(service)
     settings = {**config_profile(definition.service, profile), **options}
-    auth, who = _auth_from(definition, settings)
+    auth, who = _auth_from(definition, settings, profile)
     for key, value in who.items():
         settings.setdefault(key, value)
     for key in (*_AUTH_PARAMS, "auth", definition.auth.get("param", "api_key")):

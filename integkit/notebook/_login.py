@@ -1,0 +1,84 @@
+"""``ik.login(service)``: the login panel of a service, or its terminal fallback, or, where
+nobody can answer (papermill, CI, no frontend), an AuthenticationError naming what to set.
+
+    ik.login("stripe")                      # masked key entry; ik.connect("stripe") finds it
+    ik.login("salesforce")                  # sign in with the browser (or a device code)
+
+What a login stores goes to the encrypted token store of the configured state backend, so a
+scheduled run of the same notebook uses it without asking.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
+
+from .._config import get_settings
+from .._errors import ConfigError
+from ..auth import TokenStore
+from ..auth._headless import _ipython_shell, headless_reason
+from ._login_spec import login_spec
+
+__all__ = ["login"]
+
+Ui = Literal["auto", "widget", "text"]
+
+
+def _in_notebook() -> bool:
+    """Whether a Jupyter frontend (not a terminal) shows this kernel's output."""
+    shell = _ipython_shell()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def login(
+    service: str,
+    *,
+    profile: str | None = None,
+    store: TokenStore | None = None,
+    ui: Ui = "auto",
+    check: bool | str | Mapping[str, Any] = True,
+    timeout: float = 300.0,
+    browser: Callable[[str], Any] | None = None,
+    **options: Any,
+) -> Any:
+    """Log in to ``service`` (a shipped connector or a definition file's path).
+
+    Args:
+        profile: the profile (tenant) to store the login for (default: the current one).
+        store: a TokenStore (default: the configured state backend's).
+        ui: ``widget`` (a panel), ``text`` (a terminal prompt) or ``auto``: the panel in a
+            Jupyter frontend, else the terminal prompt.
+        check: before storing a key, make the definition's check call (``auth.check``),
+            this one (a path, or ``{"path": ..., "params": {...}}``), or none (False).
+        timeout: seconds an OAuth sign-in may take.
+        browser: called with the sign-in URL (default: the panel shows a link).
+        options: ``base_url``, ``client_id``, ``client_secret``, ``scopes``, ``check``
+            ... (see :class:`~integkit.notebook._login_spec.LoginSpec`).
+
+    Returns the panel (``ui="widget"``), or what the terminal login stored (masked).
+    Raises AuthenticationError when nobody can answer here, ConfigError when the service
+    needs no login or lacks settings (an OAuth app's client id).
+    """
+    if not isinstance(check, bool):
+        options["check"] = check
+    spec = login_spec(service, store=store, **options)
+    reason = headless_reason()
+    if reason is not None:
+        raise spec.headless_error(reason)
+    profile = profile or get_settings().profile
+    if ui == "auto":
+        ui = "widget" if _in_notebook() else "text"
+    if ui == "text":
+        from ._login_text import text_login
+
+        return text_login(spec, profile, check=check is not False, timeout=timeout)
+    if ui != "widget":
+        raise ConfigError(f"ui must be 'auto', 'widget' or 'text', not {ui!r}")
+    try:
+        from ._login_widget import KeyPanel, OAuthPanel
+    except ImportError as exc:
+        raise ImportError(f"the login panel needs the notebook extra ({exc.name} is missing): "
+                          'pip install "integkit[notebook]"') from exc
+    if spec.is_oauth:
+        return OAuthPanel(spec, profile, timeout=timeout, browser=browser)
+    return KeyPanel(spec, profile, check=check is not False)
