@@ -46,6 +46,16 @@ class IntegkitError(Exception):
 
     transient: bool = False
 
+    def __repr__(self) -> str:
+        from .notebook._html import error_text
+
+        return error_text(self)
+
+    def _repr_html_(self) -> str:
+        from .notebook._html import error_html
+
+        return error_html(self)
+
 
 class ConfigError(IntegkitError, ValueError):
     """Settings are wrong or missing: the message names what to set."""

@@ -475,5 +475,11 @@ class Connection:
         self.close()
 
     def __repr__(self) -> str:
-        auth = repr(self._auth) if self._auth is not None else "no auth"
-        return f"<{type(self).__name__} {self.service} {self.base_url} {auth}>"
+        from ..notebook._html import connection_text
+
+        return connection_text(self)
+
+    def _repr_html_(self) -> str:
+        from ..notebook._html import connection_html
+
+        return connection_html(self)

@@ -183,6 +183,7 @@ class Result:
         self.prefetch = prefetch
         self.max_records = max_records
         self.stats = stats or Stats()
+        self.progress: bool | None = None  # a bar while reading: see fetch_all
         self._pages: list[Page] = []
         self._next: PageRequest | None = source.first_request()
         self._paginator: Paginator | None = source.new_paginator()
@@ -368,11 +369,19 @@ class Result:
                 count += 1
                 yield record
 
-    def fetch_all(self) -> Result:
-        """Fetch every remaining page (resuming where a failed read stopped); returns self."""
-        with _bulk_allocation():
+    def fetch_all(self, *, progress: bool | None = None) -> Result:
+        """Fetch every remaining page (resuming where a failed read stopped); returns self.
+
+        ``progress`` (default: the ``progress`` attribute) shows a bar once past the first
+        page; None shows it where someone sees it: not under papermill, CI or without a
+        terminal (see integkit.notebook._progress)."""
+        from ..notebook._progress import track
+
+        shown = self.progress if progress is None else progress
+        with _bulk_allocation(), track(self, shown) as bar:
             for page in self.pages():
                 page.array()  # convert while the next page is on its way
+                bar.update()
         return self
 
     def cache_results(self, cache: ParquetCache, *, max_age: float | None, key: str) -> Result:
@@ -457,3 +466,8 @@ class Result:
             f"<Result {self.service} {self.endpoint}: {len(self._pages)} pages, "
             f"{len(self):,} records so far, {state}>"
         )
+
+    def _repr_html_(self) -> str:
+        from ..notebook._html import result_html
+
+        return result_html(self)
