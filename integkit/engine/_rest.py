@@ -11,7 +11,7 @@ import builtins
 import copy
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -74,6 +74,8 @@ class Listing:
         self.priority = priority
         self.json = json
         self.timestamps = conn.definition.timestamps or None
+        # a record filter set when a split narrowed this listing (see split_remaining)
+        self.keeps: Callable[[dict[str, Any]], bool] | None = None
 
     def with_params(self, paginator: Any = None, **changes: Any) -> Listing:
         """The same listing with some query parameters (or its paginator) changed: a
@@ -95,6 +97,12 @@ class Listing:
         response, data, trace = self.conn.send(request, endpoint=self.endpoint,
                                                priority=self.priority)
         return Fetched(response, data, self.conn.page_records(self, data), trace)
+
+    def split_remaining(self, last: dict[str, Any] | None, read: int
+                        ) -> tuple[dict[str, Any], Listing, Listing] | None:
+        """Cut what is left of this listing, being read, in two (see
+        :meth:`Connection.split_remaining`)."""
+        return self.conn.split_remaining(self, last, read)
 
     def history_key(self) -> str:
         """Who this listing is, across processes: service, base URL, account, first request."""
@@ -390,7 +398,7 @@ class Connection:
             if checkpoint is not None:
                 raise ConfigError("checkpoint= and parallel= do not combine; choose one")
             result = ParallelResult(
-                listing, lambda stats: self.partition(listing, parallel * 2, stats) or [listing],
+                listing, lambda stats: self.partition(listing, parallel, stats) or [listing],
                 workers=parallel, max_records=max_records, on_complete=listing.finished,
             )
         else:
@@ -428,6 +436,16 @@ class Connection:
             return None
         slices = paginator.split(total, parts)
         return [listing.with_params(paginator=p) for p in slices] or None
+
+    def split_remaining(
+        self, listing: Listing, last: dict[str, Any] | None, read: int
+    ) -> tuple[dict[str, Any], Listing, Listing] | None:
+        """Cut what is left of a partition being read, after its last record ``last`` (``read``
+        records so far), for an idle worker: the parameter changes that narrow the partition
+        to the part it reads next, that narrowed listing (its ``keeps`` filter drops records
+        beyond the cut), and a listing of the rest, which comes after it in order. None when
+        the listing cannot be cut (here; connectors override) or too little is left."""
+        return None
 
     def retrieve(self, resource: str, id: str, **params: Any) -> dict[str, Any]:
         """One object of ``resource`` by id."""

@@ -79,6 +79,24 @@ class ParallelResult(Result):
         self._merged_records += len(page)
         self._table = None
 
+    def _steal(self, running: set[int], queued: set[int]) -> Result | None:
+        """Split the running partition with the most left in two (caller holds the lock): the
+        new partition goes right after it, so the order of records is kept."""
+        if queued:  # partitions nobody has started yet come first
+            return None
+        children = self._children or []
+        candidates = sorted((c for c in children if id(c) in running and not c.complete),
+                            key=len)  # the least read so far has the most left, roughly
+        for child in candidates:
+            rest = child.split_off()
+            if rest is not None:
+                at = children.index(child) + 1
+                children.insert(at, rest)
+                self._taken.insert(at, 0)
+                running.add(id(rest))
+                return rest
+        return None
+
     def _new_pages(self, prefetch: bool) -> Iterator[Page]:
         if self._pool is not None:  # workers of an interrupted read finish their page first
             self._pool.shutdown(wait=True)
@@ -86,49 +104,58 @@ class ParallelResult(Result):
         changed = threading.Condition()
         stop = threading.Event()
         errors: list[BaseException] = []
-        running = [False] * len(children)
+        running = {id(c) for c in children if not c.complete}
+        queued = set(running)
 
-        def drain(index: int) -> None:
-            try:
-                for _ in children[index]._new_pages(prefetch=False):  # noqa: SLF001
+        def drain(child: Result | None) -> None:
+            with changed:
+                queued.discard(id(child))
+            while child is not None:
+                try:
+                    for _ in child._new_pages(prefetch=False):  # noqa: SLF001
+                        with changed:
+                            changed.notify_all()
+                        if stop.is_set():
+                            return
+                except BaseException as exc:  # raised by the reader, in order
                     with changed:
+                        errors.append(exc)
+                    return
+                finally:
+                    with changed:
+                        running.discard(id(child))
                         changed.notify_all()
-                    if stop.is_set():
-                        return
-            except BaseException as exc:  # raised by the reader, in order
-                with changed:
-                    errors.append(exc)
-            finally:
-                with changed:
-                    running[index] = False
-                    changed.notify_all()
+                with changed:  # idle: take over half of what a busy worker has left
+                    child = None if stop.is_set() or errors else self._steal(running, queued)
 
         pool = self._pool = ThreadPoolExecutor(self.workers,
                                                thread_name_prefix=f"integkit-{self.service}")
-        for index, child in enumerate(children):
-            if not child.complete:
-                running[index] = True
-                pool.submit(drain, index)
+        for child in children:
+            if id(child) in running:
+                pool.submit(drain, child)
         try:
-            for index, child in enumerate(children):
-                while True:
-                    with changed:
-                        while (self._taken[index] >= len(child._pages)  # noqa: SLF001
-                               and running[index] and not errors):
-                            changed.wait(0.5)
-                        if errors:
-                            raise errors[0]
-                    if self._taken[index] < len(child._pages):  # noqa: SLF001
-                        page = child._pages[self._taken[index]]  # noqa: SLF001
-                        self._taken[index] += 1
-                        self._merge(page)
-                        yield page
-                        if self._capped():
-                            return
-                    elif child.complete:
-                        break
-                    else:  # its worker stopped without finishing: resume it on the next read
+            index = 0
+            while True:
+                with changed:
+                    if index >= len(children):
                         return
+                    child = children[index]
+                    while (self._taken[index] >= len(child._pages)  # noqa: SLF001
+                           and id(child) in running and not errors):
+                        changed.wait(0.5)
+                    if errors:
+                        raise errors[0]
+                if self._taken[index] < len(child._pages):  # noqa: SLF001
+                    page = child._pages[self._taken[index]]  # noqa: SLF001
+                    self._taken[index] += 1
+                    self._merge(page)
+                    yield page
+                    if self._capped():
+                        return
+                elif child.complete:
+                    index += 1
+                else:  # its worker stopped without finishing: resume it on the next read
+                    return
         finally:
             stop.set()
             pool.shutdown(wait=False, cancel_futures=True)

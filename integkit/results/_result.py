@@ -190,6 +190,8 @@ class Result:
         if self._paginator is not None:
             self._paginator.init_request(self._next)
         self._lock = threading.Lock()
+        self._split_lock = threading.Lock()  # a commit and a split_off never interleave
+        self._bounds: dict[str, Any] | None = None  # params a split_off narrowed us to
         self._table: pa.Table | None = None
         self._result_cache: tuple[ParquetCache, float | None, str] | None = None
         self._checkpoint = None
@@ -256,6 +258,36 @@ class Result:
         return page, nxt, paginator
 
     def _commit(self, page: Page, nxt: PageRequest | None, paginator: Paginator) -> None:
+        with self._split_lock:
+            if self._bounds is not None:  # split while this page was on its way
+                keeps = getattr(self._source, "keeps", None)
+                kept = [r for r in page.records if keeps is None or keeps(r)]
+                if len(kept) < len(page.records):  # past our new end: the rest is another's
+                    page.records, nxt = kept, None
+                elif nxt is not None:
+                    nxt.params.update(self._bounds)
+            self._commit_page(page, nxt, paginator)
+
+    def split_off(self) -> Result | None:
+        """Give the older part of what is left to a new Result, for an idle worker (work
+        stealing); None when the source cannot split or too little is left to be worth it.
+        This Result keeps reading up to the cut; records past it arriving on a page already
+        in flight are dropped here and read by the new one."""
+        with self._split_lock:
+            splitter = getattr(self._source, "split_remaining", None)
+            if splitter is None or self.complete or not self._pages:
+                return None
+            last = next((p.records[-1] for p in reversed(self._pages) if p.records), None)
+            cut = splitter(last, len(self))
+            if cut is None:
+                return None
+            changes, narrowed, rest = cut
+            self._source, self._bounds = narrowed, changes
+            if self._next is not None:
+                self._next.params.update(changes)
+            return Result(rest, prefetch=False, stats=self.stats)
+
+    def _commit_page(self, page: Page, nxt: PageRequest | None, paginator: Paginator) -> None:
         if self._checkpoint is not None:
             self._checkpoint.commit(
                 page.records, None if nxt is None else nxt.as_dict(),

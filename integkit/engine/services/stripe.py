@@ -84,6 +84,27 @@ class StripeConnection(Connection):
         return [listing.with_params(created={"gte": edges[i], "lt": edges[i + 1]})
                 for i in reversed(range(parts))]
 
+    def split_remaining(
+        self, listing: Listing, last: dict[str, Any] | None, read: int
+    ) -> tuple[dict[str, Any], Listing, Listing] | None:
+        """A partition ``created`` in [lo, hi) read newest first down to ``last`` keeps
+        [mid, last] and hands [lo, mid) on, when what is left (at the density read so far)
+        fills at least three pages."""
+        created = listing.params.get("created")
+        if not isinstance(created, dict) or last is None or "gte" not in created \
+                or "lt" not in created:
+            return None
+        lo, hi, at = int(created["gte"]), int(created["lt"]), int(last["created"])
+        page = listing.page_size() or 10
+        left = read * (at - lo) / max(1, hi - at)
+        if at - lo < 2 or left < 3 * page:
+            return None
+        mid = lo + (at - lo + 1) // 2
+        changes = {"created": {"gte": mid, "lt": hi}}
+        narrowed = listing.with_params(**changes)
+        narrowed.keeps = lambda record: int(record["created"]) >= mid
+        return changes, narrowed, listing.with_params(created={"gte": lo, "lt": mid})
+
     def _oldest_bound(self, listing: Listing, hi: int, stats: Stats | None) -> int | None:
         """A time at or before the oldest object, from one-record probes ``created < hi - span``
         sent together (span 0, then a day times powers of 4 up to ~45 years); the first empty
