@@ -216,7 +216,7 @@ class TextDashboard:
 
 # -- the widget panel ----------------------------------------------------------------------------
 _METRICS = (
-    ("calls", "calls"), ("per_minute", "calls, last minute"), ("rate_limited", "429s"),
+    ("calls", "calls"), ("per_minute", "last minute"), ("rate_limited", "429s"),
     ("retries", "retries"), ("errors", "errors"), ("cache_hit_ratio", "cache hits"),
     ("latency_p50", "latency p50"), ("latency_p95", "latency p95"),
     ("cost", "cost (window)"), ("month", "month so far"), ("projected", "month projected"),
@@ -406,7 +406,7 @@ class Dashboard:
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=5)
         with self._lock:
-            self._refresh(force=False)
+            self._refresh(force=True)
 
     def close(self) -> None:
         """Stop the timer and close the widgets."""

@@ -149,8 +149,10 @@ def result_html(result: Any) -> str:
         columns = "".join(f"<tr><td style='{_TD}'><code>{_safe(name)}</code></td>"
                           f"<td style='{_TD};color:#666'>{_safe(kind)}</td></tr>"
                           for name, kind in shown)
-        pairs.append((f"schema ({len(schema)} columns)",
-                      f"<table style='border-collapse:collapse'>{columns}</table>{more}"))
+        opened = " open" if len(schema) <= 12 else ""
+        pairs.append(("schema", f"<details{opened}><summary>{len(schema)} columns so far"
+                                f"</summary><table style='border-collapse:collapse'>{columns}"
+                                f"</table>{more}</details>"))
     else:
         pairs.append(("schema", "<i>known after the first page: .head(), .to_frame()</i>"))
     title = (f"Result &middot; {_safe(result.service)} {_safe(result.endpoint)} &middot; "
