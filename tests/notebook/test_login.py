@@ -87,6 +87,8 @@ def test_key_is_checked_stored_encrypted_and_used_by_connect(state: Path, stripe
     assert key.encode() not in state.read_bytes()
     assert all(key not in text for text in _values(panel.widget))
     assert key not in repr(panel) and key not in repr(stored)
+    bundle = panel._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle and key not in str(bundle)
 
     conn = ik.connect("stripe", base_url=stripe.url)  # no argument, no env var
     before = len(stripe.emulator.request_log)
