@@ -259,6 +259,8 @@ class _Section:
         self.quota_box = widgets.VBox()
         self.bars: dict[str, tuple[Any, Any]] = {}
         self.metrics = {key: _tile(label) for key, label in _METRICS}
+        for key, tile in self.metrics.items():
+            tile.add_class(f"integkit-metric-{key.replace('_', '-')}")
         grid = widgets.GridBox(list(self.metrics.values()), layout=widgets.Layout(
             grid_template_columns="repeat(auto-fill, 250px)"))
         self.calls_chart = widgets.HTML()
@@ -332,6 +334,7 @@ class Dashboard:
         self.interval = interval
         self.sections = {t.service: _Section(t) for t in reader.targets}
         self.header = widgets.HTML()
+        self.header.add_class("integkit-dashboard-header")
         self.cost_chart = widgets.HTML()
         self._cost_key: Any = None
         empty = [] if self.sections else [widgets.HTML(
