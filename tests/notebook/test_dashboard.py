@@ -8,7 +8,9 @@ widgets' values must then equal what ``ik.usage()`` and ``ik.quota()`` say.
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
 import sys
+import textwrap
 import threading
 import time
 from collections.abc import Iterator
@@ -162,6 +164,25 @@ def test_widgets_show_the_same_numbers(run: dict[str, Any], usage: pd.DataFrame)
     bundle = panel._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
     panel.close()
+
+
+def test_counts_calls_of_other_processes_sharing_the_key(run: dict[str, Any], sb: Any) -> None:
+    conn = run["conn"]
+    before = read_snapshot("stripe", conn, since=run["since"])
+    child = textwrap.dedent(f"""
+        import integkit as ik
+        ik.configure(state={ik.get_settings().state!r})
+        conn = ik.connect("stripe", api_key={sb.api_key!r}, base_url={sb.url!r},
+                          quotas={QUOTAS!r}, rate_limit=False)
+        for _ in range(7):
+            conn.request("GET", "/v1/charges", params={{"limit": 1}})
+    """)
+    subprocess.run([sys.executable, "-c", child], check=True, timeout=60)
+    after = read_snapshot("stripe", conn, since=run["since"])
+    assert after.calls == before.calls + 7
+    daily_before, daily_after = before.budget("daily"), after.budget("daily")
+    assert daily_before is not None and daily_after is not None
+    assert daily_after.used == daily_before.used + 7  # one budget for every process
 
 
 def test_timer_refreshes_live_and_stops(run: dict[str, Any]) -> None:
