@@ -323,6 +323,13 @@ class _Section:
             self._chart_keys[name] = key
 
 
+def _close_tree(widget: Any) -> None:
+    """Close ``widget`` and every widget inside it (only these: not every widget alive)."""
+    for child in getattr(widget, "children", ()):
+        _close_tree(child)
+    widget.close()
+
+
 class Dashboard:
     """The live panel: ``.widget`` (an ipywidgets VBox, also what displaying this shows),
     ``.sections`` by service, ``refresh()``, ``start()`` / ``stop()`` of the timer."""
@@ -415,7 +422,7 @@ class Dashboard:
         """Stop the timer and close the widgets."""
         self._stop.set()
         self._thread = None
-        self.widget.close_all() if hasattr(self.widget, "close_all") else self.widget.close()
+        _close_tree(self.widget)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.widget._repr_mimebundle_(**kwargs)

@@ -31,7 +31,7 @@ from integkit.notebook._dashboard import (
 from integkit.notebook._progress import progress_enabled, track
 from integkit.notebook._snapshot import percentile, read_snapshot, snapshot
 
-pytest.importorskip("ipywidgets")
+ipywidgets = pytest.importorskip("ipywidgets")
 pytest.importorskip("matplotlib")
 
 PRICING = {
@@ -163,7 +163,10 @@ def test_widgets_show_the_same_numbers(run: dict[str, Any], usage: pd.DataFrame)
     assert "stripe: " in str(panel) and "daily quota" in str(panel)
     bundle = panel._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
+    other = ipywidgets.Label("not the dashboard's")
     panel.close()
+    assert panel.widget.comm is None and section.calls_chart.comm is None
+    assert other.comm is not None  # closing the panel closes its widgets only
 
 
 def test_counts_calls_of_other_processes_sharing_the_key(run: dict[str, Any], sb: Any) -> None:
