@@ -257,8 +257,8 @@ def _server_pause(response: httpx.Response) -> float | None:
     return _graphql_pause(response)
 
 
-_THROTTLE = re.compile(rb'"(requestedQueryCost|actualQueryCost|currentlyAvailable|restoreRate)"'
-                       rb"\s*:\s*(\d+(?:\.\d+)?)")
+_THROTTLE = re.compile(rb'"(requestedQueryCost|actualQueryCost|currentlyAvailable|restoreRate|'
+                       rb'maximumAvailable)"\s*:\s*(\d+(?:\.\d+)?)')
 
 
 def _graphql_pause(response: httpx.Response) -> float | None:
@@ -272,6 +272,8 @@ def _graphql_pause(response: httpx.Response) -> float | None:
     wanted = found.get("requestedQueryCost", found.get("actualQueryCost"))
     if available is None or not rate or wanted is None or available >= wanted:
         return None
+    if wanted > found.get("maximumAvailable", float("inf")):
+        return None  # over the bucket's size (MAX_COST_EXCEEDED): no wait would let it run
     return (wanted - available) / rate
 
 
