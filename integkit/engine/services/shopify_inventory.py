@@ -113,7 +113,8 @@ class Inventory:
     def check(self, skus: Iterable[str]) -> pd.DataFrame:
         """Available stock per SKU and location: columns ``sku``, ``location``,
         ``location_id``, ``inventory_item_id``, ``available``. A SKU the shop does not have
-        is one row with empty location and quantity."""
+        is one row with empty location and quantity (and no item, unless it exists but is
+        stocked nowhere yet)."""
         import pandas as pd
 
         wanted = list(dict.fromkeys(str(s) for s in skus))
@@ -131,6 +132,9 @@ class Inventory:
                 rows.append({"sku": sku, "location": None, "location_id": None,
                              "inventory_item_id": None, "available": None})
                 continue
+            if not levels.get(item):  # in the shop, stocked nowhere yet
+                rows.append({"sku": sku, "location": None, "location_id": None,
+                             "inventory_item_id": item, "available": None})
             for level in sorted(levels.get(item, []),
                                 key=lambda lv: names.get(int(lv["location_id"]), "")):
                 location_id = int(level["location_id"])

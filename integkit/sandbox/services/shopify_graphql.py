@@ -18,6 +18,7 @@ answered ``THROTTLED`` (HTTP 200), and one over 1000 points ``MAX_COST_EXCEEDED`
 from __future__ import annotations
 
 import base64
+import math
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -108,7 +109,7 @@ class CostBucket:
 
     def status(self, key: str) -> dict[str, float]:
         return {"maximumAvailable": self.maximum,
-                "currentlyAvailable": round(self.available(key)),
+                "currentlyAvailable": math.floor(self.available(key)),
                 "restoreRate": self.restore}
 
 
@@ -794,8 +795,7 @@ class GraphQLApi:
                                            "data with fewer limits, bulk operations should be "
                                            "used instead.",
                                 "extensions": {"code": "MAX_COST_EXCEEDED", "cost": requested,
-                                               "maxCost": MAX_COST}}],
-                    "extensions": self._cost(key, requested, None)}
+                                               "maxCost": MAX_COST}}]}
         if not self.bucket.take(key, requested):
             self.throttled += 1
             return {"errors": [{"message": "Throttled",
