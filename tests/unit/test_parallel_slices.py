@@ -14,7 +14,7 @@ def test_offset_listing_is_sliced_by_its_total(api) -> None:
     result = conn.list("/offset/items", parallel=3)
     frame = result.to_frame()
     assert list(frame["n"]) == list(range(apps.TOTAL))
-    assert result.partitions == 6  # 12 pages of 20, 2 pages a slice
+    assert result.partitions == 3  # 12 pages of 20, 4 pages a slice
     assert result.stats.calls == 12 + 1 and result.stats.pages == 12
 
 
@@ -23,7 +23,7 @@ def test_page_number_listing_is_sliced_by_its_page_count(api) -> None:
         "type": "page_number", "limit": 25, "total_pages_path": "total_pages"})
     result = conn.list("/page/items", parallel=2)
     assert list(result.to_frame()["n"]) == list(range(apps.TOTAL))
-    assert result.stats.calls == 10 + 1 and result.partitions == 4
+    assert result.stats.calls == 10 + 1 and result.partitions == 2
 
 
 def test_without_a_total_the_listing_is_read_by_one_cursor(api) -> None:
