@@ -2,8 +2,9 @@
 
 >>> shopify = ik.connect("shopify", shop="acme", access_token="shpat_...")   # doctest: +SKIP
 >>> shopify.list("orders", financial_status="paid").to_frame()
->>> shopify.graphql_list("{ products(first: 100) { edges { node { id title } } "
-...                      "pageInfo { hasNextPage endCursor } } }").to_frame()
+>>> shopify.graphql_list("query($after: String) { products(first: 100, after: $after) "
+...                      "{ edges { node { id title } } pageInfo { hasNextPage endCursor } } }"
+...                      ).to_frame()
 >>> shopify.inventory.check(["IK-00001-S"])
 """
 
@@ -178,8 +179,8 @@ class ShopifyConnection(Connection):
                      prefetch: bool = True) -> Any:
         """A lazy Result over every node of a GraphQL connection, one page per query.
 
-        The query takes ``$after`` (declared or not: ``after: $after`` on the connection
-        field) and selects ``pageInfo { hasNextPage endCursor }``; ``path`` is where the
+        The query declares ``$after: String``, passes ``after: $after`` to the connection
+        field and selects ``pageInfo { hasNextPage endCursor }``; ``path`` is where the
         connection sits in ``data`` (default: the first field that holds ``edges`` or
         ``nodes``, e.g. ``products`` or ``order.lineItems``).
         """
