@@ -13,7 +13,7 @@ import httpx
 
 from ._config import profile as config_profile
 from ._errors import ConfigError
-from .auth import ApiKey, Basic, Bearer
+from .auth import ApiKey, Basic, Bearer, OAuth2
 from .engine import Connection, ConnectorDef, load_definition
 
 __all__ = ["connect", "default_connection", "live_connections", "quota", "rest"]
@@ -62,6 +62,10 @@ def _auth_from(
     kind = spec.get("type")
     if not kind or kind == "none":
         return None, {}
+    if kind == "oauth2":
+        oauth = _oauth_from(definition, settings, profile)
+        return oauth, ({"account": _account(oauth.client_id)["account"]} if oauth.client_id
+                       else {})
     param = spec.get("param", "api_key")
     secret = settings.get(param)
     env = spec.get("env")
@@ -91,6 +95,32 @@ def _auth_from(
         password = settings.get("password") or os.environ.get(spec.get("password_env", ""), "")
         return Basic(secret, password), who
     raise ConfigError(f"{definition.service}: unknown auth type {kind!r} in its definition")
+
+
+_OAUTH_SETTINGS = ("client_id", "client_secret", "refresh_token")
+
+
+def _oauth_from(definition: ConnectorDef, settings: dict[str, Any],
+                profile: str | None) -> OAuth2:
+    """OAuth 2.0 from a definition's ``auth: {type: oauth2, token_url | token_path, scopes,
+    authorize_url, device_authorization_url, grant, env: {client_id: VAR, ...}}``; client id,
+    secret and refresh token come from ``ik.connect`` arguments, else those env vars. Tokens
+    persist in the token store, so ``ik.login`` once serves every later run."""
+    spec = definition.auth
+    env: dict[str, str] = spec["env"] if isinstance(spec.get("env"), dict) else {}
+    found: dict[str, str | None] = {
+        name: settings.pop(name, None) or os.environ.get(env.get(name, ""), "") or None
+        for name in _OAUTH_SETTINGS}
+    base = (settings.get("base_url") or definition.base_url).rstrip("/")
+    token_url = spec.get("token_url") or base + spec.get("token_path", "/oauth/token")
+    return OAuth2(
+        token_url=token_url, authorize_url=spec.get("authorize_url"),
+        device_authorization_url=spec.get("device_authorization_url"),
+        revoke_url=spec.get("revoke_url"), scopes=spec.get("scopes"), grant=spec.get("grant"),
+        service=definition.service, profile=profile,
+        refresh_token_env=env.get("refresh_token"), client_id=found["client_id"],
+        client_secret=found["client_secret"], refresh_token=found["refresh_token"],
+    )
 
 
 def _connection_class(definition: ConnectorDef) -> type[Connection]:

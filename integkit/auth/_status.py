@@ -62,6 +62,11 @@ def _token_rows(store: TokenStore) -> list[dict[str, Any]]:
             continue
         if token is None:
             continue
+        if token.get("grant") == "api_key":  # a key stored by ik.login
+            rows.append({"service": token_id.service, "source": "token store",
+                         "name": str(token_id), "configured": True, "scheme": "api_key",
+                         "detail": "stored by ik.login", "expires_in": None})
+            continue
         scopes = " ".join(sorted(token.scopes))
         refresh = "refreshable" if token.get("refresh_token") else "no refresh token"
         rows.append({"service": token_id.service, "source": "token store",
