@@ -432,15 +432,16 @@ class Result:
             self.stats.records = table.num_rows
         return table
 
-    def to_arrow(self) -> pa.Table:
-        """All records as one flat Arrow table (fetches what is missing)."""
+    def to_arrow(self, *, progress: bool | None = None) -> pa.Table:
+        """All records as one flat Arrow table (fetches what is missing; ``progress`` as for
+        :meth:`fetch_all`)."""
         cached = self._from_cache()
         if cached is not None:
             self._table = cached
             return cached
         if self._table is not None and self._served_from_cache():
             return self._table
-        self.fetch_all()
+        self.fetch_all(progress=progress)
         if self._table is None:
             records = [r for p in self._pages for r in p.records]
             arrays: list[pa.StructArray | None] | None = [
@@ -460,9 +461,10 @@ class Result:
     def _served_from_cache(self) -> bool:
         return self._result_cache is not None and not self._pages
 
-    def to_frame(self) -> pd.DataFrame:
-        """All records as a pandas DataFrame: dotted columns for nested fields, typed times."""
-        return self.to_arrow().to_pandas()
+    def to_frame(self, *, progress: bool | None = None) -> pd.DataFrame:
+        """All records as a pandas DataFrame: dotted columns for nested fields, typed times
+        (``progress``: a bar while pages arrive; default: where someone sees it)."""
+        return self.to_arrow(progress=progress).to_pandas()
 
     def to_parquet(self, path: str | Path, **options: Any) -> Path:
         """Write all records to a Parquet file; returns its path."""

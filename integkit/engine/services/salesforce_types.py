@@ -104,17 +104,17 @@ class SalesforceResult(Result):
             return table
         return type_table(table, self._types(table.column_names))
 
-    def to_arrow(self) -> pa.Table:
+    def to_arrow(self, *, progress: bool | None = None) -> pa.Table:
         """All records as one flat Arrow table, typed by the object's describe."""
-        table = super().to_arrow()
+        table = super().to_arrow(progress=progress)
         if self._typed is None or self._raw is not table:
             self._raw, self._typed = table, self._apply(table)
         return self._typed
 
-    def to_frame(self) -> pd.DataFrame:
+    def to_frame(self, *, progress: bool | None = None) -> pd.DataFrame:
         """All records as a pandas DataFrame: dates and datetimes as ``datetime64``,
         booleans, integers and currency as numbers."""
-        return self.to_arrow().to_pandas(date_as_object=False)
+        return self.to_arrow(progress=progress).to_pandas(date_as_object=False)
 
     def head(self, n: int = 5) -> pd.DataFrame:
         """The first ``n`` records as a typed DataFrame, fetching only the pages they need."""
