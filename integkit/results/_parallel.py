@@ -126,7 +126,12 @@ class ParallelResult(Result):
                         running.discard(id(child))
                         changed.notify_all()
                 with changed:  # idle: take over half of what a busy worker has left
-                    child = None if stop.is_set() or errors else self._steal(running, queued)
+                    child = None
+                    while not (stop.is_set() or errors or queued) and running:
+                        child = self._steal(running, queued)
+                        if child is not None:
+                            break
+                        changed.wait(0.5)  # a busy one may be worth splitting after its next page
 
         pool = self._pool = ThreadPoolExecutor(self.workers,
                                                thread_name_prefix=f"integkit-{self.service}")
