@@ -63,7 +63,7 @@ class RateTier:
     scope: str = "key"
     endpoints: tuple[str, ...] = ()
     for_keys: str | None = None
-    margin: float = 0.03
+    margin: float = 0.015
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> RateTier:
@@ -76,7 +76,7 @@ class RateTier:
                 burst=config.pop("burst", None), scope=str(config.pop("scope", "key")),
                 endpoints=tuple(config.pop("endpoints", ())),
                 for_keys=config.pop("for_keys", None),
-                margin=float(config.pop("margin", 0.03)),
+                margin=float(config.pop("margin", 0.015)),
             )
         except KeyError as exc:
             raise ConfigError(f"rate limit tier needs {exc.args[0]!r}") from None

@@ -42,6 +42,7 @@ class ParallelResult(Result):
         self._taken: list[int] = []
         self._merged_records = 0
         self._pool: ThreadPoolExecutor | None = None
+        self._convert = False  # workers turn their pages into Arrow as they fetch them
 
     @property
     def partitions(self) -> int:
@@ -79,6 +80,13 @@ class ParallelResult(Result):
         self._merged_records += len(page)
         self._table = None
 
+    def fetch_all(self, *, progress: bool | None = None) -> Result:
+        """As :meth:`Result.fetch_all`; the workers convert their own pages to Arrow while
+        waiting on the limits, so the reader, taking partitions in order, is not left with
+        the other partitions' pages to convert at the end."""
+        self._convert = True
+        return super().fetch_all(progress=progress)
+
     def _steal(self, running: set[int], queued: set[int]) -> Result | None:
         """Split the running partition with the most left in two (caller holds the lock): the
         new partition goes right after it, so the order of records is kept."""
@@ -112,7 +120,9 @@ class ParallelResult(Result):
                 queued.discard(id(child))
             while child is not None:
                 try:
-                    for _ in child._new_pages(prefetch=False):  # noqa: SLF001
+                    for page in child._new_pages(prefetch=False):  # noqa: SLF001
+                        if self._convert:
+                            page.array()
                         with changed:
                             changed.notify_all()
                         if stop.is_set():

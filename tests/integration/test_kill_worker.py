@@ -24,7 +24,7 @@ def test_killed_worker_leaks_no_slot_past_its_lease_and_no_ledger_row(state_url)
              state_url], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         seen: list[str] = []
         assert worker.stdout is not None
-        while len(seen) < 12:  # well into the extraction, calls in flight
+        while len(seen) < 24:  # past the probes, well into the partitions: calls in flight
             line = worker.stdout.readline()
             assert line, worker.stderr.read() if worker.stderr else "worker died"
             seen.append(line.strip())

@@ -97,7 +97,7 @@ class StripeConnection(Connection):
         lo, hi, at = int(created["gte"]), int(created["lt"]), int(last["created"])
         page = listing.page_size() or 10
         left = read * (at - lo) / max(1, hi - at)
-        if at - lo < 2 or left < 3 * page:
+        if at - lo < 2 or left < 4 * page:
             return None
         mid = lo + (at - lo + 1) // 2
         changes = {"created": {"gte": mid, "lt": hi}}
