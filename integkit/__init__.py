@@ -32,7 +32,7 @@ from .engine import Connection, available_services
 from .http import ApiDeprecationWarning
 from .ledger import costs, usage
 from .notebook import dashboard, login
-from .results import Page, Result, Stats
+from .results import Page, Result, Stats, gather
 
 ledger.install()  # every call (and cache hit) becomes a row: ik.usage(), ik.costs()
 
@@ -65,6 +65,7 @@ __all__ = [
     "connect",
     "costs",
     "dashboard",
+    "gather",
     "get_settings",
     "ledger",
     "login",

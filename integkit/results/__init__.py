@@ -2,6 +2,7 @@
 
 from ._arrow import records_to_table
 from ._checkpoint import Checkpoint
+from ._gather import gather
 from ._parallel import ParallelResult
 from ._result import Fetched, Page, PageSource, Result, Stats
 
@@ -13,5 +14,6 @@ __all__ = [
     "ParallelResult",
     "Result",
     "Stats",
+    "gather",
     "records_to_table",
 ]
