@@ -14,7 +14,7 @@ from fnmatch import fnmatchcase
 from typing import Any, TypeVar, overload
 
 from .._events import logger
-from ._dedupe import SeenIds
+from ._dedupe import SeenIds, SharedSeenIds
 from ._headers import HeadersLike
 from ._schemes import Secret
 from ._topics import Unit, units
@@ -68,14 +68,20 @@ class Router:
 
     Deliveries already handled in this process (same Stripe event id, GitHub delivery id, ...)
     are dropped: ``dispatch`` returns ``[]``. ``remember`` bounds how many ids are kept.
+    With ``state=`` (a state URL or backend; ``True`` for the configured one) the ids are
+    shared by every process on it for ``remember_for`` seconds, so several workers behind one
+    webhook URL handle each delivery once.
     Registering a function with the same name for the same route again replaces it, so a
     notebook cell can be re-run.
     """
 
-    def __init__(self, *, remember: int = 10_000) -> None:
+    def __init__(self, *, remember: int = 10_000, state: Any = None,
+                 remember_for: float = 3 * 86400.0) -> None:
         self._routes: list[tuple[str, str, Handler]] = []
         self._actions: list[tuple[str, ActionHandler]] = []
-        self._seen = SeenIds(remember)
+        self._seen: SeenIds | SharedSeenIds = (
+            SeenIds(remember) if state is None or state is False
+            else SharedSeenIds(None if state is True else state, ttl=remember_for))
         self._lock = threading.Lock()
 
     @overload
