@@ -148,9 +148,14 @@ class CacheTransport(BufferedLayer):
         call = _Call(request, trace, info, key, decision, time.perf_counter())
         if decision.action is Action.OFFLINE_MISS:
             url = redacted_url(request.url, self.settings.secret_params)
+            if key is None:  # never kept: running it online first would not help
+                why = (f"{request.method} {url} is never kept in the HTTP cache (writes and "
+                       "endpoints the connector marks 'never' are not); for a listing, read it "
+                       "online once with list(..., cache='1d') to keep the whole result, or")
+            else:
+                why = f"no cached answer for {request.method} {url}; run it once online, or"
             raise NetworkError(
-                f"offline mode: no cached answer for {request.method} {url}; run it once "
-                "online, or ik.configure(offline=False)",
+                f"offline mode: {why} ik.configure(offline=False)",
                 service=trace.service, endpoint=trace.endpoint, transient=False, hint="",
             )
         return call
