@@ -7,7 +7,8 @@ this?" for services that do not say how many records a listing holds.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import orjson
 
@@ -30,6 +31,7 @@ class ListingRun:
     seconds: float
     bytes: int = 0
     finished_at: float = 0.0
+    facts: dict[str, Any] = field(default_factory=dict)  # what the connector noted (oldest...)
 
 
 def record_run(state: StateBackend, key: str, run: ListingRun) -> None:

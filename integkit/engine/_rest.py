@@ -128,9 +128,10 @@ class Listing:
     def finished(self, result: Result) -> None:
         """Remember what a complete read took, for later estimates (never fails the read)."""
         stats = result.stats
-        run = ListingRun(records=stats.records, pages=stats.pages, calls=stats.calls,
-                         seconds=stats.seconds, bytes=stats.bytes, finished_at=time.time())
         try:
+            run = ListingRun(records=stats.records, pages=stats.pages, calls=stats.calls,
+                             seconds=stats.seconds, bytes=stats.bytes, finished_at=time.time(),
+                             facts=self.conn.run_facts(self, result))
             record_run(self.conn.state, self.history_key(), run)
         except Exception as exc:  # noqa: BLE001 - history is a nicety, the data is what counts
             logger.warning("integkit: could not record the size of %s (%s)", self.endpoint, exc)
@@ -260,6 +261,11 @@ class Connection:
     def state(self) -> StateBackend:
         """The state backend this connection's limits, budgets and history live in."""
         return open_state(self._state_url)
+
+    def run_facts(self, listing: Listing, result: Result) -> dict[str, Any]:
+        """What to remember about a complete read of ``listing`` besides its size, for the
+        next read of it (connectors override: Stripe notes its oldest ``created``)."""
+        return {}
 
     def count(self, listing: Listing) -> int | None:
         """How many records ``listing`` holds, if the service can say without reading it all

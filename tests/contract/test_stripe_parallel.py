@@ -27,6 +27,17 @@ def test_same_records_same_order_as_one_cursor(sb, expected) -> None:
     assert result.stats.records == len(expected)
 
 
+def test_a_second_read_needs_one_probe_not_nine(sb, expected, tmp_path) -> None:
+    conn = ik.connect("stripe", api_key=sb.api_key, base_url=sb.url,
+                      state=f"sqlite:///{tmp_path}/state.db", rate_limit=False)
+    first = conn.list("charges", parallel=4)
+    assert list(first.to_frame()["id"]) == expected
+    assert first.stats.calls - first.stats.pages == 9  # probes for the oldest charge
+    again = conn.list("charges", parallel=4)
+    assert list(again.to_frame()["id"]) == expected
+    assert again.stats.calls - again.stats.pages == 1  # the oldest is remembered, confirmed
+
+
 def test_idle_workers_take_over_half_of_a_busy_partition(sb, expected) -> None:
     # a range reaching 20 years back: every charge falls in the newest of the 3 partitions,
     # so the two workers whose partitions are empty must split the busy one to help
@@ -49,7 +60,7 @@ def test_ranged_listing_needs_no_probes(sb, expected) -> None:
 
 def test_failure_mid_way_resumes_each_partition(sb, sleeps, expected) -> None:
     conn = sb.connect(sleep=sleeps, retry={"maxAttempts": 2, "initialDelay": 0.001})
-    sb.faults.reset(times=6, after=30, path="/v1/charges*")
+    sb.faults.reset(times=6, after=15, path="/v1/charges*")
     result = conn.list("charges", parallel=4)
     try:
         with pytest.raises(ik.NetworkError):
