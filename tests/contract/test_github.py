@@ -276,3 +276,16 @@ def test_token_from_the_environment(sb, monkeypatch) -> None:
     conn = ik.connect("github", base_url=sb.url, cache=False)
     assert conn.repository(REPO)["full_name"] == REPO
     assert conn.rate_limit()["search"]["limit"] == 30
+
+
+def test_estimate_counts_a_listing_with_one_call() -> None:
+    with ik.sandbox("github") as sb:
+        gh = sb.connect()
+        repo = gh.repositories().to_frame()["full_name"].iloc[0]
+        before = len(sb.emulator.request_log)
+        estimate = gh.issues(repo, state="all").estimate()
+        assert len(sb.emulator.request_log) == before + 1  # per_page=1, then the last link
+        frame = gh.issues(repo, state="all").to_frame()
+        assert estimate.records == len(frame)
+        assert estimate.calls == -(-len(frame) // 100)
+        assert "counted" in estimate.basis

@@ -37,7 +37,7 @@ from ...http._retry import Verdict
 from ...pagination import PageRequest
 from ...results import Result
 from .._definition import ConnectorDef, Resource
-from .._rest import Connection
+from .._rest import Connection, Listing
 from .github_watch import RunWatch, watch_run
 
 __all__ = ["GitHubConnection", "GitHubRetryPolicy", "rate_limit_wait"]
@@ -194,6 +194,24 @@ class GitHubConnection(Connection):
                     for name in ("limit", "remaining", "used", "reset")}
             except (KeyError, ValueError):
                 pass
+
+    def count(self, listing: Listing) -> int | None:
+        """How many records ``listing`` holds, from one call asking for one record a page:
+        the ``last`` page link then numbers them (what ``Result.estimate()`` uses). Search
+        answers say it in ``total_count`` (GitHub serves at most 1,000 of them)."""
+        request = listing.with_params(per_page=1).first_request()
+        request.params["per_page"] = 1
+        response, data, _ = self.send(request, endpoint=listing.endpoint,
+                                      priority=listing.priority)
+        if isinstance(data, dict) and isinstance(data.get("total_count"), int):
+            return int(min(data["total_count"], 1000))
+        last = response.links.get("last", {}).get("url")
+        if last:
+            page = httpx.URL(last).params.get("page")
+            if page and page.isdigit():
+                return int(page)
+        records = listing.conn.page_records(listing, data)
+        return len(records)
 
     def send(self, request: PageRequest, *, endpoint: str, priority: str | None = None
              ) -> tuple[httpx.Response, Any, Any]:
