@@ -28,6 +28,8 @@ from integkit.sandbox._github_app import (
     GitHubAppEmulator,
 )
 
+from .._openapi import nullable_to_json_schema as _nullable
+
 SPEC = Path(__file__).parents[2].parent / "shared" / "specs" / "github" / "api.github.com.json"
 
 
@@ -283,23 +285,6 @@ def test_from_env(monkeypatch, github) -> None:
 
 
 # -- the emulator's wire format against GitHub's OpenAPI description ---------------------------
-
-def _nullable(node: Any) -> Any:
-    """OpenAPI 3.0 ``nullable: true`` as JSON Schema understands it."""
-    if isinstance(node, list):
-        return [_nullable(n) for n in node]
-    if not isinstance(node, dict):
-        return node
-    node = {k: _nullable(v) for k, v in node.items()}
-    if node.pop("nullable", False):
-        if "enum" in node:
-            node["enum"] = [*node["enum"], None]
-        if isinstance(node.get("type"), str):
-            node["type"] = [node["type"], "null"]
-        else:
-            node = {"anyOf": [node, {"type": "null"}]}
-    return node
-
 
 @pytest.fixture(scope="module")
 def spec_validator():

@@ -18,26 +18,11 @@ import pytest
 from integkit.sandbox import SandboxServer
 from integkit.sandbox.services.github import GitHubEmulator
 
+from .._openapi import nullable_to_json_schema as _nullable
+
 SPEC = Path(__file__).parents[2].parent / "shared" / "specs" / "github" / "api.github.com.json"
 REF = "urn:github#/components/schemas/"
 REPO = "/repos/octo-org/atlas"
-
-
-def _nullable(node: Any) -> Any:
-    """OpenAPI 3.0 ``nullable: true`` as JSON Schema says it."""
-    if isinstance(node, list):
-        return [_nullable(n) for n in node]
-    if not isinstance(node, dict):
-        return node
-    node = {k: _nullable(v) for k, v in node.items()}
-    if node.pop("nullable", False):
-        if "enum" in node:
-            node["enum"] = [*node["enum"], None]
-        if isinstance(node.get("type"), str):
-            node["type"] = [node["type"], "null"]
-        else:
-            node = {"anyOf": [node, {"type": "null"}]}
-    return node
 
 
 class Spec:
