@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import formatdate
 from typing import Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs, quote, urlencode
 
 import orjson
 from cryptography.exceptions import InvalidSignature
@@ -491,7 +491,8 @@ class GitHubAppAuth:
         body = {"total_count": len(repos), "repository_selection": selection,
                 "repositories": chunk}
         reply = Reply(200, orjson.dumps(body))
-        link = _link_header(f"{_base_url(request)}{request.path}", per_page, page, last)
+        link = link_header(f"{_base_url(request)}{request.path}",
+                           [("per_page", str(per_page))], page, last)
         if link:
             reply.headers.append((b"link", link.encode()))
         used = issued.calls
@@ -521,10 +522,12 @@ def _base_url(request: Request) -> str:
     return f"http://{request.headers.get('host', '127.0.0.1')}"
 
 
-def _link_header(url: str, per_page: int, page: int, last: int) -> str:
-    """GitHub's ``Link``: prev, next, last, first, each present only when it applies."""
+def link_header(url: str, params: list[tuple[str, str]], page: int, last: int) -> str:
+    """GitHub's ``Link`` for ``page`` of ``last``: prev, next, last, first, each present only
+    when it applies; ``params`` (the query without ``page``) carry over to every link."""
     def ref(number: int, rel: str) -> str:
-        return f'<{url}?{urlencode({"per_page": per_page, "page": number})}>; rel="{rel}"'
+        query = urlencode([*params, ("page", str(number))], quote_via=quote)
+        return f'<{url}?{query}>; rel="{rel}"'
 
     parts = []
     if page > 1:

@@ -42,13 +42,13 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, quote, urlencode
+from urllib.parse import parse_qsl
 
 import orjson
 
 from .._app import Emulator, Reply, Request
 from .._faults import Headers
-from .._github_app import GitHubAppAuth, GitHubError, IssuedToken, SandboxApp
+from .._github_app import GitHubAppAuth, GitHubError, IssuedToken, SandboxApp, link_header
 from .github_data import (
     WORKFLOWS,
     Commit,
@@ -398,19 +398,8 @@ class GitHubEmulator(Emulator):
         last = max(1, math.ceil(len(items) / per_page))
         chunk = items[(page - 1) * per_page: page * per_page]
         kept = [(k, v) for k, v in query if k != "page"]
-        url = f"{self._base(request)}{link_path}"
-
-        def ref(number: int, rel: str) -> str:
-            return f'<{url}?{urlencode([*kept, ("page", number)], quote_via=quote)}>; rel="{rel}"'
-
-        links = []
-        if page > 1:
-            links.append(ref(min(page - 1, last), "prev"))
-        if page < last:
-            links += [ref(page + 1, "next"), ref(last, "last")]
-        if page > 1:
-            links.append(ref(1, "first"))
-        headers: Headers = [(b"link", ", ".join(links).encode())] if links else []
+        links = link_header(f"{self._base(request)}{link_path}", kept, page, last)
+        headers: Headers = [(b"link", links.encode())] if links else []
         return chunk, headers
 
     @staticmethod
