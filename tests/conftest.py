@@ -65,6 +65,26 @@ def test_server():
         yield server
 
 
+@pytest.fixture(scope="session")
+def cache_server():
+    """tests/cache_app.py (answers with validators and Cache-Control) on 127.0.0.1."""
+    from integkit.sandbox._server import SandboxServer
+
+    from . import cache_app
+
+    with SandboxServer(cache_app.app) as server:
+        yield server
+
+
+@pytest.fixture
+def url(cache_server) -> str:
+    """A fresh cache test app and its base URL."""
+    from . import cache_app
+
+    cache_app.reset()
+    return cache_server.url
+
+
 @pytest.fixture
 def api(test_server):
     """A fresh test app state and its base URL."""

@@ -8,23 +8,10 @@ import uuid
 import pytest
 
 import integkit as ik
-from integkit.sandbox._server import SandboxServer
 
 from .. import cache_app
 
 PRICING = {"currency": "USD", "plans": {"metered": {"model": "per_call", "price": 0.01}}}
-
-
-@pytest.fixture(scope="module")
-def server():
-    with SandboxServer(cache_app.app) as s:
-        yield s
-
-
-@pytest.fixture
-def url(server) -> str:
-    cache_app.reset()
-    return server.url
 
 
 @pytest.fixture

@@ -24,18 +24,6 @@ from . import Clock, redis_state, unique_namespace
 ALICE, BOB = "sk_test_alice_9f8e7d6c5b4a", "sk_test_bob_1a2b3c4d5e6f"
 
 
-@pytest.fixture(scope="module")
-def server():
-    with SandboxServer(cache_app.app) as s:
-        yield s
-
-
-@pytest.fixture
-def url(server) -> str:
-    cache_app.reset()
-    return server.url
-
-
 @pytest.fixture
 def state(tmp_path):
     return open_state(f"sqlite:///{tmp_path}/s.db")
