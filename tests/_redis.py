@@ -1,4 +1,5 @@
-"""The test Redis (db 15 on 127.0.0.1:6379): reachable, or a skip, or, when CI=true, a failure."""
+"""The test Redis (db 15 on 127.0.0.1:6379, or ``INTEGKIT_TEST_REDIS_URL``): reachable, or a
+skip, or, when CI=true, a failure."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import os
 
 import pytest
 
-REDIS_URL = "redis://127.0.0.1:6379/15"
+REDIS_URL = os.environ.get("INTEGKIT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 def redis_url() -> str:

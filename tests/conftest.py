@@ -114,3 +114,27 @@ def _ledger_hook():
 
     yield
     ledger.install(None)
+
+
+@pytest.fixture(scope="session")
+def _hostile_pair():
+    from .hostile import HostileServer
+
+    with HostileServer() as home, HostileServer() as elsewhere:
+        yield home, elsewhere
+
+
+@pytest.fixture
+def home(_hostile_pair):
+    """A scriptable, recording server standing for the service (see tests/hostile.py)."""
+    server = _hostile_pair[0]
+    server.reset()
+    return server
+
+
+@pytest.fixture
+def elsewhere(_hostile_pair):
+    """A second recording server on another port: an origin the credentials must never reach."""
+    server = _hostile_pair[1]
+    server.reset()
+    return server
