@@ -12,12 +12,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 import types
 from collections.abc import Iterable
 from typing import Any
 
 from ._app import Emulator
+from ._clock import SANDBOX_NOW, Moment, SandboxClock
 from ._faults import FaultRule, Faults
 from ._limits import parse_rate_limit
 from ._server import SandboxProcess, SandboxServer
@@ -27,7 +29,9 @@ __all__ = [
     "Emulator",
     "FaultRule",
     "Faults",
+    "SANDBOX_NOW",
     "Sandbox",
+    "SandboxClock",
     "SandboxProcess",
     "SandboxServer",
     "create_emulator",
@@ -38,16 +42,17 @@ __all__ = [
 
 def create_emulator(service: str, *, records: int = 1000, seed: int = 0,
                     rate_limit: tuple[float, int] | str | None = None, latency: float = 0.0,
-                    api_key: str | None = None, prebuild: Iterable[str] | None = None
-                    ) -> Emulator:
+                    api_key: str | None = None, prebuild: Iterable[str] | None = None,
+                    now: Moment = None) -> Emulator:
     """The ASGI emulator of ``service`` with its seeded data, not yet served.
 
     ``prebuild`` names resources whose objects are all serialised up front (None: the
-    emulator's default, e.g. Stripe's charges; ``()``: none).
+    emulator's default, e.g. Stripe's charges; ``()``: none). ``now`` is where the emulated
+    world's clock starts (see :func:`sandbox`).
     """
     cls = emulator_class(service)
     emulator: Emulator = cls(records=records, seed=seed, rate_limit=parse_rate_limit(rate_limit),
-                             latency=latency, api_key=api_key)
+                             latency=latency, api_key=api_key, now=now)
     warm = getattr(emulator, "warm", None)
     if warm is not None:
         warm() if prebuild is None else warm(tuple(prebuild))
@@ -77,6 +82,22 @@ class Sandbox:
     @property
     def api_key(self) -> str:
         return self.emulator.api_key
+
+    @property
+    def clock(self) -> SandboxClock:
+        """The emulated world's clock: its data was seeded up to :attr:`today`."""
+        return self.emulator.world_clock
+
+    @property
+    def now(self) -> dt.datetime:
+        """The emulated world's current time (aware, UTC): ask for "the last 90 days" from
+        here, not from the wall clock, and the answer is the same any day."""
+        return self.emulator.world_clock.datetime()
+
+    @property
+    def today(self) -> dt.date:
+        """The emulated world's UTC day."""
+        return self.emulator.world_clock.today()
 
     @property
     def credentials(self) -> dict[str, Any]:
@@ -118,19 +139,25 @@ class Sandbox:
 
 
 def sandbox(service: str, *, records: int = 1000, seed: int = 0,
-            rate_limit: tuple[float, int] | None = None, latency: float = 0.0,
-            api_key: str | None = None) -> Sandbox:
+            rate_limit: tuple[float, int] | str | None = None, latency: float = 0.0,
+            api_key: str | None = None, now: Moment = None) -> Sandbox:
     """Start ``service``'s emulator on a free 127.0.0.1 port and return it, running.
 
     Args:
         service: a registered emulator, e.g. ``"stripe"``.
         records: seeded objects per list resource (deterministic for ``seed``).
-        rate_limit: ``(requests per second, burst)`` per API key; None for no limit.
+        rate_limit: ``(requests per second, burst)`` per API key (or ``"25/50"``); None for
+            no limit.
         latency: seconds added to every request (without blocking the others).
         api_key: the key the emulator accepts; a fresh test key when None.
+        now: where the emulated world's clock starts: a datetime, a date or ISO 8601 text;
+            ``"wall"`` for the real clock. Default: 2025-07-01 12:00 UTC
+            (``integkit.sandbox.SANDBOX_NOW``), so the seeded data (the two years before it)
+            and every answer are the same on any day. Rate-limit windows, token expiry and
+            webhook timestamps always follow the real clock.
     """
     emulator = create_emulator(service, records=records, seed=seed, rate_limit=rate_limit,
-                               latency=latency, api_key=api_key)
+                               latency=latency, api_key=api_key, now=now)
     server = SandboxServer(emulator).start()
     return Sandbox(service, emulator, server)
 

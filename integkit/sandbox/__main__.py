@@ -34,6 +34,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--latency", type=float, default=0.0, help="seconds added per request")
     p.add_argument("--rate-limit", default=None, help="RATE/BURST per API key, e.g. 25/50")
     p.add_argument("--api-key", default=None, help="the key to accept (default: a new one)")
+    p.add_argument("--now", default=None,
+                   help="where the emulated clock starts (ISO 8601, or 'wall' for the real "
+                        "clock; default 2025-07-01T12:00:00Z)")
     p.add_argument("--prebuild", default=None,
                    help="comma-separated resources to serialise at startup ('' for none; "
                         "default: the emulator's choice, e.g. stripe's charges)")
@@ -47,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         emulator = create_emulator(args.service, records=args.records, seed=args.seed,
                                    rate_limit=parse_rate_limit(args.rate_limit),
-                                   latency=args.latency, api_key=args.api_key,
+                                   latency=args.latency, api_key=args.api_key, now=args.now,
                                    prebuild=None if args.prebuild is None else
                                    [r.strip() for r in args.prebuild.split(",") if r.strip()])
     except ConfigError as exc:

@@ -12,14 +12,17 @@ import base64
 import os
 import re
 import threading
+import time
 import zlib
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote_plus
 
 import orjson
 
 from . import _webhooks
+from ._clock import Moment, SandboxClock
 from ._faults import Faults, Headers, Message, Receive, Scope, Send
 from ._limits import RateLimiter
 from ._webhooks import WebhookSender
@@ -186,7 +189,10 @@ class Emulator:
     key_prefix = "key_sandbox_"
 
     def __init__(self, *, api_key: str | None = None,
-                 rate_limit: tuple[float, int] | None = None, latency: float = 0.0) -> None:
+                 rate_limit: tuple[float, int] | None = None, latency: float = 0.0,
+                 now: Moment = None, clock: Callable[[], float] = time.time) -> None:
+        #: The emulated world's time (seeded data, new objects): starts at ``now``.
+        self.world_clock = SandboxClock(now, real=clock)
         self.api_key = api_key or self.key_prefix + new_request_id("", 24)
         self.api_keys: set[str] = {self.api_key}
         self.latency = float(latency)

@@ -44,7 +44,7 @@ def test_query_follows_next_records_url_to_the_last_record(sf, sb) -> None:
 
 def test_builder_filters_match_the_org(sf, sb) -> None:
     rows = sb.emulator.records("Opportunity")
-    since = dt.date.today() - dt.timedelta(days=400)
+    since = sb.today - dt.timedelta(days=400)
     stages = ["Closed Won", "Negotiation/Review"]
     df = sf.query(object="Opportunity", fields=["Id", "Amount", "StageName", "CloseDate"],
                   where={"Amount": {"gte": 5000, "lte": 90000}, "StageName": stages,

@@ -1,9 +1,10 @@
 """A real browser renders the dashboard: notebook 06 served by Voila on 127.0.0.1, opened in
 headless Chromium (Debian's package, driven by Playwright's Python API).
 
-Chromium is installed by the session fixture when missing (``apt-get install chromium`` as
-root); where it cannot be, the test is skipped with the reason, except under ``CI=true``,
-where it fails. The page may reach nothing but 127.0.0.1: every other request is aborted.
+Chromium is installed by .ci/run (Debian's ``chromium`` package, as the README's set-up says);
+the test never installs it. Missing, it is skipped with the command that installs it, except
+under ``CI=true``, where it fails. The page may reach nothing but 127.0.0.1: every other
+request is aborted.
 """
 
 from __future__ import annotations
@@ -23,43 +24,30 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "notebooks" / "06_dashboard.ipynb"
-CHROMIUM = Path("/usr/bin/chromium")
 LOOPBACK = {"127.0.0.1", "localhost"}
+CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
+INSTALL = "sudo apt-get install -y chromium  (what .ci/run does; see README.md)"
 
 
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"the browser test must run in CI: {reason}")
-    pytest.skip(reason)
-
-
-def _apt_install() -> str | None:
-    """Install Debian's chromium; None on success, else why it failed."""
-    if not hasattr(os, "geteuid") or os.geteuid() != 0:
-        return "chromium is missing and installing it needs root"
-    apt = shutil.which("apt-get")
-    if apt is None:
-        return "chromium is missing and there is no apt-get to install it"
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install = [apt, "install", "-y", "-q", "chromium"]
-    done = subprocess.run(install, env=env, capture_output=True, text=True, timeout=900)
-    if done.returncode != 0:  # stale package lists: refresh once and try again
-        subprocess.run([apt, "update", "-q"], env=env, capture_output=True, timeout=600)
-        done = subprocess.run(install, env=env, capture_output=True, text=True, timeout=900)
-    if done.returncode != 0 or not CHROMIUM.exists():
-        return f"apt-get install chromium failed: {(done.stderr or done.stdout)[-500:]}"
-    return None
+def _find_chromium() -> Path | None:
+    """Chromium where .ci/run or the README's set-up puts it (``INTEGKIT_CHROMIUM`` wins)."""
+    named = os.environ.get("INTEGKIT_CHROMIUM")
+    candidates = [named] if named else [*CHROMIUM_CANDIDATES, shutil.which("chromium")]
+    return next((Path(c) for c in candidates if c and Path(c).is_file()), None)
 
 
 @pytest.fixture(scope="session")
 def chromium() -> Path:
-    """Debian's chromium, installed when missing (root + apt-get)."""
+    """The installed Chromium. Missing: a failure under CI=true (.ci/run installs it), else a
+    skip naming the command that installs it. Tests never install anything themselves."""
     pytest.importorskip("playwright.sync_api")
-    if not CHROMIUM.exists():
-        reason = _apt_install()
-        if reason is not None:
-            _unavailable(reason)
-    return CHROMIUM
+    found = _find_chromium()
+    if found is None:
+        reason = f"no Chromium found ({', '.join(CHROMIUM_CANDIDATES)}); install it: {INSTALL}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"the browser test must run in CI: {reason}")
+        pytest.skip(reason)
+    return found
 
 
 def _free_port() -> int:

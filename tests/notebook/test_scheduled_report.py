@@ -27,7 +27,7 @@ def _run(tmp_path: Path, **parameters: Any) -> Any:
 
 
 def test_report_for_a_date_range(tmp_path: Path) -> None:
-    today = dt.datetime.now(dt.UTC).date()
+    today = ik.sandbox.SANDBOX_NOW.date()  # the report's sandbox starts there
     start, end = today - dt.timedelta(days=20), today - dt.timedelta(days=6)
     out = tmp_path / "report"
     done = _run(tmp_path, start_date=start.isoformat(), end_date=end.isoformat(),

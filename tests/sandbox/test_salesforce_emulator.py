@@ -165,7 +165,7 @@ def test_soql_semantics(api: httpx.Client, sb: Sandbox) -> None:
                         key=lambda r: (-r["AnnualRevenue"], r["Id"].lower()))
     assert ordered == [r["Id"] for r in by_revenue][10:60]
     opp = sb.emulator.records("Opportunity")
-    today = dt.datetime.now(dt.UTC).date()
+    today = sb.today  # SOQL date literals follow the emulated world's clock
     recent = {r["Id"] for r in opp
               if today - dt.timedelta(days=30) <= r["CreatedDate"].date() <= today}
     assert set(ids("SELECT Id FROM Opportunity WHERE CreatedDate = LAST_N_DAYS:30")) == recent

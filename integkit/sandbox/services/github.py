@@ -47,6 +47,7 @@ from urllib.parse import parse_qsl
 import orjson
 
 from .._app import Emulator, Reply, Request
+from .._clock import Moment
 from .._faults import Headers
 from .._github_app import GitHubAppAuth, GitHubError, IssuedToken, SandboxApp, link_header
 from .github_data import (
@@ -155,7 +156,8 @@ class GitHubEmulator(Emulator):
     each), GitHub's limits and conditional requests, and a GitHub App to authenticate as.
 
     Options beyond the common ones: ``limits`` (``{"search": (30, 60)}``: requests per window
-    seconds, per resource), ``clock`` (epoch seconds; tests advance a fake one), ``run_seconds``
+    seconds, per resource), ``clock`` (the real clock, epoch seconds; tests advance a fake one:
+    the emulated world, which starts at ``now``, runs with it), ``run_seconds``
     (how long a started workflow run stays queued, then in progress), ``repositories``,
     ``owner`` and ``token_lifetime`` (of installation tokens).
 
@@ -174,13 +176,16 @@ class GitHubEmulator(Emulator):
                  clock: Callable[[], float] = time.time,
                  run_seconds: tuple[float, float] = (2.0, 4.0),
                  repositories: Sequence[str] = ("atlas", "borealis", "cirrus"),
-                 owner: str = "octo-org", token_lifetime: float = 3600.0) -> None:
+                 owner: str = "octo-org", token_lifetime: float = 3600.0,
+                 now: Moment = None) -> None:
         token = api_key or "ghp_" + "".join(secrets.choice(_TOKEN_CHARS) for _ in range(36))
-        super().__init__(api_key=token, rate_limit=rate_limit, latency=latency)
+        super().__init__(api_key=token, rate_limit=rate_limit, latency=latency, now=now,
+                         clock=clock)
         self.clock = clock
         self.records = records
         self.seed = seed
-        self.world = GitHubWorld(records=records, seed=seed, now=clock(), owner=owner,
+        self.world = GitHubWorld(records=records, seed=seed, now=self.world_clock.midnight(),
+                                 owner=owner,
                                  repositories=tuple(repositories))
         self.windows = RateWindows(limits, clock=clock)
         self.apps = GitHubAppAuth(token_lifetime=token_lifetime, clock=clock)
@@ -238,7 +243,7 @@ class GitHubEmulator(Emulator):
         return tiers
 
     def now(self) -> float:
-        return self.clock()
+        return self.world_clock()
 
     def stats(self) -> dict[str, Any]:
         stats = super().stats()
@@ -438,7 +443,7 @@ class GitHubEmulator(Emulator):
         """Merge the auto-merging pull requests whose required checks have all succeeded."""
         if not self._auto_merging:
             return
-        now = self.clock()
+        now = self.world_clock()
         still = []
         for repo, pr in self._auto_merging:
             if pr.state != "open" or not pr.auto_merge:
@@ -468,7 +473,7 @@ class GitHubEmulator(Emulator):
                    actor: str, title: str, pulls: list[int] | None = None) -> Run:
         number = 1 + max((r.number for r in repo.runs if r.workflow == workflow), default=0)
         run = Run(self.world.next_run_id(), workflow, number, event, branch, sha, actor,
-                  self.clock(), self.run_seconds[0], self.run_seconds[1],
+                  self.world_clock(), self.run_seconds[0], self.run_seconds[1],
                   "failure" if "fail" in branch else "success", title, list(pulls or []))
         repo.runs.insert(0, run)
         self.objects["workflow_runs"] += 1
@@ -661,7 +666,7 @@ class GitHubEmulator(Emulator):
         status = query.get("status")
         if status is not None and status not in _RUN_STATUSES:
             raise _validation("WorkflowRun", "status", value=status)
-        now = self.clock()
+        now = self.world_clock()
         exclude = query.get("exclude_pull_requests", "false").lower() == "true"
 
         def wanted(run: Run) -> bool:
@@ -700,7 +705,7 @@ class GitHubEmulator(Emulator):
 
     def _run(self, request: Request, repo: Repo, args: dict[str, str], caller: Caller) -> Reply:
         run = self._run_of(repo, args["run"])
-        body = self.world.run_json(self._base(request), repo, run, self.clock())
+        body = self.world.run_json(self._base(request), repo, run, self.world_clock())
         if self._query(request).get("exclude_pull_requests", "").lower() == "true":
             body["pull_requests"] = []
         return Reply(200, orjson.dumps(body))
@@ -710,13 +715,14 @@ class GitHubEmulator(Emulator):
         query = self._query(request)
         if query.get("filter", "latest") not in ("latest", "all"):
             raise _validation("Job", "filter", value=query["filter"])
-        jobs = self.world.jobs_json(self._base(request), repo, run, self.clock())
+        jobs = self.world.jobs_json(self._base(request), repo, run, self.world_clock())
         return self._list_reply(request, repo, jobs, lambda j: j, key="jobs")
 
     def _job(self, request: Request, repo: Repo, args: dict[str, str], caller: Caller) -> Reply:
         job_id = int(args["job"])
         run = repo.run(job_id // 10)
-        jobs = self.world.jobs_json(self._base(request), repo, run, self.clock()) if run else []
+        now = self.world_clock()
+        jobs = self.world.jobs_json(self._base(request), repo, run, now) if run else []
         job = next((j for j in jobs if j["id"] == job_id), None)
         if job is None:
             raise _not_found(f"{DOCS}/actions/workflow-jobs#get-a-job-for-a-workflow-run")
@@ -860,7 +866,7 @@ class GitHubEmulator(Emulator):
                for p in repo.pulls()):
             raise _validation("PullRequest", "", docs=docs, message=(
                 f"A pull request already exists for {repo.owner}:{head}."))
-        now = int(self.clock())
+        now = int(self.world_clock())
         number = len(repo.issues) + 1
         sha = hashlib.sha1(f"{repo.full_name} {head} {number} {now}".encode()).hexdigest()  # noqa: S324
         pr = Issue(number, title.strip(), str(body.get("body") or ""), caller.login, [], "open",
@@ -892,11 +898,11 @@ class GitHubEmulator(Emulator):
         method = str(body.get("merge_method", "merge"))
         if method not in ("merge", "squash", "rebase"):
             raise _validation("PullRequest", "merge_method", value=method, docs=docs)
-        checks = self._checks(repo, pr.head_sha, self.clock())
+        checks = self._checks(repo, pr.head_sha, self.world_clock())
         for context in repo.required_checks.get(pr.base_ref, []):
             if checks.get(context, ("", 0))[0] not in ("success", "neutral", "skipped"):
                 raise GitHubError(405, f'Required status check "{context}" is expected.', docs)
-        sha = self._merge(repo, pr, self.clock(), method, caller.login)
+        sha = self._merge(repo, pr, self.world_clock(), method, caller.login)
         return Reply(200, orjson.dumps({"sha": sha, "merged": True,
                                         "message": "Pull Request successfully merged"}))
 
@@ -958,7 +964,7 @@ class GitHubEmulator(Emulator):
         repo, pr = found
         problem = None
         required = repo.required_checks.get(pr.base_ref, [])
-        checks = self._checks(repo, pr.head_sha, self.clock())
+        checks = self._checks(repo, pr.head_sha, self.world_clock())
         if not repo.allow_auto_merge:
             problem = "Pull request Auto merge is not allowed for this repository"
         elif pr.state != "open":
@@ -971,8 +977,8 @@ class GitHubEmulator(Emulator):
         title = arguments.get("commitHeadline") or f"{pr.title} (#{pr.number})"
         pr.auto_merge = {"enabled_by": caller.login, "merge_method": method.lower(),
                          "commit_title": title, "commit_message": arguments.get("commitBody")
-                         or pr.body, "enabled_at": self.clock()}
-        pr.updated = int(self.clock())
+                         or pr.body, "enabled_at": self.world_clock()}
+        pr.updated = int(self.world_clock())
         self._auto_merging.append((repo, pr))
         self.objects["auto_merges"] += 1
         data = {"enablePullRequestAutoMerge": {
@@ -981,7 +987,7 @@ class GitHubEmulator(Emulator):
                 "id": node_id, "number": pr.number,
                 "url": f"https://github.com/{repo.full_name}/pull/{pr.number}",
                 "autoMergeRequest": {
-                    "enabledAt": iso(self.clock()), "mergeMethod": method,
+                    "enabledAt": iso(self.world_clock()), "mergeMethod": method,
                     "commitHeadline": title, "commitBody": pr.auto_merge["commit_message"],
                     "enabledBy": {"login": caller.login}}}}}
         return Reply(200, orjson.dumps({"data": data}))

@@ -39,6 +39,7 @@ from urllib.parse import parse_qsl, unquote
 import orjson
 
 from .._app import Emulator, Reply, Request
+from .._clock import Moment
 from .._faults import Headers
 from .._oauth import OAuthProvider, TokenRejected
 from .salesforce_data import (
@@ -159,14 +160,14 @@ class SalesforceEmulator(Emulator):
                  rate_limit: tuple[float, int] | None = None, latency: float = 0.0,
                  api_key: str | None = None, daily_limit: int = 100_000, api_usage: int = 0,
                  session_ttl: float = 7200.0, bulk_polls: int = 2,
-                 instance_url: str | None = None) -> None:
+                 instance_url: str | None = None, now: Moment = None) -> None:
         super().__init__(api_key=api_key or secrets.token_hex(32).upper(),
-                         rate_limit=rate_limit, latency=latency)
+                         rate_limit=rate_limit, latency=latency, now=now)
         self.daily_limit = int(daily_limit)
         self.api_usage = int(api_usage)
         self.bulk_polls = max(1, int(bulk_polls))
         self.instance_url = instance_url
-        self.now = int(time.time()) // 86400 * 86400
+        self.now = self.world_clock.midnight()
         self.org_id = make_id("00D", seed + 1)
         self.user_id = make_id("005", 1)
         self.client_id = "3MVG9" + hashlib.blake2b(self.api_key.encode(),
@@ -284,7 +285,7 @@ class SalesforceEmulator(Emulator):
 
     # -- queries ------------------------------------------------------------------------------
     def _today(self) -> dt.date:
-        return dt.datetime.now(dt.UTC).date()
+        return self.world_clock.today()
 
     def _get(self, object: str, record_id: str) -> dict[str, Any] | None:
         found = self.by_id.get(record_id)
@@ -562,7 +563,7 @@ class SalesforceEmulator(Emulator):
         if missing:
             raise _Error(400, "REQUIRED_FIELD_MISSING",
                          f"Required fields are missing: [{', '.join(missing)}]", missing)
-        stamp = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        stamp = self.world_clock.datetime().replace(microsecond=0)
         record: dict[str, Any] = {f.name: None for f in obj.fields}
         record.update(IsDeleted=False, OwnerId=self.user_id, CreatedDate=stamp,
                       LastModifiedDate=stamp, SystemModstamp=stamp)
@@ -579,7 +580,7 @@ class SalesforceEmulator(Emulator):
                           body: dict[str, Any]) -> dict[str, Any]:
         values = self._values(obj, body, creating=False)
         changed = {**record, **values}
-        stamp = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        stamp = self.world_clock.datetime().replace(microsecond=0)
         changed.update(LastModifiedDate=stamp, SystemModstamp=stamp)
         self._derive(obj, changed)
         self._check_unique(obj, changed)
@@ -596,7 +597,7 @@ class SalesforceEmulator(Emulator):
 
     def _soft_delete(self, record: dict[str, Any]) -> None:
         record["IsDeleted"] = True
-        record["SystemModstamp"] = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        record["SystemModstamp"] = self.world_clock.datetime().replace(microsecond=0)
 
     # -- sObject Collections -------------------------------------------------------------------
     def _collections(self, request: Request, version: str) -> Reply:
@@ -711,7 +712,7 @@ class SalesforceEmulator(Emulator):
         if query.count or query.offset is not None:
             raise _Error(400, "INVALIDJOB", "Bulk API 2.0 query jobs do not support COUNT() "
                                             "or OFFSET")
-        stamp = json_value(dt.datetime.now(dt.UTC))
+        stamp = json_value(self.world_clock.datetime())
         job_id = make_id("750", len(self.jobs) + 1 + self.counters["jobs"])
         self.counters["jobs"] += 1
         info = {"id": job_id, "operation": operation, "object": query.object.name,

@@ -42,6 +42,7 @@ from urllib.parse import parse_qsl, urlencode
 import orjson
 
 from .._app import Emulator, Reply, Request
+from .._clock import Moment
 from .._faults import Headers
 from .._limits import RateLimiter
 from .shopify_data import ShopWorld, iso, parse_time
@@ -117,15 +118,16 @@ class ShopifyEmulator(Emulator):
 
     def __init__(self, *, records: int = 1000, seed: int = 0,
                  rate_limit: tuple[float, int] | None = None, latency: float = 0.0,
-                 api_key: str | None = None, now: int | None = None,
+                 api_key: str | None = None, now: Moment = None,
                  graphql_bucket: tuple[float, float] | None = None) -> None:
         super().__init__(api_key=api_key or "shpat_" + uuid.uuid4().hex,
-                         rate_limit=None, latency=latency)
+                         rate_limit=None, latency=latency, now=now)
         rate, burst = rate_limit or (2.0, 40)
         self.limiter = CallLimit(rate, burst)
         self.records = records
         self.seed = seed
-        self.world = ShopWorld(records, seed) if now is None else ShopWorld(records, seed, now)
+        self.world = ShopWorld(records, seed, self.world_clock.midnight(),
+                               clock=self.world_clock)
         maximum, restore = graphql_bucket or (1000.0, 50.0)
         self.cost_bucket = CostBucket(maximum, restore)
         self.graphql = GraphQLApi(self.world, self.cost_bucket, self._graphql_set)
@@ -229,7 +231,7 @@ class ShopifyEmulator(Emulator):
 
     def _graphql_set(self, item_id: int, location_id: int, quantity: int) -> None:
         self.inventory_writes += 1
-        self.world.set_level(item_id, location_id, quantity, time.time())
+        self.world.set_level(item_id, location_id, quantity, self.world_clock())
 
     # -- REST routing ----------------------------------------------------------------------------
     def _route(self, request: Request, key: str, version: str, rest: str) -> Reply:
@@ -411,8 +413,8 @@ class ShopifyEmulator(Emulator):
         if problems:
             raise ShopifyError(422, problems)
         self.objects["product"] += 1
-        return Reply(201, orjson.dumps({"product": self.world.add_product(product,
-                                                                         time.time())}))
+        return Reply(201, orjson.dumps({"product": self.world.add_product(
+            product, self.world_clock())}))
 
     def _set_level(self, body: Any) -> Reply:
         if not isinstance(body, dict):
@@ -428,7 +430,8 @@ class ShopifyEmulator(Emulator):
             raise ShopifyError(422, ["Location does not exist"])
         self.inventory_writes += 1
         self.objects["inventory_level"] += 1
-        level = self.world.set_level(item, location, int(body["available"]), time.time())
+        level = self.world.set_level(item, location, int(body["available"]),
+                                     self.world_clock())
         return _ok({"inventory_level": level})
 
     def _create_fulfillment(self, body: Any) -> Reply:
@@ -457,14 +460,14 @@ class ShopifyEmulator(Emulator):
         if not isinstance(tracking, dict):
             raise ShopifyError(400, {"tracking_info": "Required parameter missing or invalid"})
         notify = bool(spec.get("notify_customer", False))
-        fulfillment = self.world.add_fulfillment(order, fos, time.time(), tracking,
+        fulfillment = self.world.add_fulfillment(order, fos, self.world_clock(), tracking,
                                                  notify=notify)
         fulfillment.pop("notify_customer", None)
         for line in order["line_items"]:
             line["fulfillable_quantity"] = 0
             line["fulfillment_status"] = "fulfilled"
         order["fulfillment_status"] = "fulfilled"
-        order["updated_at"] = iso(time.time())
+        order["updated_at"] = iso(self.world_clock())
         if notify:
             self.notifications.append({"order_id": order["id"], "email": order["email"],
                                        "tracking_number": tracking.get("number")})

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._clock import SandboxClock
 from .._fixtures import Dice, salt
 
 __all__ = ["ShopWorld", "gid", "iso", "parse_time"]
@@ -81,8 +82,10 @@ class ShopWorld:
 
     records: int
     seed: int
-    now: int = field(default_factory=lambda: int(time.time()) // _DAY * _DAY)
+    now: int = field(default_factory=lambda: SandboxClock().midnight())
     shop_name: str = "integkit-sandbox"
+    #: The world's time for objects made by writes (see integkit.sandbox._clock).
+    clock: Callable[[], float] = field(default_factory=SandboxClock)
 
     def __post_init__(self) -> None:
         self.n = max(0, int(self.records))

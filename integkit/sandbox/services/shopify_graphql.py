@@ -580,7 +580,7 @@ class Schema:
                  "id": gid("InventoryAdjustmentGroup", self.world.new_id()),
                  "reason": given.get("reason"), "referenceDocumentUri":
                      given.get("referenceDocumentUri"), "changes": changes,
-                 "createdAt": _utc(iso(time.time()))}
+                 "createdAt": _utc(iso(self.world.clock()))}
         return {"__typename": "InventorySetQuantitiesPayload",
                 "inventoryAdjustmentGroup": group, "userErrors": []}
 

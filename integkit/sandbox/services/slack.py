@@ -46,6 +46,7 @@ import orjson
 from ..._errors import ConfigError
 from ...webhooks import sign
 from .._app import Emulator, Reply, Request
+from .._clock import Moment
 from .._faults import Headers
 from .._fixtures import Dice, mix64
 from .slack_tiers import TierLimiter
@@ -168,14 +169,13 @@ class SlackEmulator(Emulator):
 
     def __init__(self, *, records: int = 1000, seed: int = 0,
                  rate_limit: tuple[float, int] | None = None, latency: float = 0.0,
-                 api_key: str | None = None, now: int | None = None, tiers: bool = True,
+                 api_key: str | None = None, now: Moment = None, tiers: bool = True,
                  signing_secret: str | None = None) -> None:
         super().__init__(api_key=api_key or _new_token("xoxb", seed), rate_limit=rate_limit,
-                         latency=latency)
+                         latency=latency, now=now)
         self.records = records
         self.seed = seed
-        self.world = SlackWorld(records, seed, now if now is not None
-                                else int(time.time()) // _DAY * _DAY)
+        self.world = SlackWorld(records, seed, self.world_clock.midnight())
         self.tokens: dict[str, _Token] = {self.api_key: _Token("bot", BOT_SCOPES)}
         self.app_token = _new_token("xapp-1", seed)
         self.tokens[self.app_token] = _Token("app", ("connections:write",))
@@ -183,7 +183,6 @@ class SlackEmulator(Emulator):
         self.tiers = TierLimiter() if tiers else None
         self.signing_secret = signing_secret or Dice(mix64(seed + 17)).token(32).lower()
         self._body_faults: list[_BodyFault] = []
-        self._clock: Callable[[], float] = time.time
         self._last_ts = 0
         self._ts_lock = threading.Lock()
 
@@ -471,7 +470,7 @@ class SlackEmulator(Emulator):
         if _flag(params, "include_locale"):
             for user in page:
                 user["locale"] = "en-US"
-        return {"members": page, "cache_ts": int(self._clock()),
+        return {"members": page, "cache_ts": int(self.world_clock()),
                 "response_metadata": {"next_cursor": _encode_cursor(
                     "user", str(users[start + limit]["id"])) if more else ""}}
 
@@ -564,7 +563,7 @@ class SlackEmulator(Emulator):
 
     def _next_ts(self) -> str:
         with self._ts_lock:
-            now = int(self._clock() * 1_000_000)
+            now = int(self.world_clock() * 1_000_000)
             self._last_ts = max(now, self._last_ts + 1)
             value = self._last_ts
         return f"{value // 1_000_000}.{value % 1_000_000:06d}"
@@ -646,7 +645,7 @@ class SlackEmulator(Emulator):
         message = self._find(chan, message_ts) if message_ts else (msgs[0] if msgs else None)
         who = w.users[w.user_index[user]] if user in w.user_index else \
             w.users[w.user_index[w.humans[0]]]
-        now = self._clock()
+        now = self.world_clock()
         d = Dice(mix64(int(now * 1e6)))
         action = {"action_id": action_id, "block_id": block_id, "type": "button",
                   "text": {"type": "plain_text", "text": action_id, "emoji": True},
@@ -670,7 +669,8 @@ class SlackEmulator(Emulator):
             "actions": [action],
         }
         body = urlencode({"payload": json.dumps(payload)}).encode()
-        headers = sign("slack", body, secret=self.signing_secret, timestamp=int(now))
+        # the signature's timestamp is checked against the receiver's own (real) clock
+        headers = sign("slack", body, secret=self.signing_secret, timestamp=int(time.time()))
         headers["User-Agent"] = "Slackbot 1.0 (+https://api.slack.com/robots)"
         return httpx.post(url, content=body, headers=headers, timeout=timeout)
 

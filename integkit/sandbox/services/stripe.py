@@ -28,7 +28,6 @@ from __future__ import annotations
 import bisect
 import functools
 import re
-import time
 from base64 import b64decode
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ import orjson
 
 from ..._errors import ConfigError
 from .._app import Emulator, ParamError, Reply, Request, as_list, new_request_id, parse_params
+from .._clock import Moment, SandboxClock
 from .._faults import Headers
 from .._fixtures import (
     Dice,
@@ -243,7 +243,7 @@ class StripeWorld:
     def __init__(self, records: int, seed: int, now: int | None = None) -> None:
         self.n = max(0, int(records))
         self.seed = seed
-        self.now = now if now is not None else int(time.time()) // _DAY * _DAY
+        self.now = now if now is not None else SandboxClock().midnight()
         self.acct = Dice(salt(seed, "account")).token(8)
         self._salts = {k: salt(seed, k) for k in (
             "pay", "cus", "sub", "ref", "evt", "inv", "txn", "catalog")}
@@ -596,7 +596,7 @@ class StripeWorld:
             "net": amount - fee,
             "reporting_category": category,
             "source": source,
-            "status": "pending" if pending or available_on > time.time() else "available",
+            "status": "pending" if pending or available_on > self.now else "available",
             "type": kind,
         }
 
@@ -1172,15 +1172,14 @@ class StripeEmulator(Emulator):
 
     def __init__(self, *, records: int = 1000, seed: int = 0,
                  rate_limit: tuple[float, int] | None = None, latency: float = 0.0,
-                 api_key: str | None = None, now: int | None = None) -> None:
-        super().__init__(api_key=api_key, rate_limit=rate_limit, latency=latency)
+                 api_key: str | None = None, now: Moment = None) -> None:
+        super().__init__(api_key=api_key, rate_limit=rate_limit, latency=latency, now=now)
         self.records = records
         self.seed = seed
-        self.world = StripeWorld(records, seed, now)
+        self.world = StripeWorld(records, seed, self.world_clock.midnight())
         self._tables: dict[str, Table] = {}
         self.payment_methods: dict[str, dict[str, Any]] = {}
         self.idempotency: dict[tuple[str, str], _Saved] = {}
-        self._clock: Callable[[], float] = time.time
 
     # -- data ------------------------------------------------------------------------------
     def table(self, name: str) -> Table:
@@ -1228,7 +1227,7 @@ class StripeEmulator(Emulator):
         return w.payment_method_object(pm_id, p, w.series("pay")[i], customer, prof)
 
     def now(self) -> int:
-        return int(self._clock())
+        return int(self.world_clock())
 
     # -- HTTP ------------------------------------------------------------------------------
     def fault_reply(self, status: int) -> tuple[bytes, Headers]:
