@@ -9,10 +9,28 @@ from collections.abc import Sequence
 
 __all__ = ["main"]
 
+_DESCRIPTION = ("integkit: API integrations for notebooks. 'integkit demo' pulls charges from a "
+                "local Stripe emulator, offline; 'integkit services' lists the connectors.")
 _ZERO_DECIMAL = {"jpy", "krw", "vnd", "clp", "isk", "ugx", "xaf", "xof"}
 
 
+def _missing_sandbox() -> str | None:
+    """What to install when the emulators' server is missing (a bare ``pip install integkit``)."""
+    import importlib.util
+
+    missing = [m for m in ("uvicorn", "starlette") if importlib.util.find_spec(m) is None]
+    if not missing:
+        return None
+    return (f"integkit demo needs the local emulators, which need {' and '.join(missing)}: "
+            "pip install 'integkit[sandbox]'")
+
+
 def _demo(records: int, chaos: bool) -> int:
+    problem = _missing_sandbox()
+    if problem is not None:
+        print(problem, file=sys.stderr)
+        return 2
+
     import integkit as ik
     from integkit.sandbox import SandboxProcess
 
@@ -53,7 +71,10 @@ def _demo(records: int, chaos: bool) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="integkit", description=__doc__)
+    from integkit._version import __version__
+
+    parser = argparse.ArgumentParser(prog="integkit", description=_DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"integkit {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="pull charges from the local Stripe emulator")
     demo.add_argument("--records", type=int, default=20_000, help="charges to pull (20000)")

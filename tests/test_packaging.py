@@ -26,6 +26,8 @@ def test_wheel_in_a_fresh_venv_ships_definitions_and_calls(tmp_path: Path) -> No
     names = zipfile.ZipFile(wheel).namelist()
     assert "integkit/_connectors/stripe.yaml" in names
     assert not [n for n in names if n.startswith("tests/")]
+    assert "integkit/py.typed" in names  # type hints ship for users' mypy
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
 
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
@@ -46,3 +48,11 @@ def test_wheel_in_a_fresh_venv_ships_definitions_and_calls(tmp_path: Path) -> No
                               text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["150", "True"]
+
+    # Without the sandbox extra, the demo says what to install (no traceback from a child).
+    cli = venv / "bin" / "integkit"
+    demo = subprocess.run([str(cli), "demo"], capture_output=True, text=True, timeout=120)
+    assert demo.returncode == 2 and "Traceback" not in demo.stderr, demo.stderr
+    assert "pip install 'integkit[sandbox]'" in demo.stderr
+    version = subprocess.run([str(cli), "--version"], capture_output=True, text=True)
+    assert version.stdout.strip() == f"integkit {ik.__version__}"
