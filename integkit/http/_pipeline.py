@@ -9,7 +9,8 @@ A cache hit costs no token, no quota and no attempt; identical concurrent reads 
 flight; failover swaps the base URL only once a base is
 given up on; every retry passes the breaker, the budget and the limiter again (each real
 attempt costs a token and a unit of quota; an open circuit costs neither); every attempt is
-authorized afresh (new signature, refreshed token); the attempt layer
+authorized afresh (new signature, refreshed token), and only for the connection's own
+origins (anything else is refused there, before it is signed or sent); the attempt layer
 reads, times and reports each one.
 """
 
@@ -29,6 +30,7 @@ from ._coalesce import CoalesceTransport
 from ._failover import FailoverTransport
 from ._limits import RateLimiter, RateLimitTransport
 from ._observe import AttemptTransport
+from ._origins import Origins
 from ._quota import Quota, QuotaTransport
 from ._retry import RetryPolicy, RetryTransport
 
@@ -51,6 +53,7 @@ class PipelineOptions:
     verify: Any = True
     cert: Any = None
     auth: httpx.Auth | None = None
+    origins: Origins | None = None  # where requests may go; None: the base URLs' origins
     identity: str = ""  # whose credentials ``auth`` applies: separates cached answers
     cache: Any = None  # CacheSettings, or None for no HTTP cache at all
     cache_storage: Any = None  # a mapping, a callable opening one, or None: the state's
@@ -70,8 +73,11 @@ def build_transport(
         cls = httpx.AsyncHTTPTransport if is_async else httpx.HTTPTransport
         network = cls(limits=limits, verify=options.verify, cert=options.cert)
     transport: Any = AttemptTransport(network, request_id_header=options.request_id_header)
-    if options.auth is not None:
-        transport = AuthTransport(transport, options.auth)
+    origins = options.origins
+    if origins is None and options.base_urls:
+        origins = Origins(options.base_urls)
+    if options.auth is not None or origins is not None:
+        transport = AuthTransport(transport, options.auth, origins)
     if options.limiter is not None:
         transport = RateLimitTransport(transport, options.limiter,
                                        default_priority=options.priority)
