@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import httpx
 
 from .._errors import ConfigError, OriginError
 from ._context import trace_of
 
-__all__ = ["Origin", "Origins", "origin_of", "refusal"]
+__all__ = ["Origin", "OriginGate", "Origins", "origin_of", "refusal"]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -180,6 +180,30 @@ class Origins:
             f"integkit did not follow the redirect{resent}.",
             service=trace.service, endpoint=trace.endpoint, status=response.status_code,
             hint=_hint(target, reason))
+
+
+class OriginGate(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """The pipeline's entry: a request for another origin is refused before it costs anything
+    (a cache lookup, a rate-limit token or a wait for one, a unit of quota). The auth layer
+    checks again below, where credentials are applied."""
+
+    def __init__(self, inner: Any, origins: Origins) -> None:
+        self.inner = inner
+        self.origins = origins
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.origins.check(request)
+        return self.inner.handle_request(request)  # type: ignore[no-any-return]
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.origins.check(request)
+        return await self.inner.handle_async_request(request)  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        self.inner.close()
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
 
 
 def _is_web(url: str | httpx.URL) -> bool:

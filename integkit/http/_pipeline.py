@@ -2,10 +2,11 @@
 
 Outermost first::
 
-    cache -> coalesce -> failover -> retry -> circuit breaker -> quota -> rate limit
-          -> auth -> attempt -> HTTP
+    origin gate -> cache -> coalesce -> failover -> retry -> circuit breaker -> quota
+          -> rate limit -> auth -> attempt -> HTTP
 
-A cache hit costs no token, no quota and no attempt; identical concurrent reads share one
+A request for another origin is refused at the gate and costs nothing; a cache hit costs no
+token, no quota and no attempt; identical concurrent reads share one
 flight; failover swaps the base URL only once a base is
 given up on; every retry passes the breaker, the budget and the limiter again (each real
 attempt costs a token and a unit of quota; an open circuit costs neither); every attempt is
@@ -30,7 +31,7 @@ from ._coalesce import CoalesceTransport
 from ._failover import FailoverTransport
 from ._limits import RateLimiter, RateLimitTransport
 from ._observe import AttemptTransport
-from ._origins import Origins
+from ._origins import OriginGate, Origins
 from ._quota import Quota, QuotaTransport
 from ._retry import RetryPolicy, RetryTransport
 
@@ -97,4 +98,6 @@ def build_transport(
 
         transport = CacheTransport(transport, options.cache, options.cache_storage,
                                    identity=options.identity)
+    if origins is not None:
+        transport = OriginGate(transport, origins)
     return transport

@@ -247,6 +247,26 @@ def test_an_absolute_url_to_another_origin_is_refused_even_without_an_auth_schem
     untouched(elsewhere)
 
 
+def test_a_refused_request_spends_no_quota_and_no_rate_limit_token(
+        home, elsewhere, state_url) -> None:
+    home.route("/items", lambda request: JSONResponse(
+        [{"id": 1}], headers={"Link": f'<{elsewhere.url}/items?page=2>; rel="next"'}))
+    api = ik.rest(home.url, auth=ik.auth.Bearer(SECRET), paginator="link_header", cache=False,
+                  state=state_url, quotas={"daily": 10},
+                  rate_limit={"limit": 1, "per": "2s", "burst": 1})
+    with pytest.raises(ik.OriginError):
+        api.list("/items").to_frame()  # refused above the quota, so above the limiter too:
+    assert api.quota_status()["budgets"]["daily"]["used"] == 1  # no wait for a 2nd token
+    untouched(elsewhere)
+
+
+def test_allowed_origins_must_be_http_urls(home) -> None:
+    with pytest.raises(ik.ConfigError, match="allowed|origins"):
+        ik.rest(home.url, allowed_origins=["ftp://files.example.com"])
+    api = ik.rest(home.url, allowed_origins="https://files.example.com/any/path")
+    assert "https://files.example.com:443/x" in api.origins
+
+
 def test_a_backup_base_url_is_an_origin_of_the_connection(home, elsewhere, sleeps) -> None:
     home.route("/items", lambda request: JSONResponse({"error": "down"}, status_code=503))
     elsewhere.route("/items", lambda request: JSONResponse({"data": [{"id": 7}]}))
