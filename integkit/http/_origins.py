@@ -68,7 +68,9 @@ def refusal(
     """
     try:
         target = origin_of(url)
-    except (ValueError, httpx.InvalidURL) as exc:
+    except httpx.InvalidURL:
+        return "it is not a valid URL"
+    except ValueError as exc:
         return f"it is {exc}"
     if came_from is not None and target.scheme == "http":
         try:
@@ -121,9 +123,11 @@ class Origins:
         """Allow an origin the service handed out in an answer from ``came_from`` (a token
         response's instance URL); OriginError when that would step down from https to http
         or is no http(s) URL at all."""
+        # Its own origin is vouched for by the service; what is left to refuse is a URL
+        # that is not http(s), or a step down from the https answer that named it.
         reason = refusal([origin_of(url)] if _is_web(url) else [], url, came_from=came_from)
         if reason is not None:
-            raise OriginError(f"the service named {_origin_text(httpx.URL(url))} as the "
+            raise OriginError(f"the service named {_origin_text(url)} as the "
                               f"address to call, which integkit refuses: {reason}.",
                               service=service, endpoint=endpoint,
                               hint="Ask the service's administrator for an https address.")
@@ -214,8 +218,15 @@ def _is_web(url: str | httpx.URL) -> bool:
     return True
 
 
-def _origin_text(url: httpx.URL) -> str:
-    return str(origin_of(url)) if _is_web(url) else f"a {url.scheme or 'relative'} URL"
+def _origin_text(url: str | httpx.URL) -> str:
+    """The origin of ``url`` for a message (never its path or query, which may hold secrets)."""
+    if _is_web(url):
+        return str(origin_of(url))
+    try:
+        scheme = httpx.URL(url).scheme
+    except httpx.InvalidURL:
+        return "a malformed URL"
+    return f"a {scheme}: URL" if scheme else "a URL without a host"
 
 
 def _hint(url: httpx.URL, reason: str) -> str:

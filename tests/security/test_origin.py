@@ -78,6 +78,7 @@ def test_only_listed_origins_are_allowed() -> None:
         assert "https://api.example.com" in reason and "https://backup.example.com" in reason
     assert "not an http(s) URL" in (refusal(allowed, "ftp://api.example.com/x") or "")
     assert "names no host" in (refusal(allowed, "https:///v1") or "")
+    assert refusal(allowed, "http://[::1") == "it is not a valid URL"
 
 
 def test_https_never_downgrades_to_http_even_on_the_same_host() -> None:
@@ -114,8 +115,9 @@ def test_an_origin_the_service_hands_out_is_adopted_unless_it_steps_down_to_http
     with pytest.raises(ik.OriginError, match="never downgrades https to http"):
         origins.adopt("http://eu13.example.com", came_from="https://login.example.com/token")
     assert "http://eu13.example.com/x" not in origins
-    with pytest.raises(ik.OriginError):
-        origins.adopt("javascript:alert(1)", came_from="https://login.example.com/token")
+    for bad in ("javascript:alert(1)", "http://[::1", "/relative"):
+        with pytest.raises(ik.OriginError):
+            origins.adopt(bad, came_from="https://login.example.com/token")
     with pytest.raises(ik.ConfigError, match="http\\(s\\) URL"):
         Origins(["ftp://files.example.com"])
 
