@@ -179,7 +179,7 @@ class Connection:
         backups = list(backup_base_urls or definition.backup_base_urls)
         if isinstance(allowed_origins, str):
             allowed_origins = [allowed_origins]
-        # Where requests may go: the auth layer refuses every other origin (see Origins).
+        # Where requests may go: the pipeline refuses every other origin (see Origins).
         self.origins = Origins([self.base_url, *backups, *allowed_origins])
         idem_header = definition.idempotency.get("header")
         if isinstance(retry, RetryPolicy):

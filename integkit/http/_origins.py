@@ -30,6 +30,7 @@ from ._context import trace_of
 __all__ = ["Origin", "OriginGate", "Origins", "origin_of", "refusal"]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_NO_DOWNGRADE = "integkit never downgrades https to http"
 
 
 class Origin(NamedTuple):
@@ -78,15 +79,14 @@ def refusal(
         except (ValueError, httpx.InvalidURL):
             source = None
         if source is not None and source.scheme == "https":
-            return (f"it steps down from {source} to plain http, and integkit never "
-                    "downgrades https to http")
+            return f"it steps down from {source} to plain http, and {_NO_DOWNGRADE}"
     allowed = set(allowed)
     if target in allowed:
         return None
     if target.scheme == "http" and any(
             o.scheme == "https" and o.host == target.host for o in allowed):
         return (f"it is plain http, while this connection speaks https to {target.host}, "
-                "and integkit never downgrades https to http")
+                f"and {_NO_DOWNGRADE}")
     listed = ", ".join(sorted(map(str, allowed))) or "none"
     return f"it is not one of this connection's origins ({listed})"
 
@@ -230,7 +230,8 @@ def _origin_text(url: str | httpx.URL) -> str:
 
 
 def _hint(url: httpx.URL, reason: str) -> str:
-    if "downgrade" in reason or not _is_web(url):
+    """What to do about a refused URL: allow its origin, or ask for https."""
+    if _NO_DOWNGRADE in reason or not _is_web(url):
         return "Ask the service for an https address; integkit will not send credentials there."
     return (f"If {origin_of(url)} really is the service's, allow it: ik.connect(..., "
             f"allowed_origins=[\"{origin_of(url)}\"]) or ik.rest(..., allowed_origins=[...]).")
