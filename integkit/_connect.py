@@ -203,6 +203,8 @@ def rest(
 
     ``paginator`` is an alias (``"link_header"``, ``"cursor"``...), ``{"type": alias, ...}``, a
     Paginator, or None to detect it from the first page.
+    Requests go only to ``base_url``'s origin (and ``backup_base_urls=``): a next-page URL or
+    redirect elsewhere raises OriginError, unless ``allowed_origins=[...]`` names it.
 
     >>> api = ik.rest("https://api.example.com/v2", auth=ik.auth.Bearer(token),
     ...               paginator={"type": "cursor", "cursor_path": "meta.next"})  # doctest: +SKIP

@@ -12,7 +12,8 @@
         ├── QuotaExceededError            a daily/monthly budget is spent
         ├── ServerError                   5xx or a malformed answer
         ├── NetworkError                  connect/read failures, timeouts, resets
-        └── CircuitOpenError              the endpoint failed repeatedly; calls are paused
+        ├── CircuitOpenError              the endpoint failed repeatedly; calls are paused
+        └── OriginError                   a next page or redirect pointed at another origin
 
 Each ApiError carries ``service``, ``endpoint``, ``status``, ``request_id``, a body excerpt and
 ``transient`` (whether trying again later can succeed); ``str()`` leads with the request id.
@@ -31,6 +32,7 @@ __all__ = [
     "InvalidRequestError",
     "NetworkError",
     "NotFoundError",
+    "OriginError",
     "PermissionDeniedError",
     "QuotaExceededError",
     "RateLimitError",
@@ -169,3 +171,11 @@ class CircuitOpenError(ApiError):
         if kw.get("hint") is None and retry_after is not None:
             kw["hint"] = f"Calls resume with a probe in {retry_after:.1f}s."
         super().__init__(message, **kw)
+
+
+class OriginError(ApiError):
+    """A request (a next-page link, a redirect, an absolute URL) pointed at an origin that is
+    not the connection's: nothing was sent there, so the credentials stay with their origin."""
+
+    default_hint = ("If that origin really is the service's, allow it: ik.connect(..., "
+                    "allowed_origins=[...]) or ik.rest(..., allowed_origins=[...]).")

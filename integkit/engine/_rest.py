@@ -28,6 +28,7 @@ from ..http import (
     PRIORITY_KEY,
     CallTrace,
     CircuitBreaker,
+    Origins,
     PipelineOptions,
     Quota,
     QuotaConfig,
@@ -168,6 +169,7 @@ class Connection:
         user: str | None = None,
         priority: str = "interactive",
         cache: bool | dict[str, Any] | CacheSettings | None = None,
+        allowed_origins: Sequence[str] = (),
         **pipeline: Any,
     ) -> None:
         self.definition = definition
@@ -175,6 +177,10 @@ class Connection:
         self.base_url = (base_url or definition.base_url).rstrip("/")
         self._auth = auth
         backups = list(backup_base_urls or definition.backup_base_urls)
+        if isinstance(allowed_origins, str):
+            allowed_origins = [allowed_origins]
+        # Where requests may go: the pipeline refuses every other origin (see Origins).
+        self.origins = Origins([self.base_url, *backups, *allowed_origins])
         idem_header = definition.idempotency.get("header")
         if isinstance(retry, RetryPolicy):
             policy = retry
@@ -197,7 +203,7 @@ class Connection:
             coalesce=coalesce, request_id_header=definition.request_id_header,
             verify=verify, cert=cert, limiter=self.limiter, quota=self.quota,
             priority=priority, cache=self._cache_settings(cache), auth=auth,
-            identity=f"{account}:{auth_identity(auth)}",
+            origins=self.origins, identity=f"{account}:{auth_identity(auth)}",
             cache_storage=lambda: cache_storage(state), **pipeline,
         )
         self.request_id_header = definition.request_id_header
@@ -214,6 +220,7 @@ class Connection:
         self.client = httpx.Client(
             base_url=self.base_url, headers=default_headers, timeout=timeout,
             transport=build_transport(options, network=network), follow_redirects=True,
+            event_hooks={"response": [self.origins.check_redirect]},
         )
 
     def _limits(

@@ -8,6 +8,7 @@ from ._hints import retry_after, should_retry_hint
 from ._layer import Layer
 from ._limits import PRIORITY_KEY, RateLimiter, RateLimitTransport, RateTier, parse_duration
 from ._observe import ApiDeprecationWarning, AttemptTransport
+from ._origins import Origin, Origins, origin_of, refusal
 from ._pipeline import PipelineOptions, build_transport
 from ._quota import Quota, QuotaConfig, QuotaEvent, QuotaTransport
 from ._retry import RetryPolicy, RetryTransport
@@ -21,6 +22,8 @@ __all__ = [
     "CoalesceTransport",
     "FailoverTransport",
     "Layer",
+    "Origin",
+    "Origins",
     "PRIORITY_KEY",
     "PipelineOptions",
     "Quota",
@@ -33,7 +36,9 @@ __all__ = [
     "RetryPolicy",
     "RetryTransport",
     "build_transport",
+    "origin_of",
     "parse_duration",
+    "refusal",
     "retry_after",
     "should_retry_hint",
     "trace_of",

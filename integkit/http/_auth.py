@@ -6,6 +6,12 @@ meanwhile would not be used. Here the same ``httpx.Auth`` flow runs below retry 
 limiter, once per attempt: HMAC and SigV4 signatures are fresh, OAuth and GitHub App tokens are
 refreshed when due, and the requests a flow makes of its own (a token refresh, a retry with the
 next key) go straight to the attempt layer.
+
+Credentials go only to their own origin: a request to any origin not in the connection's
+:class:`~integkit.http._origins.Origins` (a next-page link, a redirect, an absolute URL naming
+another host) is refused here, before the flow signs it or anything is sent, whether or not
+the connection has credentials (a header set on the client, or the body of a write, must not
+travel there either). The flow's own requests (a token exchange) go to its own endpoint.
 """
 
 from __future__ import annotations
@@ -14,17 +20,26 @@ from typing import Any
 
 import httpx
 
+from ._origins import Origins
+
 __all__ = ["AuthTransport"]
 
 
 class AuthTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
-    """Runs ``auth``'s flow around each request sent to ``inner``."""
+    """Runs ``auth``'s flow (if any) around each request sent to ``inner``, for requests to
+    ``origins`` only (None: no restriction)."""
 
-    def __init__(self, inner: Any, auth: httpx.Auth) -> None:
+    def __init__(self, inner: Any, auth: httpx.Auth | None,
+                 origins: Origins | None = None) -> None:
         self.inner = inner
         self.auth = auth
+        self.origins = origins
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if self.origins is not None:
+            self.origins.check(request)
+        if self.auth is None:
+            return self.inner.handle_request(request)  # type: ignore[no-any-return]
         if self.auth.requires_request_body:
             request.read()
         flow = self.auth.sync_auth_flow(request)
@@ -40,6 +55,10 @@ class AuthTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
             response.close()  # superseded by the flow's next request
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.origins is not None:
+            self.origins.check(request)
+        if self.auth is None:
+            return await self.inner.handle_async_request(request)  # type: ignore[no-any-return]
         if self.auth.requires_request_body:
             await request.aread()
         flow = self.auth.async_auth_flow(request)

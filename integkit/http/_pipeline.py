@@ -2,14 +2,16 @@
 
 Outermost first::
 
-    cache -> coalesce -> failover -> retry -> circuit breaker -> quota -> rate limit
-          -> auth -> attempt -> HTTP
+    origin gate -> cache -> coalesce -> failover -> retry -> circuit breaker -> quota
+          -> rate limit -> auth -> attempt -> HTTP
 
-A cache hit costs no token, no quota and no attempt; identical concurrent reads share one
+A request for another origin is refused at the gate and costs nothing; a cache hit costs no
+token, no quota and no attempt; identical concurrent reads share one
 flight; failover swaps the base URL only once a base is
 given up on; every retry passes the breaker, the budget and the limiter again (each real
 attempt costs a token and a unit of quota; an open circuit costs neither); every attempt is
-authorized afresh (new signature, refreshed token); the attempt layer
+authorized afresh (new signature, refreshed token), and only for the connection's own
+origins (anything else is refused there, before it is signed or sent); the attempt layer
 reads, times and reports each one.
 """
 
@@ -29,6 +31,7 @@ from ._coalesce import CoalesceTransport
 from ._failover import FailoverTransport
 from ._limits import RateLimiter, RateLimitTransport
 from ._observe import AttemptTransport
+from ._origins import OriginGate, Origins
 from ._quota import Quota, QuotaTransport
 from ._retry import RetryPolicy, RetryTransport
 
@@ -51,6 +54,7 @@ class PipelineOptions:
     verify: Any = True
     cert: Any = None
     auth: httpx.Auth | None = None
+    origins: Origins | None = None  # where requests may go; None: the base URLs' origins
     identity: str = ""  # whose credentials ``auth`` applies: separates cached answers
     cache: Any = None  # CacheSettings, or None for no HTTP cache at all
     cache_storage: Any = None  # a mapping, a callable opening one, or None: the state's
@@ -70,8 +74,11 @@ def build_transport(
         cls = httpx.AsyncHTTPTransport if is_async else httpx.HTTPTransport
         network = cls(limits=limits, verify=options.verify, cert=options.cert)
     transport: Any = AttemptTransport(network, request_id_header=options.request_id_header)
-    if options.auth is not None:
-        transport = AuthTransport(transport, options.auth)
+    origins = options.origins
+    if origins is None and options.base_urls:
+        origins = Origins(options.base_urls)
+    if options.auth is not None or origins is not None:
+        transport = AuthTransport(transport, options.auth, origins)
     if options.limiter is not None:
         transport = RateLimitTransport(transport, options.limiter,
                                        default_priority=options.priority)
@@ -91,4 +98,6 @@ def build_transport(
 
         transport = CacheTransport(transport, options.cache, options.cache_storage,
                                    identity=options.identity)
+    if origins is not None:
+        transport = OriginGate(transport, origins)
     return transport

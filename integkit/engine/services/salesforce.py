@@ -204,6 +204,9 @@ class SalesforceConnection(Connection):
         if url != self.instance_url:
             with self._lock:
                 if url != self.instance_url:
+                    # the org's instance, named by the token endpoint: its own origin now
+                    self.origins.adopt(url, came_from=self._oauth.token_url,
+                                       service=self.service, endpoint="token")
                     logger.info("integkit: salesforce: API calls go to %s", url)
                     self.instance_url = url
                     self.client.base_url = httpx.URL(url)
