@@ -38,13 +38,18 @@ def _write(folder: Path, stem: str, cert: x509.Certificate,
     return Issued(cert_path, key_path, key, cert)
 
 
+# Valid from long before "now": OpenSSL checks validity against the real clock, which lags
+# Python's when a run moves its clock ahead (tests/timeshift, up to the next leap day).
+_BACKDATE = dt.timedelta(days=4 * 366)
+
+
 def make_ca(folder: Path, name: str = "integkit test CA") -> Issued:
     key = ec.generate_private_key(ec.SECP256R1())
     now = dt.datetime.now(dt.UTC)
     cert = (
         x509.CertificateBuilder().subject_name(_name(name)).issuer_name(_name(name))
         .public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_before(now - _BACKDATE)
         .not_valid_after(now + dt.timedelta(days=1))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
@@ -67,7 +72,7 @@ def issue(ca: Issued, folder: Path, common_name: str, *, server: bool = False,
         x509.CertificateBuilder().subject_name(_name(common_name))
         .issuer_name(ca.certificate.subject).public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(min(now - dt.timedelta(minutes=5), after - dt.timedelta(days=1)))
+        .not_valid_before(min(now - _BACKDATE, after - dt.timedelta(days=1)))
         .not_valid_after(after)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage(
