@@ -14,12 +14,14 @@ from ._connect import connect, default_connection, quota, rest
 from ._errors import (
     ApiError,
     AuthenticationError,
+    CheckpointError,
     CircuitOpenError,
     ConfigError,
     IntegkitError,
     InvalidRequestError,
     NetworkError,
     NotFoundError,
+    PaginationError,
     PermissionDeniedError,
     QuotaExceededError,
     RateLimitError,
@@ -32,7 +34,7 @@ from .engine import Connection, available_services
 from .http import ApiDeprecationWarning
 from .ledger import costs, usage
 from .notebook import dashboard, login
-from .results import Page, Result, Stats, gather
+from .results import DuplicateRecordWarning, Page, Result, Stats, gather
 
 ledger.install()  # every call (and cache hit) becomes a row: ik.usage(), ik.costs()
 
@@ -41,14 +43,17 @@ __all__ = [
     "ApiError",
     "AuthenticationError",
     "CallEvent",
+    "CheckpointError",
     "CircuitOpenError",
     "ConfigError",
     "Connection",
+    "DuplicateRecordWarning",
     "IntegkitError",
     "InvalidRequestError",
     "NetworkError",
     "NotFoundError",
     "Page",
+    "PaginationError",
     "PermissionDeniedError",
     "QuotaExceededError",
     "RateLimitError",
