@@ -81,11 +81,12 @@ class RecordKeys:
         self._seen |= keys
 
 
-def warn_duplicates(where: str, keys: RecordKeys, page: int, dropped: int, first: Any) -> None:
-    """Say (once per Result: the caller keeps track) that records came again."""
+def warn_duplicates(where: str, page: int, dropped: int, first: str) -> None:
+    """Say (once per Result: the caller keeps track) that records came again; ``first``
+    names the first one dropped (:meth:`RecordKeys.describe`)."""
     warnings.warn(
         f"{where}: {dropped} record(s) on page {page} repeat ones already read (first: "
-        f"{keys.describe(first)}) and were dropped: each primary key is kept once. "
+        f"{first}) and were dropped: each primary key is kept once. "
         "result.stats.duplicates counts every repeat; the service's pages overlap, often "
         "because records changed while the listing was read.",
         DuplicateRecordWarning, stacklevel=5)

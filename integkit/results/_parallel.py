@@ -106,13 +106,14 @@ class ParallelResult(Result):
             if dropped:
                 self.stats.count_duplicates(dropped)
                 page = Page(page.number, kept, page.request, page.status,
-                            page.duplicates + dropped, first)
+                            page.duplicates + dropped,
+                            page.first_duplicate or self._keys.describe(first))
         page.number = len(self._pages) + 1
         self._pages.append(page)
         self._merged_records += len(page)
         self._table = None
         if page.duplicates:
-            self._note_duplicates(page, page.duplicates, page.first_duplicate)
+            self._note_duplicates(page)
         return page
 
     def fetch_all(self, *, progress: bool | None = None) -> Result:

@@ -82,7 +82,7 @@ class Page:
     request: PageRequest
     status: int | None = None
     duplicates: int = 0  # records dropped from it: their primary key came before
-    first_duplicate: Any = field(default=None, repr=False)
+    first_duplicate: str | None = field(default=None, repr=False)  # its key, for messages
     _array: Any = field(default=None, repr=False)
 
     def array(self) -> pa.StructArray | None:
@@ -433,14 +433,15 @@ class Result:
         self._next, self._paginator, self._table = nxt, paginator, None
         self.stats.count_page(len(page), duplicates=dropped)
         if dropped:
-            self._note_duplicates(page, dropped, first)
+            assert self._keys is not None
+            page.first_duplicate = self._keys.describe(first)
+            self._note_duplicates(page)
 
-    def _note_duplicates(self, page: Page, dropped: int, first: Any) -> None:
-        page.first_duplicate = first
-        if self._warn_repeats and self._keys is not None:
+    def _note_duplicates(self, page: Page) -> None:
+        if self._warn_repeats:
             self._warn_repeats = False  # once per Result: the count is in the stats
-            warn_duplicates(f"{self.service} {self.endpoint}", self._keys, page.number,
-                            dropped, first)
+            warn_duplicates(f"{self.service} {self.endpoint}", page.number, page.duplicates,
+                            page.first_duplicate or "?")
 
     # -- reading ---------------------------------------------------------------------------
     def _advance(self, prefetch: bool) -> Page | None:
