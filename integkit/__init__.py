@@ -14,6 +14,7 @@ from ._connect import connect, default_connection, quota, rest
 from ._errors import (
     ApiError,
     AuthenticationError,
+    CheckpointError,
     CircuitOpenError,
     ConfigError,
     IntegkitError,
@@ -21,6 +22,7 @@ from ._errors import (
     NetworkError,
     NotFoundError,
     OriginError,
+    PaginationError,
     PermissionDeniedError,
     QuotaExceededError,
     RateLimitError,
@@ -33,7 +35,7 @@ from .engine import Connection, available_services
 from .http import ApiDeprecationWarning
 from .ledger import costs, usage
 from .notebook import dashboard, login
-from .results import Page, Result, Stats, gather
+from .results import DuplicateRecordWarning, Page, Result, Stats, gather
 
 ledger.install()  # every call (and cache hit) becomes a row: ik.usage(), ik.costs()
 
@@ -42,15 +44,18 @@ __all__ = [
     "ApiError",
     "AuthenticationError",
     "CallEvent",
+    "CheckpointError",
     "CircuitOpenError",
     "ConfigError",
     "Connection",
+    "DuplicateRecordWarning",
     "IntegkitError",
     "InvalidRequestError",
     "NetworkError",
     "NotFoundError",
     "OriginError",
     "Page",
+    "PaginationError",
     "PermissionDeniedError",
     "QuotaExceededError",
     "RateLimitError",

@@ -193,6 +193,7 @@ def rest(
     auth: httpx.Auth | None = None,
     paginator: Any = None,
     records_path: str | None = None,
+    primary_key: str | None = None,
     name: str = "rest",
     headers: dict[str, str] | None = None,
     timestamps: dict[str, Any] | None = None,
@@ -202,7 +203,9 @@ def rest(
     """A connection to any REST API through the same pipeline as the shipped connectors.
 
     ``paginator`` is an alias (``"link_header"``, ``"cursor"``...), ``{"type": alias, ...}``, a
-    Paginator, or None to detect it from the first page.
+    Paginator, or None to detect it from the first page. ``primary_key`` names the field
+    (or fields, comma-separated) that identifies a record: a record read again on a later
+    page is kept once and counted in ``stats.duplicates``.
     Requests go only to ``base_url``'s origin (and ``backup_base_urls=``): a next-page URL or
     redirect elsewhere raises OriginError, unless ``allowed_origins=[...]`` names it.
 
@@ -212,6 +215,7 @@ def rest(
     """
     definition = ConnectorDef(
         service=name, base_url=base_url, paginator=paginator, records_path=records_path,
+        primary_key=primary_key,
         headers=dict(headers or {}), timestamps=dict(timestamps or {}),
         idempotency={"header": idempotency_header} if idempotency_header else {},
     )

@@ -2,6 +2,7 @@
 
     IntegkitError
     ├── ConfigError (ValueError)          bad settings, unknown service, missing credential
+    │   └── CheckpointError               a checkpoint folder that is damaged or not this one's
     ├── SignatureError (ValueError)       a webhook signature that does not verify
     └── ApiError                          something an API call ended with
         ├── AuthenticationError           401: the credential is wrong or expired
@@ -11,6 +12,7 @@
         ├── RateLimitError                429 (retry_after): a limit was hit
         ├── QuotaExceededError            a daily/monthly budget is spent
         ├── ServerError                   5xx or a malformed answer
+        ├── PaginationError               pages that loop, never end, or lose their records
         ├── NetworkError                  connect/read failures, timeouts, resets
         ├── CircuitOpenError              the endpoint failed repeatedly; calls are paused
         └── OriginError                   a next page or redirect pointed at another origin
@@ -26,6 +28,7 @@ from typing import Any
 __all__ = [
     "ApiError",
     "AuthenticationError",
+    "CheckpointError",
     "CircuitOpenError",
     "ConfigError",
     "IntegkitError",
@@ -33,6 +36,7 @@ __all__ = [
     "NetworkError",
     "NotFoundError",
     "OriginError",
+    "PaginationError",
     "PermissionDeniedError",
     "QuotaExceededError",
     "RateLimitError",
@@ -61,6 +65,10 @@ class IntegkitError(Exception):
 
 class ConfigError(IntegkitError, ValueError):
     """Settings are wrong or missing: the message names what to set."""
+
+
+class CheckpointError(ConfigError):
+    """A checkpoint folder cannot be resumed from: the message names the file to delete."""
 
 
 class SignatureError(IntegkitError, ValueError):
@@ -155,6 +163,23 @@ class QuotaExceededError(ApiError):
 class ServerError(ApiError):
     transient = True
     default_hint = "The service failed; integkit already retried. Try again later."
+
+
+class PaginationError(ApiError):
+    """A listing's pages do not end the way the service's paging promises: a cursor or URL
+    that comes back (a loop), a run of empty pages that keep saying "more", a page that says
+    "more" but gives nothing to continue from, or a page without its records. ``cursor`` is
+    the request it stopped at, with secret-looking values masked."""
+
+    default_hint = (
+        "Stopped rather than loop for ever or return a partial listing as if it were whole. "
+        "Reading again meets the same pages: report it to the API's owner, or pass "
+        "max_records= to read fewer."
+    )
+
+    def __init__(self, message: str, *, cursor: str | None = None, **kw: Any) -> None:
+        self.cursor = cursor
+        super().__init__(message, **kw)
 
 
 class NetworkError(ApiError):

@@ -18,9 +18,9 @@ from urllib.parse import urlencode
 import httpx
 
 from .._config import get_settings
-from .._errors import ConfigError, InvalidRequestError
+from .._errors import ConfigError, InvalidRequestError, PaginationError
 from .._events import logger, redact
-from .._jsonpath import find_records
+from .._jsonpath import find, find_records
 from .._version import __version__
 from ..auth._identity import auth_identity
 from ..cache import CacheSettings, cache_storage
@@ -39,7 +39,14 @@ from ..http import (
     parse_duration,
 )
 from ..http._context import TRACE_KEY
-from ..pagination import PageRequest, Paginator, paginator_from_config
+from ..pagination import (
+    DEFAULT_MAX_EMPTY_PAGES,
+    PageRequest,
+    Paginator,
+    check_max_empty_pages,
+    paginator_from_config,
+    request_identity,
+)
 from ..results import Fetched, ParallelResult, Result, Stats
 from ..results._checkpoint import fingerprint
 from ..results._estimate import Estimate
@@ -54,6 +61,7 @@ from ._responses import decode_json, error_for_response, error_for_transport
 __all__ = ["Connection", "Listing"]
 
 USER_AGENT = f"integkit/{__version__} (+https://pypi.org/project/integkit)"
+_ABSENT = object()
 
 
 class Listing:
@@ -62,7 +70,8 @@ class Listing:
     def __init__(
         self, conn: Connection, path: str, params: dict[str, Any], *, endpoint: str,
         records_path: str | None, paginator: Any, method: str = "GET", json: Any = None,
-        priority: str | None = None,
+        priority: str | None = None, primary_key: str | None = None,
+        max_empty_pages: int | None = None,
     ) -> None:
         self.conn = conn
         self.service = conn.service
@@ -75,6 +84,9 @@ class Listing:
         self.priority = priority
         self.json = json
         self.timestamps = conn.definition.timestamps or None
+        self.primary_key = primary_key  # records repeating one already read are dropped
+        self.max_empty_pages = check_max_empty_pages(
+            conn.max_empty_pages if max_empty_pages is None else max_empty_pages)
         # a record filter set when a split narrowed this listing (see split_remaining)
         self.keeps: Callable[[dict[str, Any]], bool] | None = None
 
@@ -85,6 +97,7 @@ class Listing:
             self.conn, self.path, {**self.params, **changes}, endpoint=self.endpoint,
             records_path=self.records_path, paginator=paginator or self.paginator_spec,
             method=self.method, json=self.json, priority=self.priority,
+            primary_key=self.primary_key, max_empty_pages=self.max_empty_pages,
         )
 
     def first_request(self) -> PageRequest:
@@ -97,7 +110,17 @@ class Listing:
     def fetch(self, request: PageRequest) -> Fetched:
         response, data, trace = self.conn.send(request, endpoint=self.endpoint,
                                                priority=self.priority)
+        if data is None and response.status_code == 204:  # No Content: an empty page
+            return Fetched(response, data, [], trace)
         return Fetched(response, data, self.conn.page_records(self, data), trace)
+
+    def request_identity(self, request: PageRequest) -> str:
+        """What ``request`` asks for, resolved as it would be sent (base URL joined, query
+        and body encoded; headers left out), so that a next-page URL pointing back at a page
+        already read is recognised whatever form it takes."""
+        built = self.conn.client.build_request(request.method, request.url,
+                                               **self.conn.http_kwargs(request))
+        return request_identity(request, str(built.url), built.read())
 
     def split_remaining(self, last: dict[str, Any] | None, read: int
                         ) -> tuple[dict[str, Any], Listing, Listing] | None:
@@ -170,9 +193,11 @@ class Connection:
         priority: str = "interactive",
         cache: bool | dict[str, Any] | CacheSettings | None = None,
         allowed_origins: Sequence[str] = (),
+        max_empty_pages: int = DEFAULT_MAX_EMPTY_PAGES,
         **pipeline: Any,
     ) -> None:
         self.definition = definition
+        self.max_empty_pages = check_max_empty_pages(max_empty_pages)
         self.service = definition.service
         self.base_url = (base_url or definition.base_url).rstrip("/")
         self._auth = auth
@@ -307,12 +332,8 @@ class Connection:
     ) -> tuple[httpx.Response, Any, CallTrace]:
         """Send one request through the pipeline; the decoded body, or the mapped error."""
         trace = CallTrace(service=self.service, endpoint=endpoint)
-        kwargs: dict[str, Any] = {"params": self._encode(request.params)}
-        if request.json is not None:
-            kwargs["json"] = request.json
+        kwargs = self.http_kwargs(request)
         if request.data is not None:
-            body = self._encode(request.data)
-            kwargs["content"] = urlencode(body).encode()
             request.headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
         http_request = self.client.build_request(
             request.method, request.url, headers=request.headers,
@@ -333,6 +354,15 @@ class Connection:
         if response.status_code == 204 or not response.content:
             return response, None, trace
         return response, decode_json(response, service=self.service, endpoint=endpoint), trace
+
+    def http_kwargs(self, request: PageRequest) -> dict[str, Any]:
+        """The query and body of ``request`` as httpx takes them (encoded the service's way)."""
+        kwargs: dict[str, Any] = {"params": self._encode(request.params)}
+        if request.json is not None:
+            kwargs["json"] = request.json
+        if request.data is not None:
+            kwargs["content"] = urlencode(self._encode(request.data)).encode()
+        return kwargs
 
     def request(
         self,
@@ -384,6 +414,7 @@ class Connection:
         priority: str | None = None,
         parallel: int = 1,
         cache: bool | str | float | None = None,
+        max_empty_pages: int | None = None,
         **params: Any,
     ) -> Result:
         """A lazy Result over every record of ``resource`` (a name, or a path like ``/v1/x``).
@@ -395,7 +426,9 @@ class Connection:
         ``created``) and fetches N partitions at once, within the connection's rate limits;
         records still come in the order a single cursor gives. ``cache="1h"`` (or seconds, or
         True for a day) keeps the whole answer as Parquet: a re-run of the same cell within
-        that time reads it back with no call.
+        that time reads it back with no call. ``max_empty_pages`` (default: the
+        connection's, 20) is how many empty pages that say "more" are followed in a row.
+        Records repeating the ``primary_key`` of one already read are kept once.
         """
         spec = self._resource(resource)
         listing = Listing(
@@ -405,6 +438,8 @@ class Connection:
             records_path=spec.records_path or self.definition.records_path,
             paginator=paginator or spec.paginator or self.definition.paginator,
             method=method, json=json, priority=priority,
+            primary_key=spec.primary_key or self.definition.primary_key,
+            max_empty_pages=max_empty_pages,
         )
         result: Result
         if parallel > 1:
@@ -426,7 +461,16 @@ class Connection:
 
     def page_records(self, listing: Listing, data: Any) -> builtins.list[Any]:
         """The records of one page of ``listing`` (connectors override, e.g. to turn a list of
-        plain ids into records a frame can hold)."""
+        plain ids into records a frame can hold). A page without the records path is an
+        error: read as zero records, it would end the listing early."""
+        if listing.records_path and find(data, listing.records_path, _ABSENT) is _ABSENT:
+            shape = f"keys {sorted(data)[:8]}" if isinstance(data, dict) else \
+                type(data).__name__
+            raise PaginationError(
+                f"a page has no {listing.records_path!r} (where this listing's records are; "
+                f"it holds {shape})", service=self.service, endpoint=listing.endpoint,
+                hint="Stopped rather than read it as an empty page. Check records_path= "
+                "(or the definition's), or report the answer to the API's owner.")
         return find_records(data, listing.records_path)
 
     def partition(

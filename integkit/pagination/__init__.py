@@ -1,6 +1,6 @@
 """Pagination strategies: small classes that turn one page's response into the next request."""
 
-from ._base import PageRequest, Paginator
+from ._base import PageRequest, Paginator, more_without_cursor
 from ._detect import detect_paginator, paginator_from_config
 from ._paginators import (
     Cursor,
@@ -13,8 +13,16 @@ from ._paginators import (
     SinglePage,
     StartingAfter,
 )
+from ._trail import (
+    DEFAULT_MAX_EMPTY_PAGES,
+    PageTrail,
+    check_max_empty_pages,
+    describe_request,
+    request_identity,
+)
 
 __all__ = [
+    "DEFAULT_MAX_EMPTY_PAGES",
     "Cursor",
     "GraphQLPageInfo",
     "LinkHeader",
@@ -23,9 +31,14 @@ __all__ = [
     "PageNumber",
     "PageRequest",
     "PageToken",
+    "PageTrail",
     "Paginator",
     "SinglePage",
     "StartingAfter",
+    "check_max_empty_pages",
+    "describe_request",
     "detect_paginator",
+    "more_without_cursor",
     "paginator_from_config",
+    "request_identity",
 ]

@@ -5,11 +5,13 @@ from __future__ import annotations
 import copy
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 
-__all__ = ["PageRequest", "Paginator"]
+from .._errors import PaginationError
+
+__all__ = ["PageRequest", "Paginator", "more_without_cursor"]
 
 
 @dataclass
@@ -41,11 +43,21 @@ class PageRequest:
         return cls(**state)
 
 
+def more_without_cursor(says: str, missing: str) -> NoReturn:
+    """Raise for a page that says there is more (``says``) but lacks what the next request
+    is made from (``missing``): ending there would pass a partial listing off as whole."""
+    raise PaginationError(f"a page says there is more ({says}) but has no {missing} to "
+                          "continue from")
+
+
 class Paginator(ABC):
     """A strategy that turns one page's response into the next page's request.
 
     The engine calls ``init_request`` once, then after every page ``update_state`` and, while
     ``has_next_page``, ``update_request``. A fresh instance serves each listing.
+    ``update_state`` raises PaginationError (see :func:`more_without_cursor`) when a page
+    says there is more but gives nothing to continue from; the Result, not the paginator,
+    refuses requests that repeat (see ``_trail``).
     """
 
     has_next_page: bool = True

@@ -13,7 +13,7 @@ from urllib.parse import urljoin
 import httpx
 
 from .._jsonpath import find
-from ._base import PageRequest, Paginator
+from ._base import PageRequest, Paginator, more_without_cursor
 
 __all__ = [
     "Cursor",
@@ -79,9 +79,16 @@ class StartingAfter(Paginator):
             request.params.setdefault(self.limit_param, self.limit)
 
     def update_state(self, response: httpx.Response, data: Any, records: list[Any]) -> None:
-        self.has_next_page = bool(find(data, self.has_more_path)) and bool(records)
-        if records:
-            self._last_id = records[-1].get(self.id_field)
+        self.has_next_page = bool(find(data, self.has_more_path))
+        if not self.has_next_page:
+            return
+        last = records[-1].get(self.id_field) if records and isinstance(records[-1], dict) \
+            else None
+        if last is None:
+            more_without_cursor(f"{self.has_more_path}: true",
+                                f"record {self.id_field!r} (the page is empty)" if not records
+                                else f"{self.id_field!r} in its last record")
+        self._last_id = last
 
     def update_request(self, request: PageRequest) -> None:
         request.params[self.cursor_param] = self._last_id
@@ -114,7 +121,9 @@ class Cursor(Paginator):
 
     def update_state(self, response: httpx.Response, data: Any, records: list[Any]) -> None:
         self._cursor = find(data, self.cursor_path) or None
-        more = find(data, self.has_more_path) if self.has_more_path else True
+        more = find(data, self.has_more_path) if self.has_more_path else None
+        if more and not self._cursor:
+            more_without_cursor(f"{self.has_more_path}: {more!r}", repr(self.cursor_path))
         self.has_next_page = bool(self._cursor) and more is not False
 
     def update_request(self, request: PageRequest) -> None:
@@ -165,7 +174,9 @@ class NextUrl(Paginator):
     def update_state(self, response: httpx.Response, data: Any, records: list[Any]) -> None:
         nxt = find(data, self.next_url_path)
         self._next = urljoin(str(response.url), nxt) if nxt else None
-        done = bool(find(data, self.done_path)) if self.done_path else False
+        done = find(data, self.done_path) if self.done_path else None
+        if done is False and self._next is None:
+            more_without_cursor(f"{self.done_path}: false", repr(self.next_url_path))
         self.has_next_page = self._next is not None and not done
 
     def update_request(self, request: PageRequest) -> None:
@@ -202,8 +213,11 @@ class Offset(Paginator):
                                                               self.stop - self.offset))
 
     def update_state(self, response: httpx.Response, data: Any, records: list[Any]) -> None:
-        self.offset += len(records)
         found = self.total(data)
+        if not records and found is not None and self.offset < found:
+            more_without_cursor(f"{self.total_path}: {found} past offset {self.offset}",
+                                "records (the page is empty, so the offset cannot advance)")
+        self.offset += len(records)
         if found is not None:
             self.known_total = found
         end = min(x for x in (self.known_total, self.stop) if x is not None) \
@@ -302,7 +316,9 @@ class GraphQLPageInfo(Paginator):
     def update_state(self, response: httpx.Response, data: Any, records: list[Any]) -> None:
         info = find(data, self.page_info_path) or {}
         self._cursor = info.get("endCursor")
-        self.has_next_page = bool(info.get("hasNextPage")) and self._cursor is not None
+        self.has_next_page = bool(info.get("hasNextPage"))
+        if self.has_next_page and self._cursor is None:
+            more_without_cursor("hasNextPage: true", "endCursor")
 
     def update_request(self, request: PageRequest) -> None:
         _set(request, "variables", self.cursor_variable, self._cursor)

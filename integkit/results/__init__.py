@@ -2,12 +2,14 @@
 
 from ._arrow import records_to_table
 from ._checkpoint import Checkpoint
+from ._dedupe import DuplicateRecordWarning
 from ._gather import gather
 from ._parallel import ParallelResult
 from ._result import Fetched, Page, PageSource, Result, Stats
 
 __all__ = [
     "Checkpoint",
+    "DuplicateRecordWarning",
     "Fetched",
     "Page",
     "PageSource",

@@ -38,4 +38,5 @@ def gather(*results: Result | Iterable[Result], parallel: int = 4) -> Result:
                 "read, has max_records, or is parallel already (cap the gathered Result instead)"
             )
     sources = [result._source for result in flat]  # noqa: SLF001 - same package
-    return ParallelResult(sources[0], lambda stats: sources, workers=max(1, parallel))
+    return ParallelResult(sources[0], lambda stats: sources, workers=max(1, parallel),
+                          across=False)

@@ -10,8 +10,9 @@ After a failure, reading again resumes each partition from its own last page.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 from .._errors import ConfigError
@@ -20,8 +21,25 @@ from ._result import Page, PageSource, Result, Stats
 __all__ = ["ParallelResult"]
 
 
+@dataclass
+class _Run:
+    """One round of workers draining partitions (a new one after a failure or a pause)."""
+
+    pool: ThreadPoolExecutor
+    changed: threading.Condition = field(default_factory=threading.Condition)
+    stop: threading.Event = field(default_factory=threading.Event)
+    errors: list[BaseException] = field(default_factory=list)
+    running: set[int] = field(default_factory=set)
+    queued: set[int] = field(default_factory=set)
+
+
 class ParallelResult(Result):
-    """Pages of ``partitions(stats)`` (computed on first read) fetched by ``workers`` threads."""
+    """Pages of ``partitions(stats)`` (computed on first read) fetched by ``workers`` threads.
+
+    ``across`` (partitions of one listing) drops a record whose primary key another
+    partition gave already; ``ik.gather`` turns it off, since its listings are independent
+    (two Slack channels may hold the same ``ts``), and each partition keeps its own keys.
+    """
 
     def __init__(
         self,
@@ -31,17 +49,19 @@ class ParallelResult(Result):
         workers: int,
         max_records: int | None = None,
         on_complete: Callable[[Result], None] | None = None,
+        across: bool = True,
     ) -> None:
         if workers < 1:
             raise ConfigError(f"parallel must be at least 1, not {workers}")
         super().__init__(source, prefetch=False, max_records=max_records,
-                         on_complete=on_complete)
+                         on_complete=on_complete, dedupe=across)
         self.workers = workers
         self._partitioner = partitions
         self._children: list[Result] | None = None
         self._taken: list[int] = []
         self._merged_records = 0
         self._pool: ThreadPoolExecutor | None = None
+        self._run: _Run | None = None
         self._convert = False  # workers turn their pages into Arrow as they fetch them
 
     @property
@@ -70,15 +90,31 @@ class ParallelResult(Result):
     def _split(self) -> list[Result]:
         if self._children is None:
             sources = self._partitioner(self.stats)  # probes it sends count in the stats
-            self._children = [Result(s, prefetch=False, stats=self.stats) for s in sources]
+            # partitions of one listing: this Result drops repeats across them; independent
+            # listings (gather): each drops its own. Warnings come from here, the reader.
+            self._children = [Result(s, prefetch=False, stats=self.stats,
+                                     dedupe=self._keys is None, warn=False)
+                              for s in sources]
             self._taken = [0] * len(self._children)
         return self._children
 
-    def _merge(self, page: Page) -> None:
+    def _merge(self, page: Page) -> Page:
+        """Add a partition's page to this Result (without records another gave before)."""
+        if self._keys is not None and page.records:
+            kept, dropped, first, keys = self._keys.keep_new(page.records)
+            self._keys.add(keys)
+            if dropped:
+                self.stats.count_duplicates(dropped)
+                page = Page(page.number, kept, page.request, page.status,
+                            page.duplicates + dropped,
+                            page.first_duplicate or self._keys.describe(first))
         page.number = len(self._pages) + 1
         self._pages.append(page)
         self._merged_records += len(page)
         self._table = None
+        if page.duplicates:
+            self._note_duplicates(page)
+        return page
 
     def fetch_all(self, *, progress: bool | None = None) -> Result:
         """As :meth:`Result.fetch_all`; the workers convert their own pages to Arrow while
@@ -87,13 +123,13 @@ class ParallelResult(Result):
         self._convert = True
         return super().fetch_all(progress=progress)
 
-    def _steal(self, running: set[int], queued: set[int]) -> Result | None:
+    def _steal(self, run: _Run) -> Result | None:
         """Split the running partition with the most left in two (caller holds the lock): the
         new partition goes right after it, so the order of records is kept."""
-        if queued:  # partitions nobody has started yet come first
+        if run.queued:  # partitions nobody has started yet come first
             return None
         children = self._children or []
-        candidates = sorted((c for c in children if id(c) in running and not c.complete),
+        candidates = sorted((c for c in children if id(c) in run.running and not c.complete),
                             key=len)  # the least read so far has the most left, roughly
         for child in candidates:
             rest = child.split_off()
@@ -101,76 +137,98 @@ class ParallelResult(Result):
                 at = children.index(child) + 1
                 children.insert(at, rest)
                 self._taken.insert(at, 0)
-                running.add(id(rest))
+                run.running.add(id(rest))
                 return rest
         return None
 
-    def _new_pages(self, prefetch: bool) -> Iterator[Page]:
+    def _drain(self, run: _Run, child: Result | None) -> None:
+        """A worker: read ``child`` to its end, then help the busiest partition."""
+        with run.changed:
+            run.queued.discard(id(child))
+        while child is not None:
+            try:
+                for page in child._new_pages(prefetch=False):  # noqa: SLF001
+                    if self._convert:
+                        page.array()
+                    with run.changed:
+                        run.changed.notify_all()
+                    if run.stop.is_set():
+                        return
+            except BaseException as exc:  # raised by the reader, in order
+                with run.changed:
+                    run.errors.append(exc)
+                return
+            finally:
+                with run.changed:
+                    run.running.discard(id(child))
+                    run.changed.notify_all()
+            with run.changed:  # idle: take over half of what a busy worker has left
+                child = None
+                while not (run.stop.is_set() or run.errors or run.queued) and run.running:
+                    child = self._steal(run)
+                    if child is not None:
+                        break
+                    run.changed.wait(0.5)  # a busy one may be worth splitting after its page
+
+    def _start(self) -> _Run:
         if self._pool is not None:  # workers of an interrupted read finish their page first
             self._pool.shutdown(wait=True)
         children = self._split()
-        changed = threading.Condition()
-        stop = threading.Event()
-        errors: list[BaseException] = []
-        running = {id(c) for c in children if not c.complete}
-        queued = set(running)
-
-        def drain(child: Result | None) -> None:
-            with changed:
-                queued.discard(id(child))
-            while child is not None:
-                try:
-                    for page in child._new_pages(prefetch=False):  # noqa: SLF001
-                        if self._convert:
-                            page.array()
-                        with changed:
-                            changed.notify_all()
-                        if stop.is_set():
-                            return
-                except BaseException as exc:  # raised by the reader, in order
-                    with changed:
-                        errors.append(exc)
-                    return
-                finally:
-                    with changed:
-                        running.discard(id(child))
-                        changed.notify_all()
-                with changed:  # idle: take over half of what a busy worker has left
-                    child = None
-                    while not (stop.is_set() or errors or queued) and running:
-                        child = self._steal(running, queued)
-                        if child is not None:
-                            break
-                        changed.wait(0.5)  # a busy one may be worth splitting after its next page
-
         pool = self._pool = ThreadPoolExecutor(self.workers,
                                                thread_name_prefix=f"integkit-{self.service}")
+        run = _Run(pool)
+        run.running = {id(c) for c in children if not c.complete}
+        run.queued = set(run.running)
         for child in children:
-            if id(child) in running:
-                pool.submit(drain, child)
-        try:
-            index = 0
-            while True:
-                with changed:
-                    if index >= len(children):
-                        return
-                    child = children[index]
-                    while (self._taken[index] >= len(child._pages)  # noqa: SLF001
-                           and id(child) in running and not errors):
-                        changed.wait(0.5)
-                    if errors:
-                        raise errors[0]
-                if self._taken[index] < len(child._pages):  # noqa: SLF001
-                    page = child._pages[self._taken[index]]  # noqa: SLF001
-                    self._taken[index] += 1
-                    self._merge(page)
-                    yield page
-                    if self._capped():
-                        return
-                elif child.complete:
-                    index += 1
-                else:  # its worker stopped without finishing: resume it on the next read
-                    return
-        finally:
-            stop.set()
-            pool.shutdown(wait=False, cancel_futures=True)
+            if id(child) in run.running:
+                pool.submit(self._drain, run, child)
+        return run
+
+    def _next_merged(self, run: _Run) -> Page | None:
+        """The next page in partition order, waiting for its worker; None when a partition's
+        worker stopped without finishing it (the next read resumes it)."""
+        children = self._split()
+        while True:
+            with run.changed:
+                index = next((i for i, c in enumerate(children)
+                              if not (c.complete and self._taken[i] == len(c._pages))),  # noqa: SLF001
+                             None)
+                if index is None:
+                    return None
+                child = children[index]
+                while (self._taken[index] >= len(child._pages)  # noqa: SLF001
+                       and id(child) in run.running and not run.errors):
+                    run.changed.wait(0.5)
+                if run.errors:
+                    raise run.errors[0]
+            if self._taken[index] < len(child._pages):  # noqa: SLF001
+                page = child._pages[self._taken[index]]  # noqa: SLF001
+                self._taken[index] += 1
+                return self._merge(page)
+            if not child.complete:
+                return None
+
+    def _advance(self, prefetch: bool) -> Page | None:
+        with self._read_lock:
+            if self.complete:
+                return None
+            run = self._run
+            if run is None:
+                run = self._run = self._start()
+            try:
+                page = self._next_merged(run)
+            except BaseException:
+                self._stop_ahead()
+                raise
+            if page is None or self.complete or self._readers == 0:
+                self._stop_ahead()
+            if self.complete:
+                self._finished()
+            return page
+
+    def _stop_ahead(self) -> None:
+        with self._read_lock:
+            run, self._run = self._run, None
+            if run is not None:
+                run.stop.set()
+                run.pool.shutdown(wait=False, cancel_futures=True)

@@ -25,11 +25,21 @@ from typing import TYPE_CHECKING, Any, Protocol
 import httpx
 import pyarrow as pa
 
-from .._errors import ConfigError, ServerError
+from .._errors import ConfigError, PaginationError
 from ..http._context import CallTrace
-from ..pagination import PageRequest, Paginator, detect_paginator
+from ..pagination import (
+    DEFAULT_MAX_EMPTY_PAGES,
+    PageRequest,
+    PageTrail,
+    Paginator,
+    check_max_empty_pages,
+    describe_request,
+    detect_paginator,
+    request_identity,
+)
 from ._arrow import records_to_array, records_to_table
 from ._checkpoint import Checkpoint, fingerprint
+from ._dedupe import RecordKeys, warn_duplicates
 from ._estimate import Estimate
 from ._parquet_cache import ParquetCache
 
@@ -71,6 +81,8 @@ class Page:
     records: list[dict[str, Any]]
     request: PageRequest
     status: int | None = None
+    duplicates: int = 0  # records dropped from it: their primary key came before
+    first_duplicate: str | None = field(default=None, repr=False)  # its key, for messages
     _array: Any = field(default=None, repr=False)
 
     def array(self) -> pa.StructArray | None:
@@ -97,6 +109,7 @@ class Stats:
     failovers: int = 0
     bytes: int = 0
     seconds: float = 0.0
+    duplicates: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, trace: CallTrace) -> None:
@@ -113,10 +126,15 @@ class Stats:
         self.failovers += trace.failovers
         self.bytes += trace.bytes
 
-    def count_page(self, records: int) -> None:
+    def count_page(self, records: int, *, duplicates: int = 0) -> None:
         with self._lock:
             self.pages += 1
             self.records += records
+            self.duplicates += duplicates
+
+    def count_duplicates(self, dropped: int) -> None:
+        with self._lock:
+            self.duplicates += dropped
 
     def as_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self) if f.repr}
@@ -126,10 +144,10 @@ class Stats:
             f"{self.records:,} records in {self.pages:,} pages, {self.calls:,} calls "
             f"({self.retries} retries, {self.seconds_waited:.1f}s waited, "
             f"{self.cache_hits} cache hits) in {self.seconds:.2f}s"
+            + (f"; {self.duplicates:,} repeated records dropped" if self.duplicates else "")
         )
 
 
-_END = object()
 _gc_lock = threading.Lock()
 _gc_pausers = 0
 _gc_was_enabled = False
@@ -158,12 +176,88 @@ def _bulk_allocation() -> Iterator[None]:
                 gc.enable()
 
 
+@dataclass
+class _Step:
+    """One fetched, not yet committed page, with what reading it taught about the next."""
+
+    page: Page
+    next: PageRequest | None
+    paginator: Paginator
+    key: str
+    empty_run: int
+
+
+_END = object()
+_STOPPED = object()
+
+
+class _PageAhead:
+    """The pages after the committed one, fetched by a helper thread while the reader works
+    on the last one (one page ahead). Its steps chain from the committed state it started
+    at, so every reader of the Result takes from this one, in order, or from none."""
+
+    def __init__(self, result: Result, request: PageRequest, paginator: Paginator | None,
+                 trail: PageTrail) -> None:
+        self._handoff: queue.Queue[Any] = queue.Queue(maxsize=1)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._work, args=(result, request, paginator, trail), daemon=True,
+            name=f"integkit-prefetch-{result.service}",
+        )
+        self._thread.start()
+
+    def _offer(self, item: Any) -> None:
+        while not self._stop.is_set():
+            try:
+                self._handoff.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def _work(self, result: Result, request: PageRequest | None,
+              paginator: Paginator | None, trail: PageTrail) -> None:
+        try:
+            while request is not None and not self._stop.is_set():
+                step = result._fetch(request, paginator, trail)  # noqa: SLF001
+                trail.record(step.key, step.empty_run)
+                request, paginator = step.next, step.paginator
+                self._offer(step)
+            self._offer(_END)
+        except BaseException as exc:  # handed to the reader, raised there
+            self._offer(exc)
+
+    def take(self) -> Any:
+        """The next step; ``_END`` after the last, ``_STOPPED`` once stopped; raises what the
+        helper thread met."""
+        while True:
+            try:
+                item = self._handoff.get(timeout=0.1)
+            except queue.Empty:
+                if self._stop.is_set():
+                    return _STOPPED
+                continue
+            if isinstance(item, BaseException):
+                raise item
+            return item
+
+    def stop(self) -> None:
+        """Drop what is in flight: an uncommitted page is fetched again on the next read."""
+        self._stop.set()
+
+
 class Result:
     """A lazy listing: iterate it, or convert it (``to_frame``, ``to_arrow``, ``to_parquet``).
 
     >>> charges = ik.stripe.list("charges", created={"gte": "2024-01-01"})   # doctest: +SKIP
     >>> charges.head(5)           # fetches one page
     >>> df = charges.to_frame()   # fetches the rest; re-run after a failure to resume
+
+    Every reader (iteration, ``pages()``, ``head``, the conversions), however interleaved,
+    reads the one sequence of committed pages: a paused iterator resumes after the pages a
+    ``to_frame()`` fetched meanwhile, and no page is committed twice. Records whose primary
+    key (the connector's ``primary_key``) was already read are dropped and counted in
+    ``stats.duplicates``; pages that loop, or stay empty while saying "more" more than
+    ``max_empty_pages`` times in a row, raise PaginationError.
     """
 
     def __init__(
@@ -175,6 +269,9 @@ class Result:
         max_records: int | None = None,
         stats: Stats | None = None,
         on_complete: Callable[[Result], None] | None = None,
+        max_empty_pages: int | None = None,
+        dedupe: bool = True,
+        warn: bool = True,
     ) -> None:
         self._source = source
         self._on_complete = on_complete
@@ -189,7 +286,17 @@ class Result:
         self._paginator: Paginator | None = source.new_paginator()
         if self._paginator is not None:
             self._paginator.init_request(self._next)
+        if max_empty_pages is None:
+            max_empty_pages = getattr(source, "max_empty_pages", None)
+        self._trail = PageTrail(self.service, self.endpoint, check_max_empty_pages(
+            DEFAULT_MAX_EMPTY_PAGES if max_empty_pages is None else max_empty_pages))
+        primary_key = getattr(source, "primary_key", None) if dedupe else None
+        self._keys = RecordKeys(primary_key) if primary_key else None
+        self._warn_repeats = warn
         self._lock = threading.Lock()
+        self._read_lock = threading.RLock()  # one reader commits at a time
+        self._readers = 0  # open pages() iterators: the page ahead lives while one does
+        self._ahead: _PageAhead | None = None
         self._split_lock = threading.Lock()  # a commit and a split_off never interleave
         self._bounds: dict[str, Any] | None = None  # params a split_off narrowed us to
         self._table: pa.Table | None = None
@@ -203,10 +310,15 @@ class Result:
     def _restore(self) -> None:
         assert self._checkpoint is not None
         saved = self._checkpoint.load()
-        for records in saved.pages:
+        for records, key in zip(saved.pages, saved.requests, strict=True):
             self._pages.append(Page(len(self._pages) + 1, records, PageRequest("GET", "")))
+            if self._keys is not None:
+                self._keys.remember(records)
+            self._trail.record(key, 0)
+        self._trail.empty_run = saved.empty_run
         self.stats.pages = len(self._pages)
         self.stats.records = sum(len(p) for p in self._pages)
+        self.stats.duplicates = saved.duplicates
         if saved.pages:
             self._next = (
                 None if saved.done or saved.next_request is None
@@ -230,10 +342,15 @@ class Result:
     def _capped(self) -> bool:
         return self.max_records is not None and self.stats.records >= self.max_records
 
-    def _fetch(
-        self, request: PageRequest, paginator: Paginator | None
-    ) -> tuple[Page, PageRequest | None, Paginator]:
-        """Fetch one page and work out the next request, touching no committed state."""
+    def _identity(self, request: PageRequest) -> str:
+        """What ``request`` asks for, as the source resolves it (base URL, encoding)."""
+        resolve = getattr(self._source, "request_identity", None)
+        return str(resolve(request)) if resolve is not None else request_identity(request)
+
+    def _fetch(self, request: PageRequest, paginator: Paginator | None,
+               trail: PageTrail) -> _Step:
+        """Fetch one page and work out the next request, touching no committed state; a
+        next request that repeats one of ``trail`` raises PaginationError."""
         started = time.perf_counter()
         fetched = self._source.fetch(request)
         self.stats.add(fetched.trace)
@@ -243,30 +360,35 @@ class Result:
             paginator = detect_paginator(fetched.response, fetched.data)  # type: ignore[arg-type]
         else:
             paginator = copy.deepcopy(paginator)
-        paginator.update_state(fetched.response, fetched.data, fetched.records)  # type: ignore[arg-type]
-        nxt = None
+        try:
+            paginator.update_state(fetched.response, fetched.data, fetched.records)  # type: ignore[arg-type]
+        except PaginationError as exc:  # the paginator knows no service: name it here
+            cursor = describe_request(request)
+            raise PaginationError(
+                f"{exc.message}; the page was read with {cursor}", cursor=cursor,
+                service=self.service, endpoint=self.endpoint) from None
+        nxt = nxt_key = None
         if paginator.has_next_page:
             nxt = request.copy()
             paginator.update_request(nxt)
-            if nxt == request:
-                raise ServerError(
-                    f"the next-page request equals the last one ({request.url}); stopping "
-                    "rather than looping forever", service=self.service, endpoint=self.endpoint,
-                )
+            nxt_key = self._identity(nxt)
+        key = self._identity(request)
+        empty_run = trail.follow(key, len(fetched.records), nxt, nxt_key)
         status = fetched.response.status_code if fetched.response is not None else None
         page = Page(len(self._pages) + 1, fetched.records, request, status)
-        return page, nxt, paginator
+        return _Step(page, nxt, paginator, key, empty_run)
 
-    def _commit(self, page: Page, nxt: PageRequest | None, paginator: Paginator) -> None:
+    def _commit(self, step: _Step) -> None:
         with self._split_lock:
             if self._bounds is not None:  # split while this page was on its way
                 keeps = getattr(self._source, "keeps", None)
+                page = step.page
                 kept = [r for r in page.records if keeps is None or keeps(r)]
                 if len(kept) < len(page.records):  # past our new end: the rest is another's
-                    page.records, nxt = kept, None
-                elif nxt is not None:
-                    nxt.params.update(self._bounds)
-            self._commit_page(page, nxt, paginator)
+                    page.records, step.next = kept, None
+                elif step.next is not None:
+                    step.next.params.update(self._bounds)
+            self._commit_page(step)
 
     def split_off(self) -> Result | None:
         """Give the older part of what is left to a new Result, for an idle worker (work
@@ -285,84 +407,102 @@ class Result:
             self._source, self._bounds = narrowed, changes
             if self._next is not None:
                 self._next.params.update(changes)
-            return Result(rest, prefetch=False, stats=self.stats)
+            return Result(rest, prefetch=False, stats=self.stats,
+                          max_empty_pages=self._trail.max_empty_pages,
+                          dedupe=self._keys is not None, warn=self._warn_repeats)
 
-    def _commit_page(self, page: Page, nxt: PageRequest | None, paginator: Paginator) -> None:
+    def _commit_page(self, step: _Step) -> None:
+        """Make ``step`` part of the Result: checkpoint first (a failure there changes
+        nothing here), then memory. Repeated primary keys are dropped on the way."""
+        page, nxt, paginator = step.page, step.next, step.paginator
+        kept, dropped, first, keys = page.records, 0, None, None
+        if self._keys is not None:
+            kept, dropped, first, keys = self._keys.keep_new(page.records)
         if self._checkpoint is not None:
             self._checkpoint.commit(
-                page.records, None if nxt is None else nxt.as_dict(),
-                {k: v for k, v in vars(paginator).items()},
+                kept, None if nxt is None else nxt.as_dict(), dict(vars(paginator)),
+                request=step.key, duplicates=self.stats.duplicates + dropped,
+                empty_run=step.empty_run,
             )
+        if self._keys is not None and keys:
+            self._keys.add(keys)
+        self._trail.record(step.key, step.empty_run)
+        page.records, page.duplicates = kept, dropped
         page.number = len(self._pages) + 1
         self._pages.append(page)
         self._next, self._paginator, self._table = nxt, paginator, None
-        self.stats.count_page(len(page))
+        self.stats.count_page(len(page), duplicates=dropped)
+        if dropped:
+            assert self._keys is not None
+            page.first_duplicate = self._keys.describe(first)
+            self._note_duplicates(page)
+
+    def _note_duplicates(self, page: Page) -> None:
+        if self._warn_repeats:
+            self._warn_repeats = False  # once per Result: the count is in the stats
+            warn_duplicates(f"{self.service} {self.endpoint}", page.number, page.duplicates,
+                            page.first_duplicate or "?")
 
     # -- reading ---------------------------------------------------------------------------
-    def _new_pages(self, prefetch: bool) -> Iterator[Page]:
-        """Fetch and commit pages from the current cursor to the end."""
-        if not prefetch:
-            while self._next is not None and not self._capped():
-                fetched = self._fetch(self._next, self._paginator)
-                self._commit(*fetched)
-                yield fetched[0]
-            return
-        yield from self._prefetched_pages()
-
-    def _prefetched_pages(self) -> Iterator[Page]:
-        handoff: queue.Queue[Any] = queue.Queue(maxsize=1)
-        stop = threading.Event()
-
-        def offer(item: Any) -> None:
-            while not stop.is_set():
+    def _advance(self, prefetch: bool) -> Page | None:
+        """Commit the next page (taking it from the page ahead when one is being fetched,
+        else fetching it; ``prefetch`` starts fetching ahead); None once complete."""
+        with self._read_lock:
+            while not self.complete:
+                assert self._next is not None
+                ahead = self._ahead
+                if ahead is None and prefetch:
+                    ahead = self._ahead = _PageAhead(self, self._next, self._paginator,
+                                                     self._trail.fork())
                 try:
-                    handoff.put(item, timeout=0.1)
-                    return
-                except queue.Full:
-                    continue
+                    if ahead is None:
+                        step = self._fetch(self._next, self._paginator, self._trail)
+                    else:
+                        item = ahead.take()
+                        if item is _STOPPED or item is _END:  # stopped under us: start again
+                            self._ahead = None
+                            continue
+                        step = item
+                    self._commit(step)
+                except BaseException:
+                    self._stop_ahead()  # what it holds may not follow the committed page
+                    raise
+                if self.complete:
+                    self._stop_ahead()
+                    self._finished()
+                elif self._readers == 0:  # head(): nobody will read the page ahead soon
+                    self._stop_ahead()
+                return step.page
+            return None
 
-        def worker(request: PageRequest | None, paginator: Paginator | None) -> None:
-            try:
-                while request is not None and not stop.is_set():
-                    item = self._fetch(request, paginator)
-                    _, request, paginator = item
-                    offer(item)
-                offer(_END)
-            except BaseException as exc:  # handed to the reader, raised there
-                offer(exc)
+    def _stop_ahead(self) -> None:
+        with self._read_lock:
+            ahead, self._ahead = self._ahead, None
+            if ahead is not None:
+                ahead.stop()
 
-        thread = threading.Thread(
-            target=worker, args=(self._next, self._paginator), daemon=True,
-            name=f"integkit-prefetch-{self.service}",
-        )
-        thread.start()
-        try:
-            while self._next is not None and not self._capped():
-                item = handoff.get()
-                if item is _END:
-                    return
-                if isinstance(item, BaseException):
-                    raise item
-                self._commit(*item)
-                yield item[0]
-        finally:
-            stop.set()  # an uncommitted page in flight is dropped and fetched again on resume
+    def _new_pages(self, prefetch: bool) -> Iterator[Page]:
+        """Commit pages from the current cursor to the end, yielding each."""
+        while (page := self._advance(prefetch)) is not None:
+            yield page
 
     def pages(self) -> Iterator[Page]:
         """Every page: those already fetched, then the rest as they arrive."""
-        index = 0
-        while True:
-            while index < len(self._pages):
-                yield self._pages[index]
-                index += 1
-            if self.complete:
-                return
-            for page in self._new_pages(self.prefetch):
-                index += 1
-                yield page
-            if self.complete:
-                self._finished()
-                return
+        with self._read_lock:
+            self._readers += 1
+        try:
+            index = 0
+            while True:
+                while index < len(self._pages):
+                    yield self._pages[index]
+                    index += 1
+                if self._advance(self.prefetch) is None and index >= len(self._pages):
+                    return
+        finally:
+            with self._read_lock:
+                self._readers -= 1
+                if self._readers == 0:
+                    self._stop_ahead()
 
     def _finished(self) -> None:
         """Tell ``on_complete`` (once) that the whole listing has been read."""
@@ -478,16 +618,14 @@ class Result:
     def head(self, n: int = 5) -> pd.DataFrame:
         """The first ``n`` records as a DataFrame, fetching only the pages they need."""
         records: list[dict[str, Any]] = []
-        pages = iter(self._pages)
+        index = 0
         while len(records) < n:
-            page = next(pages, None)
-            if page is None:
-                if self.complete:
+            if index >= len(self._pages):
+                if self._advance(prefetch=False) is None and index >= len(self._pages):
                     break
-                page = next(self._new_pages(prefetch=False), None)
-                if page is None:
-                    break
-            records.extend(page.records[: n - len(records)])
+                continue
+            records.extend(self._pages[index].records[: n - len(records)])
+            index += 1
         return records_to_table(records, timestamps=self._source.timestamps).to_pandas()
 
     def __len__(self) -> int:

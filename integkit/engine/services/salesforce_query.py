@@ -14,7 +14,7 @@ from urllib.parse import urljoin
 
 import httpx
 
-from ...pagination import PageRequest, Paginator
+from ...pagination import PageRequest, Paginator, more_without_cursor
 from ...results import Fetched
 from .._rest import Listing
 from .salesforce_bulk import BulkQueryJob, parse_csv, results_request
@@ -57,6 +57,8 @@ class SoqlPaginator(Paginator):
         done = data.get("done", True) if isinstance(data, dict) else True
         self._next_url = urljoin(str(response.url), nxt) if nxt else None
         self._locator = None
+        if done is False and self._next_url is None:
+            more_without_cursor("done: false", "nextRecordsUrl")
         self.has_next_page = self._next_url is not None and not done
 
     def update_request(self, request: PageRequest) -> None:
@@ -78,7 +80,8 @@ class SoqlListing(Listing):
                  priority: str | None = None) -> None:
         name = "queryAll" if all_rows else "query"
         super().__init__(conn, conn.data_path(name), {"q": soql}, endpoint=name,
-                         records_path="records", paginator=None, priority=priority)
+                         records_path="records", paginator=None, priority=priority,
+                         primary_key=conn.definition.primary_key)
         self.soql = soql
         self.all_rows = all_rows
         self.bulk = bulk

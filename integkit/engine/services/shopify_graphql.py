@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from ..._errors import InvalidRequestError, RateLimitError
+from ..._errors import InvalidRequestError, PaginationError, RateLimitError
 from ..._jsonpath import find
 from ...pagination import GraphQLPageInfo, PageRequest, Paginator
 from ...results import Fetched
@@ -27,6 +27,7 @@ __all__ = ["GraphQLListing", "graphql_errors", "run_graphql"]
 ENDPOINT = "graphql"
 GRAPHQL_PATH = "/graphql.json"
 MAX_THROTTLED = 8
+_ABSENT = object()
 
 
 def graphql_errors(data: Any) -> list[dict[str, Any]]:
@@ -114,7 +115,7 @@ class GraphQLListing(Listing):
         super().__init__(conn, GRAPHQL_PATH, {}, endpoint=ENDPOINT, records_path=None,
                          paginator=None, method="POST",
                          json={"query": query, "variables": dict(variables)},
-                         priority=priority)
+                         priority=priority, primary_key=conn.definition.primary_key)
         self.shopify = conn
         self.connection = path
         self.connection_path: str | None = f"data.{path}" if path else None
@@ -122,8 +123,10 @@ class GraphQLListing(Listing):
     def with_params(self, paginator: Any = None, **changes: Any) -> Listing:
         """The same query with some variables changed."""
         variables = {**self.json["variables"], **changes}
-        return GraphQLListing(self.shopify, self.json["query"], variables,
-                              path=self.connection, priority=self.priority)
+        listing = GraphQLListing(self.shopify, self.json["query"], variables,
+                                 path=self.connection, priority=self.priority)
+        listing.max_empty_pages = self.max_empty_pages
+        return listing
 
     def new_paginator(self) -> Paginator:
         return _ConnectionPageInfo(self.connection)
@@ -142,7 +145,12 @@ class GraphQLListing(Listing):
                     "the query selects no connection (a field with edges { node } or nodes)",
                     service=self.service, endpoint=ENDPOINT)
             self.connection_path = f"data.{found}"
-        conn = find(data, self.connection_path) or {}
+        conn = find(data, self.connection_path, _ABSENT)
+        if conn is _ABSENT:  # read as no nodes, it would end the listing early
+            raise PaginationError(
+                f"a page has no {self.connection_path!r} (the connection being listed)",
+                service=self.service, endpoint=ENDPOINT)
+        conn = conn or {}
         if "edges" in conn:
             records = [e["node"] for e in conn["edges"] or [] if isinstance(e, dict)]
         else:
