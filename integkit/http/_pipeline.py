@@ -51,7 +51,8 @@ class PipelineOptions:
     verify: Any = True
     cert: Any = None
     auth: httpx.Auth | None = None
-    identity: str = ""  # whose credentials ``auth`` applies: separates cached answers
+    # whose credentials ``auth`` applies (read per call when callable): separates cached answers
+    identity: str | Callable[[], str] = ""
     cache: Any = None  # CacheSettings, or None for no HTTP cache at all
     cache_storage: Any = None  # a mapping, a callable opening one, or None: the state's
     sleep: Callable[[float], None] = time.sleep
