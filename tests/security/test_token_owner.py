@@ -285,3 +285,37 @@ def test_per_user_rate_limits_count_by_whose_credentials(
     plain = _oauth(url, service, TokenStore(state_url))
     with ik.rest(url, auth=plain, state=state_url, rate_limit=tier, name=service) as a2:
         assert used(a2) == 3  # Alice's budget, whichever connection spends it
+
+
+def test_a_store_written_before_tokens_had_owners_still_serves_its_logins(
+        who: tuple[WhoApi, str], service: str, state_url: str) -> None:
+    """Rows (SQLite) and keys (Redis) stored by the previous release are the profiles' logins:
+    a plain run still uses them, a run with its own refresh token does not."""
+    api, url = who
+    issued = api.oauth.issue("app", ["items.read"], user=ALICE)
+    old = {"access_token": issued["access_token"], "refresh_token": issued["refresh_token"],
+           "token_type": "Bearer", "scope": "items.read", "expires_at": time.time() + 3600}
+    writer = TokenStore(state_url)
+    login = TokenId(service, "default", "app")
+    if state_url.startswith("sqlite"):
+        import sqlite3
+
+        path = state_url.removeprefix("sqlite:///")
+        with sqlite3.connect(path) as db:  # the table as the previous release created it
+            db.execute("CREATE TABLE ik_tokens (service TEXT NOT NULL, profile TEXT NOT NULL, "
+                       "account TEXT NOT NULL, blob BLOB NOT NULL, key_id TEXT NOT NULL, "
+                       "updated REAL NOT NULL, PRIMARY KEY (service, profile, account))")
+            db.execute("INSERT INTO ik_tokens VALUES (?, ?, ?, ?, ?, ?)",
+                       (*login[:3], writer._seal(login, old), writer.key.key_id, time.time()))
+    else:
+        writer.state.redis().hset(f"integkit:token:{service}:default:app",
+                                  mapping={"blob": writer._seal(login, old),
+                                           "key_id": writer.key.key_id, "updated": time.time()})
+    store = TokenStore(state_url)
+    assert store.ids(service) == [login]
+    assert _sub(url, _oauth(url, service, store)) == ALICE
+    bob_refresh = api.oauth.issue("app", ["items.read"], user=BOB)["refresh_token"]
+    assert _sub(url, _oauth(url, service, store, refresh_token=bob_refresh)) == BOB
+    kept = store.get(login)
+    assert len(store.ids(service)) == 2 and kept is not None
+    assert kept["access_token"] == old["access_token"]
