@@ -10,9 +10,12 @@ recording ``home`` server, answering each caller with its own records over real 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -177,3 +180,26 @@ def test_listing_history_behind_estimates_is_kept_per_caller(service: Any,
     assert estimate(BOB_TOKEN).records == 5
     mine = estimate(ALICE_TOKEN)
     assert mine.records is None and "not been read in full" in mine.basis  # not Bob's size
+
+
+def test_concurrent_reads_for_different_accounts_never_share_one_flight(home: Any) -> None:
+    """Identical concurrent GETs share one answer (coalescing), but only when every header
+    is the same: two Connect accounts asking at once each get their own."""
+
+    async def slow(request: Request) -> JSONResponse:
+        await asyncio.sleep(0.5)  # both requests are in flight together
+        return _listing(request)
+
+    home.route("/v1/slow", slow)
+    with ik.rest(home.url, auth=Bearer(ALICE_TOKEN), cache=False) as conn:
+        start = threading.Barrier(2)
+
+        def ask(account: str) -> str:
+            start.wait()
+            body = conn.request("GET", "/v1/slow", headers={"Stripe-Account": account})
+            return str(body["data"][0]["account"])
+
+        with ThreadPoolExecutor(2) as pool:
+            got = list(pool.map(ask, ["acct_1", "acct_2"]))
+    assert got == ["acct_1", "acct_2"]
+    assert _calls(home, "/v1/slow") == 2
