@@ -351,6 +351,7 @@ class OAuth2(httpx.Auth):
         seed = refresh_token or os.environ.get(self.refresh_token_env) or None
         register_secret(seed)
         self._seed_refresh_token = seed
+        self._seed_source = "refresh_token=" if refresh_token else self.refresh_token_env
         #: The store slot: the profile's login, or the explicit grant's own (see ``owner``).
         self.token_id = TokenId(service, profile, account, self._explicit_owner())
         self.required_scopes = frozenset(_scope_list(required_scopes))
@@ -689,7 +690,7 @@ class OAuth2(httpx.Auth):
         self.stats["refreshed"] += 1
         rotated = " (new refresh token)" if token.get("refresh_token") != refresh_token else ""
         logger.info("integkit: %s: access token refreshed%s%s", self.token_id, rotated,
-                    f" from {self.refresh_token_env}" if seeded else "")
+                    f" from {self._seed_source}" if seeded else "")
         return token
 
     def _client_credentials(self) -> Token:
