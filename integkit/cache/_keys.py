@@ -3,8 +3,8 @@
 Two requests share a cache entry only if they ask for the same thing *as the same caller*:
 same method, normalized URL (query sorted, auth and noise params removed), body, every request
 header that may change the answer (all but a known set of transport, tracing and idempotency
-headers: so content negotiation, API versions, tenant and account headers such as
-``Stripe-Account`` all count), and the same credentials. Credentials only ever enter the key as
+headers: so content negotiation, API versions, and the tenant or account a request is made
+for all count), and the same credentials. Credentials only ever enter the key as
 a blake2b digest, and the key itself is a digest, so no secret can be read back from a key (or
 from a SQL statement or a Redis key name built from it).
 

@@ -265,7 +265,8 @@ class Connection:
 
     def answer_key(self, request: PageRequest) -> str:
         """A one-way key of what ``request`` asks and of whom: the HTTP cache's key of it,
-        against the configured base URL (a Salesforce instance follows from the login)."""
+        against the configured base URL (an instance a login hands out follows from whose
+        credentials they are)."""
         settings = self._cache_config
         return cache_key(self.build_request(request, base_url=self.base_url),
                          ignored_params=settings.ignored_params,
