@@ -8,6 +8,7 @@ import httpx
 
 from .._errors import ConfigError
 from .._events import register_secret
+from ._identity import digest
 from ._rotation import mask
 
 __all__ = ["HeaderAuth", "Signed"]
@@ -35,6 +36,11 @@ class HeaderAuth(httpx.Auth):
             if name.lower() not in self._public:
                 register_secret(value)
         self._headers = dict(headers)
+
+    @property
+    def identity(self) -> str:
+        """The headers and their values, as a one-way name."""
+        return "headers:" + digest(*sorted(f"{k.lower()}={v}" for k, v in self._headers.items()))
 
     @property
     def names(self) -> list[str]:

@@ -48,6 +48,7 @@ from .._errors import (
 from .._events import emit, logger, register_secret
 from .._version import __version__
 from ..http._context import TRACE_KEY, CallTrace
+from ._identity import digest
 from ._rotation import AuthEvent, mask
 
 __all__ = ["GitHubApp", "InstallationToken", "app_jwt", "load_rsa_private_key"]
@@ -232,6 +233,17 @@ class GitHubApp(httpx.Auth):
         self._refresh = threading.Lock()  # one refresh at a time (sync callers)
         self._async_refresh: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+        public = self._key.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        self._identity = "github_app:" + digest(
+            str(app_id), self.base_url, str(installation_id or ""), owner or "", repo or "",
+            json.dumps(self.repositories), json.dumps(self.permissions, sort_keys=True),
+            public.hex())
+
+    @property
+    def identity(self) -> str:
+        """Which app, installation and narrowing the tokens are for, as a one-way name."""
+        return self._identity
 
     @classmethod
     def from_env(cls, prefix: str = "GITHUB_APP_", **options: Any) -> GitHubApp:

@@ -35,6 +35,7 @@ import httpx
 
 from .._errors import ConfigError, SignatureError
 from .._events import register_secret
+from ._identity import digest
 from ._rotation import mask
 
 __all__ = ["Hmac", "HmacScheme", "canonical_target", "verify_hmac"]
@@ -196,6 +197,13 @@ class Hmac(httpx.Auth):
             timestamp_header=timestamp_header, nonce_header=nonce_header, encoding=encoding,
         )
         self._clock = clock
+
+    @property
+    def identity(self) -> str:
+        """The key id and secret, as a one-way name."""
+        secret = self._secret.decode(errors="replace") if isinstance(self._secret, bytes) \
+            else self._secret
+        return "hmac:" + digest(self.key_id, secret)
 
     def sign(self, request: httpx.Request) -> httpx.Request:
         """Add the timestamp, nonce and signature headers to ``request`` (its body read)."""

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives import serialization
 
 from .._errors import ConfigError
 from .._events import register_secret
+from ._identity import digest, stable_identity
 from ._rotation import drive
 
 __all__ = ["MutualTLS"]
@@ -94,6 +95,15 @@ class MutualTLS(httpx.Auth):
     @property
     def requires_response_body(self) -> bool:  # type: ignore[override]
         return bool(self.auth is not None and self.auth.requires_response_body)
+
+    @property
+    def identity(self) -> str | None:
+        """The certificate (and the inner scheme's identity), as a one-way name; None when
+        the inner scheme has none that holds across processes."""
+        inner = stable_identity(self.auth) if self.auth is not None else ""
+        if inner is None:
+            return None
+        return "mtls:" + digest(self._cert_pem.decode(errors="replace"), inner)
 
     @property
     def subject(self) -> str:

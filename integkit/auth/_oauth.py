@@ -23,7 +23,6 @@ assertion); this module adds the store, the shared refresh, scope checks and exp
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -46,12 +45,14 @@ from .._errors import (
     ApiError,
     AuthenticationError,
     ConfigError,
+    IntegkitError,
     NetworkError,
     PermissionDeniedError,
     ServerError,
 )
 from .._events import logger, register_secret
 from ._headless import headless_reason
+from ._identity import digest, grant_subject
 from ._tokens import Token, TokenId, TokenStore
 
 __all__ = [
@@ -261,8 +262,10 @@ class OAuth2(httpx.Auth):
         service, profile, account: whose tokens (the store key); ``service`` defaults to the
             token endpoint's host, ``profile`` to the current profile, ``account`` to the
             client id (or the service account's email).
-        refresh_token: a refresh token to start from when the store has none (default: the
-            ``<SERVICE>_REFRESH_TOKEN`` env var, or ``refresh_token_env``).
+        refresh_token: the grant to use (default: the ``<SERVICE>_REFRESH_TOKEN`` env var, or
+            ``refresh_token_env``). Its tokens are kept apart from the profile's login, under
+            a one-way digest of it: a run given its own refresh token (or client credentials,
+            or a service account key) never uses a token someone else stored.
         service_account, subject, audience: for ``jwt_bearer``: the key (dict, JSON or path),
             the user to act as (domain-wide delegation), the assertion's ``aud``.
         required_scopes: scopes every call needs (checked before the call is sent).
@@ -343,11 +346,14 @@ class OAuth2(httpx.Auth):
                     account = f"{account}/{subject}"
             else:
                 account = client_id or "default"
-        self.token_id = TokenId(service, profile, account)
         self.redirect_uri = redirect_uri
         self.refresh_token_env = refresh_token_env or _env_name(service)
-        register_secret(refresh_token)
-        self._seed_refresh_token = refresh_token
+        seed = refresh_token or os.environ.get(self.refresh_token_env) or None
+        register_secret(seed)
+        self._seed_refresh_token = seed
+        self._seed_source = "refresh_token=" if refresh_token else self.refresh_token_env
+        #: The store slot: the profile's login, or the explicit grant's own (see ``owner``).
+        self.token_id = TokenId(service, profile, account, self._explicit_owner())
         self.required_scopes = frozenset(_scope_list(required_scopes))
         self.refresh_skew = float(refresh_skew)
         self.refresh_token_lifetime = _duration(refresh_token_lifetime)
@@ -408,12 +414,49 @@ class OAuth2(httpx.Auth):
         if missing:
             raise ConfigError(f"OAuth2 grant {self.grant!r} needs {', '.join(missing)}=")
 
+    def _grant_name(self, kind: str, *secrets: str) -> str:
+        """``<kind>.<digest>``: a one-way name of a grant at this token endpoint and app."""
+        return f"{kind}." + digest(self.token_url, self.client_id or "", *secrets)
+
+    def _explicit_owner(self) -> str:
+        """The slot owner of a grant given explicitly (empty: the profile's own login)."""
+        if self.grant == "client_credentials" and self._client_secret:
+            return self._grant_name("client", self._client_secret)
+        if self.grant == "jwt_bearer" and self._service_account is not None:
+            return self._grant_name("key", self._service_account["private_key"])
+        if self._seed_refresh_token:
+            return self._grant_name("refresh", self._seed_refresh_token)
+        return ""
+
+    def _owner_of(self, raw: Mapping[str, Any], previous: Mapping[str, Any]) -> str:
+        """Who a new token set belongs to: kept across refreshes; else the subject the token
+        response names; else the refresh (or access) token the grant started from."""
+        if previous.get("owner"):
+            return str(previous["owner"])
+        subject = grant_subject(raw)
+        if subject:
+            return self._grant_name("subject", subject)
+        first = previous.get("refresh_token") or raw.get("refresh_token")
+        if first:
+            return self._grant_name("refresh", str(first))
+        return self._grant_name("access", str(raw["access_token"]))
+
     @property
     def identity(self) -> str:
-        """Whose tokens these are, as a one-way name (the HTTP cache keys answers by it): the
-        same across refreshes and processes, different for another tenant or account."""
-        parts = "\0".join((self.token_url, *self.token_id)).encode()
-        return "oauth2:" + hashlib.blake2b(parts, digest_size=12).hexdigest()
+        """Whose tokens these are, as a one-way name (caches and per-user limits key by it):
+        the same across refreshes and processes, different for another tenant, app, explicit
+        grant or user. For the profile's own login it names whoever logged in (the owner of
+        the token in use), so a new login by someone else never shares their answers."""
+        owner = self.token_id.owner
+        if not owner:
+            token = self._cached
+            if token is None:
+                try:
+                    token = self._read()
+                except IntegkitError:  # unreadable here: the call itself will say why
+                    token = None
+            owner = "login:" + str(token.get("owner") or "" if token is not None else "")
+        return "oauth2:" + digest(self.token_url, *self.token_id[:3], owner)
 
     # -- the store -------------------------------------------------------------------------
     @property
@@ -424,7 +467,23 @@ class OAuth2(httpx.Auth):
     @property
     def token(self) -> Token | None:
         """The stored token set (its repr masks the secrets), or None when not logged in."""
-        return self.store.get(self.token_id)
+        return self._read()
+
+    def _read(self) -> Token | None:
+        """This slot's stored token set, unless another token endpoint issued it (a sandbox
+        org's login is never sent to production, nor refreshed there)."""
+        token = self.store.get(self.token_id)
+        if token is not None and token.get("issuer") not in (None, self.token_url):
+            logger.info("integkit: %s: the stored token was issued by another token endpoint; "
+                        "not using it", self.token_id)
+            return None
+        return token
+
+    def _to_login_slot(self) -> None:
+        """After an interactive login: use (and store into) the profile's own slot."""
+        if self.token_id.owner and self.grant in _USER_GRANTS:
+            self.token_id = self.token_id._replace(owner="")
+            self._seed_refresh_token = None
 
     def _adopt(self, token: Token) -> Token:
         self._cached = token
@@ -459,12 +518,12 @@ class OAuth2(httpx.Auth):
             assert cached is not None
             return cached
         store = self.store
-        stored = store.get(self.token_id)
+        stored = self._read()
         if self._fresh(stored, rejected):
             assert stored is not None
             return self._adopt(stored)
         with store.lock(self.token_id):
-            stored = store.get(self.token_id)  # the holder before us may have refreshed
+            stored = self._read()  # the holder before us may have refreshed
             if self._fresh(stored, rejected):
                 assert stored is not None
                 self.stats["reused"] += 1
@@ -485,9 +544,8 @@ class OAuth2(httpx.Auth):
             return self._client_credentials()
         if self.grant == "jwt_bearer":
             return self._jwt_bearer()
-        seed = self._seed_refresh_token or os.environ.get(self.refresh_token_env)
+        seed = self._seed_refresh_token
         if seed and (stored is None or seed != stored.get("refresh_token")):
-            register_secret(seed)
             return self._refresh_with(Token(refresh_token=seed), seeded=True)
         raise self._login_needed(stored)
 
@@ -590,7 +648,8 @@ class OAuth2(httpx.Auth):
                               service=self.token_id.service, endpoint="token")
         token = Token(access_token=raw["access_token"],
                       token_type=raw.get("token_type") or "Bearer", obtained_at=now,
-                      grant=self.grant)
+                      grant=self.grant, issuer=self.token_url,
+                      owner=self._owner_of(raw, previous))
         if raw.get("expires_in") is not None:
             token["expires_in"] = float(raw["expires_in"])
             token["expires_at"] = now + float(raw["expires_in"])
@@ -631,7 +690,7 @@ class OAuth2(httpx.Auth):
         self.stats["refreshed"] += 1
         rotated = " (new refresh token)" if token.get("refresh_token") != refresh_token else ""
         logger.info("integkit: %s: access token refreshed%s%s", self.token_id, rotated,
-                    f" from {self.refresh_token_env}" if seeded else "")
+                    f" from {self._seed_source}" if seeded else "")
         return token
 
     def _client_credentials(self) -> Token:
@@ -732,6 +791,7 @@ class OAuth2(httpx.Auth):
         raw = self._call("the authorization code", lambda c: c.fetch_token(
             self.token_url, grant_type="authorization_code", code=code,
             redirect_uri=pending.redirect_uri, code_verifier=pending.verifier))
+        self._to_login_slot()
         token = self._normalize(raw)
         with self.store.lock(self.token_id):
             self._save(token)
@@ -852,6 +912,7 @@ class OAuth2(httpx.Auth):
                                             exc.description) from None
             else:
                 self._device = None
+                self._to_login_slot()
                 token = self._normalize(raw)
                 with self.store.lock(self.token_id):
                     self._save(token)
@@ -870,7 +931,7 @@ class OAuth2(httpx.Auth):
 
     def refresh(self) -> Token:
         """Refresh (or re-fetch) the access token now, whatever its expiry."""
-        current = self._cached or self.store.get(self.token_id)
+        current = self._cached or self._read()
         rejected = current.get("access_token") if current else None
         return self._usable_token(rejected=rejected)
 
@@ -880,7 +941,7 @@ class OAuth2(httpx.Auth):
 
     def revoke(self) -> None:
         """Log out: revoke the tokens at ``revoke_url`` (when set) and forget them."""
-        stored = self.store.get(self.token_id) or self._cached
+        stored = self._read() or self._cached
         if stored is not None and self.revoke_url:
             secret = stored.get("refresh_token") or stored.get("access_token")
             hint = "refresh_token" if stored.get("refresh_token") else "access_token"
@@ -926,7 +987,7 @@ class OAuth2(httpx.Auth):
 
     def expiry(self) -> TokenExpiry:
         """When the stored access and refresh tokens expire (no network call)."""
-        token = self.store.get(self.token_id)
+        token = self._read()
         if token is None:
             return TokenExpiry(self.token_id, False, None, None, False, frozenset(), None)
         refresh_at = token.get("refresh_token_expires_at")

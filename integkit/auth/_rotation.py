@@ -19,6 +19,7 @@ import httpx
 
 from .._errors import AuthenticationError
 from .._events import emit, logger, register_secret
+from ._identity import digest
 from ._simple import Bearer, _mask
 
 __all__ = ["AuthEvent", "KeyRing", "KeyRotationWarning", "mask", "drive"]
@@ -107,6 +108,11 @@ class KeyRing(httpx.Auth):
         self.statuses = frozenset(statuses)
         self._current = 0
         self._lock = threading.Lock()
+
+    @property
+    def identity(self) -> str:
+        """The ring's keys as one one-way name (they stand for one account)."""
+        return "keyring:" + digest(*self._keys)
 
     @property
     def current(self) -> str:

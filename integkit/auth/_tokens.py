@@ -1,10 +1,16 @@
 """The encrypted token store: OAuth token sets kept in the state backend, so a scheduled
 (papermill) run finds what a notebook login stored, and N workers share one refresh.
 
-Each token set is keyed by ``TokenId(service, profile, account)`` (so tenants and accounts
-coexist), serialised as JSON and encrypted with Fernet (AES-128-CBC + HMAC-SHA256) under the
-key from :func:`~integkit.auth._keys.resolve_key`. SQLite keeps them in the ``ik_tokens``
-table of the state file; Redis in ``integkit:token:<service>:<profile>:<account>`` hashes.
+Each token set is keyed by ``TokenId(service, profile, account, owner)`` (so tenants,
+apps and the owners of explicit grants coexist), serialised as JSON and encrypted with Fernet
+(AES-128-CBC + HMAC-SHA256) under the key from :func:`~integkit.auth._keys.resolve_key`.
+SQLite keeps them in the ``ik_tokens`` table of the state file; Redis in
+``integkit:token:<service>:<profile>:<account>[:<owner>]`` hashes.
+
+``owner`` is empty for a profile's own login (what ``ik.login`` stores and a scheduled run
+finds); a grant given explicitly (a refresh token, client credentials, a service account key)
+has its own slot named by a one-way digest of that credential, so two users of one app on one
+state backend never read each other's tokens.
 
 ``store.lock(token_id)`` is a cross-process lock (a lease row with an expiry in SQLite, ``SET
 NX PX`` in Redis, plus a thread lock) under which a refresher re-reads the store before
@@ -14,6 +20,7 @@ refreshing: whoever comes second finds the new token and does not refresh again.
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 import time
 import uuid
@@ -33,6 +40,12 @@ __all__ = ["Token", "TokenId", "TokenKeyError", "TokenStore"]
 
 SECRET_FIELDS = ("access_token", "refresh_token", "id_token")
 _FORMAT = 1
+_TOKENS_TABLE = (
+    "CREATE TABLE IF NOT EXISTS ik_tokens (service TEXT NOT NULL, profile TEXT NOT NULL, "
+    "account TEXT NOT NULL, owner TEXT NOT NULL DEFAULT '', blob BLOB NOT NULL, "
+    "key_id TEXT NOT NULL, updated REAL NOT NULL, "
+    "PRIMARY KEY (service, profile, account, owner))"
+)
 _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
 return 0
@@ -40,14 +53,23 @@ return 0
 
 
 class TokenId(NamedTuple):
-    """Whose token: ``service`` (e.g. ``salesforce``), ``profile`` (tenant), ``account``."""
+    """Whose token: ``service`` (e.g. ``salesforce``), ``profile`` (tenant), ``account`` (the
+    app: a client id), ``owner`` (empty: the profile's own login; else a one-way name of the
+    explicit credential the grant came from)."""
 
     service: str
     profile: str = "default"
     account: str = "default"
+    owner: str = ""
 
     def __str__(self) -> str:
-        return f"{self.service}/{self.profile}/{self.account}"
+        base = f"{self.service}/{self.profile}/{self.account}"
+        return f"{base}/{self.owner}" if self.owner else base
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        """The parts that name the slot (a login's has no owner, as before owners existed)."""
+        return tuple(self) if self.owner else tuple(self)[:3]
 
 
 class Token(dict[str, Any]):
@@ -81,6 +103,21 @@ class TokenKeyError(ConfigError):
 def _register(token: dict[str, Any]) -> None:
     for name in SECRET_FIELDS:
         register_secret(token.get(name))
+
+
+def _create_tokens_table(conn: sqlite3.Connection) -> None:
+    """The ``ik_tokens`` table, moving the rows of a store written before tokens had owners
+    (their slots become the profiles' own logins)."""
+    conn.execute(_TOKENS_TABLE)
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(ik_tokens)")}
+    if "owner" in columns:
+        return
+    conn.execute("ALTER TABLE ik_tokens RENAME TO ik_tokens_before_owners")
+    conn.execute(_TOKENS_TABLE)
+    conn.execute("INSERT INTO ik_tokens (service, profile, account, owner, blob, key_id, "
+                 "updated) SELECT service, profile, account, '', blob, key_id, updated "
+                 "FROM ik_tokens_before_owners")
+    conn.execute("DROP TABLE ik_tokens_before_owners")
 
 
 class _Held(threading.local):
@@ -152,11 +189,7 @@ class TokenStore:
             with self._guard:
                 if not self._ready and self._state.kind == "sqlite":
                     with self._state.sqlite(immediate=True) as conn:
-                        conn.execute(
-                            "CREATE TABLE IF NOT EXISTS ik_tokens (service TEXT NOT NULL, "
-                            "profile TEXT NOT NULL, account TEXT NOT NULL, blob BLOB NOT NULL, "
-                            "key_id TEXT NOT NULL, updated REAL NOT NULL, "
-                            "PRIMARY KEY (service, profile, account))")
+                        _create_tokens_table(conn)
                         conn.execute(
                             "CREATE TABLE IF NOT EXISTS ik_token_locks (name TEXT PRIMARY KEY, "
                             "owner TEXT NOT NULL, expires REAL NOT NULL)")
@@ -180,11 +213,11 @@ class TokenStore:
         return self.state.url
 
     def _redis_key(self, token_id: TokenId, kind: str = "token") -> str:
-        return self.state.key(kind, *(quote(part, safe="") for part in token_id))
+        return self.state.key(kind, *(quote(part, safe="") for part in token_id.parts))
 
     # -- reading and writing -----------------------------------------------------------------
     def _seal(self, token_id: TokenId, token: dict[str, Any]) -> bytes:
-        payload = {"v": _FORMAT, "id": list(token_id), "token": token}
+        payload = {"v": _FORMAT, "id": list(token_id.parts), "token": token}
         return self.key.encrypt(json.dumps(payload, separators=(",", ":")).encode())
 
     def _open(self, token_id: TokenId, blob: bytes, key_id: str) -> Token:
@@ -197,7 +230,7 @@ class TokenStore:
                 f"cannot decrypt the stored token for {token_id} with the key from "
                 f"{key.source} (key id {key.key_id}){other}. {key.fix_hint()}"
             ) from None
-        if payload.get("id") != list(token_id):
+        if payload.get("id") != list(token_id.parts):
             raise TokenKeyError(f"the stored token for {token_id} belongs to "
                                 f"{'/'.join(payload.get('id') or ['?'])}; it was tampered with. "
                                 "Delete it and log in again.")
@@ -214,7 +247,7 @@ class TokenStore:
         if state.kind == "sqlite":
             row = state.connection().execute(
                 "SELECT blob, key_id FROM ik_tokens WHERE service = ? AND profile = ? "
-                "AND account = ?", tuple(token_id)).fetchone()
+                "AND account = ? AND owner = ?", tuple(token_id)).fetchone()
             return self._open(token_id, bytes(row[0]), row[1]) if row else None
         raw = state.redis().hmget(self._redis_key(token_id), "blob", "key_id")
         if raw[0] is None:
@@ -232,7 +265,8 @@ class TokenStore:
         key_id = self.key.key_id
         if state.kind == "sqlite":
             with state.sqlite(immediate=True) as conn:
-                conn.execute("INSERT OR REPLACE INTO ik_tokens VALUES (?, ?, ?, ?, ?, ?)",
+                conn.execute("INSERT OR REPLACE INTO ik_tokens (service, profile, account, "
+                             "owner, blob, key_id, updated) VALUES (?, ?, ?, ?, ?, ?, ?)",
                              (*token_id, blob, key_id, time.time()))
             return
         state.redis().hset(self._redis_key(token_id),
@@ -246,7 +280,7 @@ class TokenStore:
         if state.kind == "sqlite":
             with state.sqlite(immediate=True) as conn:
                 cur = conn.execute("DELETE FROM ik_tokens WHERE service = ? AND profile = ? "
-                                   "AND account = ?", tuple(token_id))
+                                   "AND account = ? AND owner = ?", tuple(token_id))
                 return cur.rowcount > 0
         return bool(state.redis().delete(self._redis_key(token_id)))
 
@@ -257,13 +291,14 @@ class TokenStore:
         state = self.state
         if state.kind == "sqlite":
             rows = state.connection().execute(
-                "SELECT service, profile, account FROM ik_tokens ORDER BY 1, 2, 3").fetchall()
+                "SELECT service, profile, account, owner FROM ik_tokens ORDER BY 1, 2, 3, 4"
+            ).fetchall()
             return [TokenId(*r) for r in rows if service is None or r[0] == service]
         prefix = self.state.key("token", "")
         found = []
         for name in state.redis().scan_iter(match=prefix + "*", count=500):
             parts = name.decode()[len(prefix):].split(":")
-            if len(parts) == 3:
+            if len(parts) in (3, 4):
                 found.append(TokenId(*(unquote(p) for p in parts)))
         return sorted(i for i in found if service is None or i.service == service)
 

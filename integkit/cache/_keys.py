@@ -1,10 +1,12 @@
 """Cache keys: a normalized request, hashed, with every credential reduced to a one-way digest.
 
 Two requests share a cache entry only if they ask for the same thing *as the same caller*:
-same method, normalized URL (query sorted, auth and noise params removed), body, content
-negotiation and API-version headers, and the same credentials. Credentials only ever enter the
-key as a keyed blake2b digest, and the key itself is a digest, so no secret can be read back
-from a key (or from a SQL statement or a Redis key name built from it).
+same method, normalized URL (query sorted, auth and noise params removed), body, every request
+header that may change the answer (all but a known set of transport, tracing and idempotency
+headers: so content negotiation, API versions, and the tenant or account a request is made
+for all count), and the same credentials. Credentials only ever enter the key as
+a blake2b digest, and the key itself is a digest, so no secret can be read back from a key (or
+from a SQL statement or a Redis key name built from it).
 
 >>> import httpx
 >>> a = httpx.Request("GET", "https://api.example.com/v1/items?b=2&a=1&api_key=sk_1")
@@ -28,11 +30,13 @@ from .._events import SENSITIVE_HEADERS, redact
 
 __all__ = [
     "CREDENTIAL_PARAMS",
-    "DEFAULT_VARY_HEADERS",
+    "NEUTRAL_HEADERS",
     "SIGNATURE_PARAMS",
+    "answer_headers",
     "cache_key",
     "credential_digest",
     "is_credential_header",
+    "is_neutral_header",
     "normalize_url",
     "redacted_url",
     "vary_digests",
@@ -51,11 +55,18 @@ SIGNATURE_PARAMS = frozenset({
     "signature", "sig", "x-amz-signature", "x-amz-date", "x-goog-signature",
     "x-goog-credential", "x-goog-date",
 })
-# Request headers that select a different representation: part of the key.
-DEFAULT_VARY_HEADERS = (
-    "accept", "accept-language", "stripe-version", "stripe-account", "x-github-api-version",
-    "notion-version", "linkedin-version", "anthropic-version", "api-version", "x-api-version",
-    "accept-version",
+# Request headers that never change the answer (the connection, the body's framing, the
+# caller's software, tracing, idempotency, conditional requests the cache makes itself):
+# left out of the key. Every other request header is part of it.
+NEUTRAL_HEADERS = frozenset({
+    "user-agent", "accept-encoding", "connection", "keep-alive", "host", "content-length",
+    "transfer-encoding", "te", "upgrade", "expect", "proxy-connection", "cache-control",
+    "pragma", "if-none-match", "if-modified-since", "if-match", "if-unmodified-since",
+    "if-range", "traceparent", "tracestate", "baggage", "sentry-trace", "b3",
+})
+_NEUTRAL_NAME = re.compile(
+    r"request-?id$|correlation-?id$|trace-?id$|idempotency|^x-b3-|^x-amzn-trace|^x-cloud-trace",
+    re.IGNORECASE,
 )
 _CREDENTIAL_NAME = re.compile(
     r"auth|token|secret|api[-_]?key|passw|signature|session|cookie|credential", re.IGNORECASE
@@ -67,6 +78,24 @@ def is_credential_header(name: str) -> bool:
     """Whether a header (request or response) may carry a credential: never stored or keyed."""
     lowered = name.lower()
     return lowered in SENSITIVE_HEADERS or bool(_CREDENTIAL_NAME.search(lowered))
+
+
+def is_neutral_header(name: str) -> bool:
+    """Whether a request header never changes the answer (so is left out of keys)."""
+    lowered = name.lower()
+    return lowered in NEUTRAL_HEADERS or bool(_NEUTRAL_NAME.search(lowered))
+
+
+def answer_headers(headers: httpx.Headers, keep: Iterable[str] = ()) -> list[str]:
+    """``name=value`` for each request header that may change the answer, sorted: all but
+    the neutral ones (unless named in ``keep``) and credentials, which count only through
+    :func:`credential_digest`."""
+    kept = {name.lower() for name in keep}
+    names = sorted({
+        name.lower() for name in headers
+        if not is_credential_header(name) and (name.lower() in kept or not is_neutral_header(name))
+    })
+    return [f"{name}={','.join(headers.get_list(name))}" for name in names]
 
 
 def _param_sets(
@@ -134,22 +163,18 @@ def cache_key(
     identity: str = "",
 ) -> str:
     """The request's cache key: 40 hex chars, one-way, free of secrets. ``identity`` names
-    whose credentials will be applied further down the pipeline (a one-way digest).
+    whose credentials will be applied further down the pipeline (a one-way digest);
+    ``vary_headers`` are kept even where they are otherwise neutral (``User-Agent``).
 
     Raises ``httpx.RequestNotRead`` for a streaming body that was not read (not cacheable).
     """
     body = request.content
-    names = sorted({*DEFAULT_VARY_HEADERS, *(h.lower() for h in vary_headers)})
-    negotiated = [
-        f"{name}={','.join(request.headers.get_list(name))}"
-        for name in names if name in request.headers and not is_credential_header(name)
-    ]
     canonical = "\n".join([
-        "integkit-cache-v1",
+        "integkit-cache-v2",
         request.method.upper(),
         normalize_url(request.url, ignored_params, secret_params),
         hashlib.blake2b(body, digest_size=16).hexdigest() if body else "",
-        *negotiated,
+        *answer_headers(request.headers, keep=vary_headers),
         "cred=" + credential_digest(request, secret_params),
         "who=" + identity,
     ])

@@ -25,7 +25,13 @@ from .._errors import ApiError, NetworkError, QuotaExceededError
 from .._events import CallEvent, emit, logger
 from ..http._context import CallTrace, trace_of
 from ..http._layer import BufferedLayer, Outcome, settle
-from ._keys import DEFAULT_VARY_HEADERS, cache_key, is_credential_header, redacted_url, vary_digests
+from ._keys import (
+    cache_key,
+    is_credential_header,
+    is_neutral_header,
+    redacted_url,
+    vary_digests,
+)
 from ._policy import (
     Action,
     CacheDecision,
@@ -41,8 +47,8 @@ __all__ = ["CacheTransport"]
 
 Storage = MutableMapping[str, CachedEntry]
 _Flow = Generator[httpx.Request, Outcome, httpx.Response]
-# Vary names already in the key (or meaningless for a decoded body): nothing to pin.
-_UNPINNED = frozenset({*DEFAULT_VARY_HEADERS, "accept-encoding"})
+# Vary names meaningless for a decoded body: nothing to pin.
+_UNPINNED = frozenset({"accept-encoding"})
 
 
 def _degradable(error: Exception) -> bool:
@@ -60,6 +66,7 @@ class _Call:
     request: httpx.Request
     trace: CallTrace
     info: RequestInfo
+    identity: str
     key: str | None
     decision: CacheDecision
     started: float
@@ -76,7 +83,9 @@ class CacheTransport(BufferedLayer):
             configured state's cache.
         clock: wall-clock seconds; injected in tests.
         identity: whose credentials the layers below apply (see :func:`auth_identity`), so
-            answers for different credentials never share an entry.
+            answers for different credentials never share an entry; a callable when it can
+            change (an OAuth login replaced by someone else's): read for every call, and an
+            answer is only stored if it is still the same once the answer is in.
     """
 
     def __init__(
@@ -86,7 +95,7 @@ class CacheTransport(BufferedLayer):
         storage: Storage | Callable[[], Storage] | None = None,
         *,
         clock: Callable[[], float] = time.time,
-        identity: str = "",
+        identity: str | Callable[[], str] = "",
     ) -> None:
         super().__init__(inner)
         self.settings = settings or CacheSettings()
@@ -121,12 +130,15 @@ class CacheTransport(BufferedLayer):
             logger.warning("integkit: cache write failed (%r); the answer was not cached", exc)
 
     # -- preparing a call ---------------------------------------------------------------------
-    def _key(self, request: httpx.Request) -> str | None:
+    def _identity(self) -> str:
+        return self.identity() if callable(self.identity) else self.identity
+
+    def _key(self, request: httpx.Request, identity: str) -> str | None:
         s = self.settings
         try:
             return cache_key(
                 request, ignored_params=s.ignored_params, vary_headers=s.vary_headers,
-                secret_params=s.secret_params, identity=self.identity,
+                secret_params=s.secret_params, identity=identity,
             )
         except httpx.RequestNotRead:  # a streamed body: not something to cache
             return None
@@ -136,7 +148,8 @@ class CacheTransport(BufferedLayer):
         info = RequestInfo.from_request(
             request, endpoint=trace.endpoint, offline=get_settings().offline
         )
-        key = self._key(request) if cacheable(info, self.settings) else None
+        identity = self._identity()
+        key = self._key(request, identity) if cacheable(info, self.settings) else None
         if key is None:
             info = replace(info, no_store=True)
         entry = self._load(key) if key is not None else None
@@ -145,7 +158,7 @@ class CacheTransport(BufferedLayer):
         ):
             entry = None  # stored for a different value of a header the server varies on
         decision = decide(info, self.settings, entry, self.clock())
-        call = _Call(request, trace, info, key, decision, time.perf_counter())
+        call = _Call(request, trace, info, identity, key, decision, time.perf_counter())
         if decision.action is Action.OFFLINE_MISS:
             url = redacted_url(request.url, self.settings.secret_params)
             if key is None:  # never kept: running it online first would not help
@@ -202,13 +215,25 @@ class CacheTransport(BufferedLayer):
             name.strip().lower() for value in response.headers.get_list("vary")
             for name in value.split(",") if name.strip()
         ]
-        pinned = [n for n in pinned if n not in _UNPINNED and not is_credential_header(n)]
+        # Headers in the key need no pin; credentials count through the identity.
+        keyed = {name.lower() for name in self.settings.vary_headers}
+        pinned = [n for n in pinned if n not in _UNPINNED and not is_credential_header(n)
+                  and is_neutral_header(n) and n not in keyed]
         return CachedEntry.from_response(
             response, created_at=now, expires_at=expires_at, service=call.trace.service,
             endpoint=call.trace.endpoint, method=call.request.method,
             url=redacted_url(call.request.url, self.settings.secret_params),
             vary=vary_digests(call.request, pinned) if pinned else (),
         )
+
+    def _same_caller(self, call: _Call) -> bool:
+        """Whether the credentials are still those the key was made for, now that the answer
+        is in (another process may have replaced a login meanwhile)."""
+        if self._identity() == call.identity:
+            return True
+        logger.debug("integkit: the credentials changed during %s %s; its answer is not cached",
+                     call.request.method, call.trace.endpoint)
+        return False
 
     # -- the flow -----------------------------------------------------------------------------
     def flow(self, request: httpx.Request) -> _Flow:
@@ -241,10 +266,13 @@ class CacheTransport(BufferedLayer):
             refreshed = decision.entry.refreshed(
                 outcome.headers, now=now, expires_at=now if expires_at is None else expires_at
             )
-            self._save(call.key, refreshed if expires_at is not None else None)
+            if self._same_caller(call):
+                self._save(call.key, refreshed if expires_at is not None else None)
             return self._serve(call, refreshed, "revalidated", hit=False)
         if status >= 500 and decision.stale_fallback:
             return self._stale(call, f"status {status}")
+        if not self._same_caller(call):
+            return outcome  # neither kept nor superseding what the key's owner had
         entry = self._entry(call, outcome)
         if entry is not None:
             self._save(call.key, entry)

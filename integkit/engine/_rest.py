@@ -22,8 +22,8 @@ from .._errors import ConfigError, InvalidRequestError, PaginationError
 from .._events import logger, redact
 from .._jsonpath import find, find_records
 from .._version import __version__
-from ..auth._identity import auth_identity
-from ..cache import CacheSettings, cache_storage
+from ..auth._identity import auth_identity, stable_identity
+from ..cache import CacheSettings, cache_key, cache_storage
 from ..http import (
     PRIORITY_KEY,
     CallTrace,
@@ -129,9 +129,12 @@ class Listing:
         return self.conn.split_remaining(self, last, read)
 
     def history_key(self) -> str:
-        """Who this listing is, across processes: service, base URL, account, first request."""
-        return fingerprint({"service": self.service, "base_url": self.conn.base_url,
-                            "account": self.conn.account, **self.first_request().as_dict()})
+        """Who asked what, across processes (the Result cache and listing history key by it):
+        the service, the account, and the first request as the HTTP cache keys it (URL,
+        body, every request header that may change the answer: API version, tenant or
+        account headers...) with the identity of the credentials (a digest)."""
+        return fingerprint({"service": self.service, "account": self.conn.account,
+                            "request": self.conn.answer_key(self.first_request())})
 
     def page_size(self) -> int | None:
         """Records a full page holds, where the request or the paginator says."""
@@ -223,12 +226,13 @@ class Connection:
             verify = context()
         self.limiter, self.quota = self._limits(rate_limit, quotas, state, account, user,
                                                 key_prefix)
+        self._cache_config = self._cache_settings(cache)
         options = PipelineOptions(
             base_urls=[self.base_url, *backups], retry=policy, breaker=breaker,
             coalesce=coalesce, request_id_header=definition.request_id_header,
             verify=verify, cert=cert, limiter=self.limiter, quota=self.quota,
-            priority=priority, cache=self._cache_settings(cache), auth=auth,
-            origins=self.origins, identity=f"{account}:{auth_identity(auth)}",
+            priority=priority, cache=self._cache_config, auth=auth,
+            origins=self.origins, identity=self.caller_identity,
             cache_storage=lambda: cache_storage(state), **pipeline,
         )
         self.request_id_header = definition.request_id_header
@@ -265,6 +269,8 @@ class Connection:
         )
         if not tiers and quota_config.empty:
             return None, None
+        if user is None and any(tier.scope == "user" for tier in tiers):
+            user = stable_identity(self._auth)  # per-user tiers count by whose credentials
         state = open_state(state_url)
         limiter = RateLimiter(self.service, tiers, state, account=account, user=user) \
             if tiers else None
@@ -283,6 +289,21 @@ class Connection:
         if isinstance(cache, dict):
             return CacheSettings.from_config({**self.definition.cache, **cache})
         return base
+
+    def caller_identity(self) -> str:
+        """Whose answers this connection gets, as a one-way name: the account and the
+        identity of its credentials (for an OAuth login, of whoever is logged in)."""
+        return f"{self.account}:{auth_identity(self._auth)}"
+
+    def answer_key(self, request: PageRequest) -> str:
+        """A one-way key of what ``request`` asks and of whom: the HTTP cache's key of it,
+        against the configured base URL (an instance a login hands out follows from whose
+        credentials they are)."""
+        settings = self._cache_config
+        return cache_key(self.build_request(request, base_url=self.base_url),
+                         ignored_params=settings.ignored_params,
+                         vary_headers=settings.vary_headers,
+                         secret_params=settings.secret_params, identity=self.caller_identity())
 
     @property
     def auth(self) -> httpx.Auth | None:
@@ -327,18 +348,26 @@ class Connection:
             return bracket_pairs(params)
         return params
 
+    def build_request(self, request: PageRequest, *, base_url: str | None = None,
+                      extensions: dict[str, Any] | None = None) -> httpx.Request:
+        """The httpx request ``request`` becomes (the client's headers merged); a relative
+        URL is resolved against ``base_url`` when given, else the client's base URL."""
+        if request.data is not None:
+            request.headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+        url = request.url
+        if base_url is not None and not httpx.URL(url).is_absolute_url:
+            url = base_url.rstrip("/") + "/" + url.lstrip("/")
+        return self.client.build_request(request.method, url, headers=request.headers,
+                                         extensions=extensions or {},
+                                         **self.http_kwargs(request))
+
     def send(
         self, request: PageRequest, *, endpoint: str, priority: str | None = None
     ) -> tuple[httpx.Response, Any, CallTrace]:
         """Send one request through the pipeline; the decoded body, or the mapped error."""
         trace = CallTrace(service=self.service, endpoint=endpoint)
-        kwargs = self.http_kwargs(request)
-        if request.data is not None:
-            request.headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
-        http_request = self.client.build_request(
-            request.method, request.url, headers=request.headers,
-            extensions={TRACE_KEY: trace, PRIORITY_KEY: priority or self.priority}, **kwargs,
-        )
+        http_request = self.build_request(
+            request, extensions={TRACE_KEY: trace, PRIORITY_KEY: priority or self.priority})
         try:
             response = self.client.send(http_request)
         except httpx.TransportError as exc:

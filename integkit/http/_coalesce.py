@@ -19,8 +19,10 @@ _ENCODING_HEADERS = {b"content-encoding", b"content-length", b"transfer-encoding
 def _key(request: httpx.Request) -> str | None:
     if request.method not in ("GET", "HEAD"):
         return None
-    # Different credentials may see different data: they never share an answer.
-    who = hashlib.blake2b(request.headers.get("authorization", "").encode(), digest_size=8)
+    # Any header may change the answer (credentials, an account, an API version): only
+    # requests identical in every header share one.
+    headers = "\n".join(sorted(f"{k.lower()}:{v}" for k, v in request.headers.multi_items()))
+    who = hashlib.blake2b(headers.encode(), digest_size=16)
     return f"{request.method} {request.url} {who.hexdigest()}"
 
 

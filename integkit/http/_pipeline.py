@@ -55,7 +55,8 @@ class PipelineOptions:
     cert: Any = None
     auth: httpx.Auth | None = None
     origins: Origins | None = None  # where requests may go; None: the base URLs' origins
-    identity: str = ""  # whose credentials ``auth`` applies: separates cached answers
+    # whose credentials ``auth`` applies (read per call when callable): separates cached answers
+    identity: str | Callable[[], str] = ""
     cache: Any = None  # CacheSettings, or None for no HTTP cache at all
     cache_storage: Any = None  # a mapping, a callable opening one, or None: the state's
     sleep: Callable[[float], None] = time.sleep

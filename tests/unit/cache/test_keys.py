@@ -81,7 +81,8 @@ def test_negotiation_and_api_version_headers_are_part_of_the_key() -> None:
     assert cache_key(req(headers={"Accept": "text/csv"})) != base
     assert cache_key(req(headers={"Stripe-Version": "2024-06-20"})) != cache_key(
         req(headers={"Stripe-Version": "2023-10-16"}))
-    assert cache_key(req(headers={"X-Tenant": "a"})) == base  # not varied unless configured
+    # issue 9: every header that may change the answer is keyed, a tenant header included
+    assert cache_key(req(headers={"X-Tenant": "a"})) != cache_key(req(headers={"X-Tenant": "b"}))
     assert cache_key(req(headers={"X-Tenant": "a"}), vary_headers=["X-Tenant"]) != cache_key(
         req(headers={"X-Tenant": "b"}), vary_headers=["X-Tenant"])
     assert cache_key(req(headers={"User-Agent": "x"})) == base
