@@ -18,13 +18,16 @@ False
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable
 from urllib.parse import urlencode
 
 import httpx
 
-from .._events import SENSITIVE_HEADERS, redact
+# Query parameters that carry a credential (never in a key or an entry, but digested so two
+# callers with different keys never share an answer), and those derived from a credential per
+# request (signatures, their timestamps: dropped, they differ on every call): one list,
+# shared with the redaction of URLs in logs and errors.
+from .._events import CREDENTIAL_PARAMS, SIGNATURE_PARAMS, is_credential_header, redact
 
 __all__ = [
     "CREDENTIAL_PARAMS",
@@ -38,35 +41,13 @@ __all__ = [
     "vary_digests",
 ]
 
-# Query parameters that carry a credential: never in a key or an entry, but digested so two
-# callers with different keys never share an answer.
-CREDENTIAL_PARAMS = frozenset({
-    "api_key", "apikey", "api-key", "key", "token", "access_token", "refresh_token", "id_token",
-    "auth", "auth_token", "client_secret", "secret", "password", "passwd", "private_token",
-    "session", "sessionid", "x-amz-credential", "x-amz-security-token", "hapikey",
-})
-# Query parameters derived from a credential per request (signatures, their timestamps):
-# dropped entirely, since they differ on every call and identify nothing.
-SIGNATURE_PARAMS = frozenset({
-    "signature", "sig", "x-amz-signature", "x-amz-date", "x-goog-signature",
-    "x-goog-credential", "x-goog-date",
-})
 # Request headers that select a different representation: part of the key.
 DEFAULT_VARY_HEADERS = (
     "accept", "accept-language", "stripe-version", "stripe-account", "x-github-api-version",
     "notion-version", "linkedin-version", "anthropic-version", "api-version", "x-api-version",
     "accept-version",
 )
-_CREDENTIAL_NAME = re.compile(
-    r"auth|token|secret|api[-_]?key|passw|signature|session|cookie|credential", re.IGNORECASE
-)
 _PERSON = b"integkit-cred"
-
-
-def is_credential_header(name: str) -> bool:
-    """Whether a header (request or response) may carry a credential: never stored or keyed."""
-    lowered = name.lower()
-    return lowered in SENSITIVE_HEADERS or bool(_CREDENTIAL_NAME.search(lowered))
 
 
 def _param_sets(

@@ -325,7 +325,8 @@ class Connection:
             )
         if response.status_code == 204 or not response.content:
             return response, None, trace
-        return response, decode_json(response, service=self.service, endpoint=endpoint), trace
+        return response, decode_json(response, service=self.service, endpoint=endpoint,
+                                     retries=trace.retries), trace
 
     def request(
         self,

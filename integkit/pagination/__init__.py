@@ -2,6 +2,7 @@
 
 from ._base import PageRequest, Paginator
 from ._detect import detect_paginator, paginator_from_config
+from ._masking import masked_request, masked_state, restored_request
 from ._paginators import (
     Cursor,
     GraphQLPageInfo,
@@ -27,5 +28,8 @@ __all__ = [
     "SinglePage",
     "StartingAfter",
     "detect_paginator",
+    "masked_request",
+    "masked_state",
     "paginator_from_config",
+    "restored_request",
 ]

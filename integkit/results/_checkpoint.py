@@ -3,7 +3,9 @@
 A checkpoint is a folder: ``pages.jsonl`` holds one line per committed page (appended and
 fsynced first), ``state.json`` the next request and paginator state (replaced atomically
 second). A page line past the count in ``state.json`` was never committed and is dropped on
-load, so no record is lost or read twice whatever instant the process died at.
+load, so no record is lost or read twice whatever instant the process died at. The folder is
+``0700`` and its files ``0600``; registered secrets are masked in what is written (the Result
+hands over its next request already masked).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import ConfigError
+from .._events import redact_registered
+from .._private import open_private, private_dir
 
 __all__ = ["Checkpoint", "SavedProgress"]
 
@@ -77,9 +81,10 @@ class Checkpoint:
         paginator: dict[str, Any] | None,
     ) -> None:
         """Append one page, then advance the state to point past it."""
-        self.path.mkdir(parents=True, exist_ok=True)
-        with self._pages_file.open("ab") as fh:
-            fh.write(json.dumps(records, separators=(",", ":"), default=str).encode() + b"\n")
+        private_dir(self.path)
+        with open_private(self._pages_file, "ab") as fh:
+            line = redact_registered(json.dumps(records, separators=(",", ":"), default=str))
+            fh.write(line.encode() + b"\n")
             fh.flush()
             os.fsync(fh.fileno())
         self._committed += 1
@@ -88,5 +93,7 @@ class Checkpoint:
             "paginator": paginator, "done": next_request is None,
         }
         tmp = self._state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(state, default=str))
+        tmp.unlink(missing_ok=True)
+        with open_private(tmp, "w") as fh:
+            fh.write(redact_registered(json.dumps(state, default=str)))
         os.replace(tmp, self._state_file)

@@ -27,7 +27,14 @@ import pyarrow as pa
 
 from .._errors import ConfigError, ServerError
 from ..http._context import CallTrace
-from ..pagination import PageRequest, Paginator, detect_paginator
+from ..pagination import (
+    PageRequest,
+    Paginator,
+    detect_paginator,
+    masked_request,
+    masked_state,
+    restored_request,
+)
 from ._arrow import records_to_array, records_to_table
 from ._checkpoint import Checkpoint, fingerprint
 from ._estimate import Estimate
@@ -209,8 +216,8 @@ class Result:
         self.stats.records = sum(len(p) for p in self._pages)
         if saved.pages:
             self._next = (
-                None if saved.done or saved.next_request is None
-                else PageRequest.from_dict(saved.next_request)
+                None if saved.done or saved.next_request is None or self._next is None
+                else restored_request(saved.next_request, self._next)
             )
             if saved.paginator is not None and self._next is not None:
                 self._paginator = self._paginator or self._source.new_paginator()
@@ -224,8 +231,9 @@ class Result:
 
     @property
     def cursor(self) -> dict[str, Any] | None:
-        """The request for the next page (None when complete): where a resume starts."""
-        return None if self._next is None else self._next.as_dict()
+        """The request for the next page (None when complete): where a resume starts, with
+        credentials masked (a next-page URL may carry the key)."""
+        return None if self._next is None else masked_request(self._next)
 
     def _capped(self) -> bool:
         return self.max_records is not None and self.stats.records >= self.max_records
@@ -290,8 +298,8 @@ class Result:
     def _commit_page(self, page: Page, nxt: PageRequest | None, paginator: Paginator) -> None:
         if self._checkpoint is not None:
             self._checkpoint.commit(
-                page.records, None if nxt is None else nxt.as_dict(),
-                {k: v for k, v in vars(paginator).items()},
+                page.records, None if nxt is None else masked_request(nxt),
+                masked_state(dict(vars(paginator))),
             )
         page.number = len(self._pages) + 1
         self._pages.append(page)
