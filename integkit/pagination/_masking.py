@@ -27,11 +27,18 @@ from ._base import PageRequest
 __all__ = ["masked_request", "masked_state", "restored_request"]
 
 
+def _masked_text(text: str) -> str:
+    # A URL (a paginator's next link) also loses its credential parameters; any other text
+    # (a record's field, an opaque cursor) only the registered secrets.
+    return redact(text) if "://" in text or text.startswith("/") else redact_registered(text)
+
+
 def masked_state(value: Any) -> Any:
-    """``value`` (plain JSON-like data) with registered secrets masked in every string and
-    the values of credential fields (``"client_secret"``) replaced by the mask."""
+    """``value`` (plain JSON-like data) with registered secrets masked in every string, and
+    credential parameters in URLs and the values of credential fields (``"client_secret"``)
+    replaced by the mask."""
     if isinstance(value, str):
-        return redact_registered(value)
+        return _masked_text(value)
     if isinstance(value, dict):
         return {key: MASK if isinstance(key, str) and key.lower() in CREDENTIAL_FIELDS
                 and val is not None else masked_state(val) for key, val in value.items()}
