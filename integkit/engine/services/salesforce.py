@@ -26,7 +26,6 @@ import datetime as dt
 import decimal
 import hashlib
 import math
-import os
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -133,7 +132,7 @@ class SalesforceConnection(Connection):
         env = dict(spec.get("env") or {})
 
         def setting(value: str | None, name: str) -> str | None:
-            return value if value is not None else (os.environ.get(env[name]) or None
+            return value if value is not None else (definition.environ(env[name]) or None
                                                     if name in env else None)
 
         login = (login_url or base_url or setting(None, "login_url") or
