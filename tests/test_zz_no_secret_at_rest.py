@@ -5,10 +5,9 @@ column, since their pages may be compressed), checkpoints (JSON and JSON lines),
 reports, executed notebooks, gzip files; nor in integkit's DEBUG log of the run, nor in the
 test Redis database.
 
-Files a test wrote itself as input (key material handed to integkit, config files with the
-secret or ``${VARS}`` in them, definitions) are not integkit's doing: they are recognised by
-their content (a PEM block) or by being written before integkit ran, in the test's own
-``inputs`` list below; everything else is checked.
+Only key material a test handed to integkit (PEM files, the token store's own key) and
+source files are not checked: every other file is, config files and definitions included
+(they hold ``${VARS}``, never the secret itself).
 
 Collected last (see conftest.py); run alone it checks what that run left.
 """
@@ -23,20 +22,15 @@ from pathlib import Path
 from integkit._events import _secrets
 
 # What a test hands to integkit, never something integkit stored: key material and
-# certificates, source, and the config / definition files tests write for integkit to read.
+# certificates (which are the secret), and source.
 _KEY_MATERIAL = {".pem", ".key", ".crt", ".p12"}
 _SOURCE = {".py"}
-_CONFIG_NAMES: tuple[str, ...] = ()
-_CONFIG: set[str] = set()
 
 
 def _written_by_a_test(path: Path, data: bytes) -> bool:
     if path.suffix in _KEY_MATERIAL | _SOURCE or path.name == "token.key":
         return True
-    if b"-----BEGIN " in data:  # PEM key material, whatever the file is called
-        return True
-    return path.suffix in _CONFIG or (
-        path.suffix == ".json" and any(n in path.stem.lower() for n in _CONFIG_NAMES))
+    return b"-----BEGIN " in data  # PEM key material, whatever the file is called
 
 
 def _parquet_text(path: Path) -> bytes:
@@ -112,3 +106,18 @@ def test_no_secret_in_files_or_logs_left_by_the_run(tmp_path_factory, run_log: P
         leaks += [(f"redis {key}", s[:4] + "...") for s, b in needles if b in content]
     assert sum(scanned.values()) > 10, scanned
     assert not leaks, sorted(set(leaks))
+
+
+def test_the_sweep_reads_through_compressed_formats(tmp_path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    secret = "sk_test_SweepSelfCheck0123456789"
+    path = tmp_path / "rows.parquet"
+    pq.write_table(pa.table({"note": [f"echoed {secret}"] * 50}), path, compression="zstd")
+    packed = tmp_path / "log.gz"
+    packed.write_bytes(gzip.compress(f"line {secret}\n".encode() * 20))
+    for target in (path, packed):
+        data = target.read_bytes()
+        assert any(secret.encode() in c for c in _contents(target, data)), target.name
+        target.unlink()  # this check's own files are not the run's
