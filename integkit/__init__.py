@@ -32,7 +32,7 @@ from .engine import Connection, available_services
 from .http import ApiDeprecationWarning
 from .ledger import costs, usage
 from .notebook import dashboard, login
-from .results import Page, Result, Stats, gather
+from .results import FieldTypeWarning, Page, Result, Stats, gather
 
 ledger.install()  # every call (and cache hit) becomes a row: ik.usage(), ik.costs()
 
@@ -44,6 +44,7 @@ __all__ = [
     "CircuitOpenError",
     "ConfigError",
     "Connection",
+    "FieldTypeWarning",
     "IntegkitError",
     "InvalidRequestError",
     "NetworkError",

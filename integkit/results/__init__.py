@@ -1,6 +1,6 @@
 """Results: lazy paged answers and their one conversion to Arrow, pandas and Parquet."""
 
-from ._arrow import records_to_table
+from ._arrow import FieldTypeWarning, records_to_table
 from ._checkpoint import Checkpoint
 from ._gather import gather
 from ._parallel import ParallelResult
@@ -9,6 +9,7 @@ from ._result import Fetched, Page, PageSource, Result, Stats
 __all__ = [
     "Checkpoint",
     "Fetched",
+    "FieldTypeWarning",
     "Page",
     "PageSource",
     "ParallelResult",

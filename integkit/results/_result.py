@@ -35,7 +35,7 @@ from ..pagination import (
     masked_state,
     restored_request,
 )
-from ._arrow import records_to_array, records_to_table
+from ._arrow import records_to_array, records_to_table, require_objects
 from ._checkpoint import Checkpoint, fingerprint
 from ._estimate import Estimate
 from ._parquet_cache import ParquetCache
@@ -244,6 +244,7 @@ class Result:
         """Fetch one page and work out the next request, touching no committed state."""
         started = time.perf_counter()
         fetched = self._source.fetch(request)
+        require_objects(fetched.records, service=self.service, endpoint=self.endpoint)
         self.stats.add(fetched.trace)
         with self._lock:
             self.stats.seconds += time.perf_counter() - started

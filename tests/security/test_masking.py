@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import stat
 import traceback
 from urllib.parse import quote
@@ -212,15 +211,3 @@ def test_checkpoint_files_hold_no_secret_are_private_and_resume_with_the_real_va
     assert len(resumed) == 1  # only the page that failed is fetched again
     assert resumed[0].carries(KEY) and "key=PROJ" in resumed[0].query
     assert "***" not in resumed[0].query and "%2A%2A%2A" not in resumed[0].query
-
-
-def test_the_state_database_is_created_private(tmp_path):
-    path = tmp_path / "fresh" / "state.db"
-    conn = ik.rest("http://127.0.0.1:9", state=f"sqlite:///{path}",
-                   rate_limit={"limit": 5, "per": "1s"})
-    conn.close()
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
-    for sibling in path.parent.iterdir():
-        assert stat.S_IMODE(sibling.stat().st_mode) == 0o600, sibling.name
-    assert os.access(path, os.R_OK | os.W_OK)
