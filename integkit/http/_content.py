@@ -9,6 +9,8 @@ retries is reported by the engine with a masked excerpt.
 from __future__ import annotations
 
 import json
+import threading
+import weakref
 from typing import Any
 
 import httpx
@@ -16,15 +18,27 @@ import orjson
 
 __all__ = ["json_body", "malformed_json"]
 
+# A body the retry layer decoded to judge it, handed to the one caller that reads it next
+# (popped), so a page is parsed once however many layers look at it.
+_decoded: weakref.WeakKeyDictionary[httpx.Response, Any] = weakref.WeakKeyDictionary()
+_decoded_lock = threading.Lock()
 
-def json_body(response: httpx.Response) -> Any:
-    """The decoded JSON body (orjson; the lenient decoder for NaN literals or another
-    encoding); ValueError when it is not JSON."""
+
+def _decode(response: httpx.Response) -> Any:
     try:
         return orjson.loads(response.content)
     except orjson.JSONDecodeError:
         pass
     return json.loads(response.text)  # raises ValueError (JSONDecodeError) in turn
+
+
+def json_body(response: httpx.Response) -> Any:
+    """The decoded JSON body (orjson; the lenient decoder for NaN literals or another
+    encoding); ValueError when it is not JSON."""
+    with _decoded_lock:
+        if response in _decoded:
+            return _decoded.pop(response)
+    return _decode(response)
 
 
 def _asks_for_json(request: httpx.Request) -> bool:
@@ -49,8 +63,13 @@ def malformed_json(request: httpx.Request, response: httpx.Response) -> str | No
         return "an HTML page instead of JSON"
     if kind and "json" not in kind and kind != "text/plain":
         return None
+    with _decoded_lock:
+        if response in _decoded:
+            return None
     try:
-        json_body(response)
+        data = _decode(response)
     except (ValueError, UnicodeDecodeError):
         return "invalid JSON"
+    with _decoded_lock:
+        _decoded[response] = data
     return None
