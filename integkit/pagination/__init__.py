@@ -1,8 +1,8 @@
 """Pagination strategies: small classes that turn one page's response into the next request."""
 
-from ._base import PageRequest, Paginator
+from ._base import PageRequest, Paginator, masked_state
 from ._detect import detect_paginator, paginator_from_config
-from ._masking import masked_request, masked_state, restored_request
+from ._masking import restored_request
 from ._paginators import (
     Cursor,
     GraphQLPageInfo,
@@ -28,7 +28,6 @@ __all__ = [
     "SinglePage",
     "StartingAfter",
     "detect_paginator",
-    "masked_request",
     "masked_state",
     "paginator_from_config",
     "restored_request",

@@ -1,4 +1,4 @@
-"""A page request as it may be shown or written down: credentials masked, and put back.
+"""A page request written down masked (``PageRequest.masked()``), and put back on resume.
 
 ``Result.cursor`` and checkpoint files hold the request for the next page. A next-page URL a
 server handed out may carry the key (``?api_key=...``, ``&sig=...``) and a caller may pass a
@@ -14,54 +14,10 @@ from typing import Any
 
 import httpx
 
-from .._events import (
-    CREDENTIAL_FIELDS,
-    MASK,
-    SECRET_PARAMS,
-    is_credential_header,
-    redact,
-    redact_registered,
-)
+from .._events import MASK
 from ._base import PageRequest
 
-__all__ = ["masked_request", "masked_state", "restored_request"]
-
-
-def _masked_text(text: str) -> str:
-    # A URL (a paginator's next link) also loses its credential parameters; any other text
-    # (a record's field, an opaque cursor) only the registered secrets.
-    return redact(text) if "://" in text or text.startswith("/") else redact_registered(text)
-
-
-def masked_state(value: Any) -> Any:
-    """``value`` (plain JSON-like data) with registered secrets masked in every string, and
-    credential parameters in URLs and the values of credential fields (``"client_secret"``)
-    replaced by the mask."""
-    if isinstance(value, str):
-        return _masked_text(value)
-    if isinstance(value, dict):
-        return {key: MASK if isinstance(key, str) and key.lower() in CREDENTIAL_FIELDS
-                and val is not None else masked_state(val) for key, val in value.items()}
-    if isinstance(value, list | tuple):
-        return [masked_state(item) for item in value]
-    return value
-
-
-def masked_request(request: PageRequest) -> dict[str, Any]:
-    """``request.as_dict()`` with credentials masked: query parameters and URL parameters
-    named like one (``access_token``, ``key``, ``sig``...), credential headers, credential
-    fields of a body, and registered secrets anywhere."""
-    params = {
-        name: MASK if name.lower() in SECRET_PARAMS and value is not None
-        else masked_state(value) for name, value in request.params.items()
-    }
-    headers = {name: MASK if is_credential_header(name) else redact_registered(str(value))
-               for name, value in request.headers.items()}
-    return {
-        "method": request.method, "url": redact(request.url), "params": params,
-        "json": masked_state(request.json), "data": masked_state(request.data),
-        "headers": headers,
-    }
+__all__ = ["restored_request"]
 
 
 def _masked(value: Any) -> bool:
@@ -99,7 +55,7 @@ def _restore_url(url: str, live: dict[str, Any]) -> str:
 
 
 def restored_request(saved: dict[str, Any], live: PageRequest) -> PageRequest:
-    """The request ``saved`` by :func:`masked_request`, its masked values taken from ``live``
+    """The request ``saved`` by :meth:`PageRequest.masked`, its masked values taken from ``live``
     (the resumed listing's first request) or dropped when ``live`` has none."""
     live_query = {**dict(httpx.URL(live.url).params), **live.params}
     json_value = saved.get("json")

@@ -31,7 +31,6 @@ from ..pagination import (
     PageRequest,
     Paginator,
     detect_paginator,
-    masked_request,
     masked_state,
     restored_request,
 )
@@ -233,7 +232,7 @@ class Result:
     def cursor(self) -> dict[str, Any] | None:
         """The request for the next page (None when complete): where a resume starts, with
         credentials masked (a next-page URL may carry the key)."""
-        return None if self._next is None else masked_request(self._next)
+        return None if self._next is None else self._next.masked()
 
     def _capped(self) -> bool:
         return self.max_records is not None and self.stats.records >= self.max_records
@@ -299,7 +298,7 @@ class Result:
     def _commit_page(self, page: Page, nxt: PageRequest | None, paginator: Paginator) -> None:
         if self._checkpoint is not None:
             self._checkpoint.commit(
-                page.records, None if nxt is None else masked_request(nxt),
+                page.records, None if nxt is None else nxt.masked(),
                 masked_state(dict(vars(paginator))),
             )
         page.number = len(self._pages) + 1

@@ -96,7 +96,8 @@ def test_token_query_parameters_are_masked_in_errors_logs_events_and_the_cursor(
         ik.off("call", events.append)
     assert home.seen[-1].carries(SERVER_TOKEN)  # the next link was followed as given
     cursor = json.dumps(result.cursor)
-    for text in (everything_shown(caught.value), caplog.text, cursor,
+    pages = repr(result._next)  # noqa: SLF001 - the PageRequest of the next page, shown
+    for text in (everything_shown(caught.value), caplog.text, cursor, pages,
                  " ".join(e.url for e in events)):
         assert SERVER_TOKEN not in text and "abc123sig" not in text
     assert "access_token=***" in cursor and "sig=***" in cursor
