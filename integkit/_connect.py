@@ -100,6 +100,7 @@ def _auth_from(
 
 
 _OAUTH_SETTINGS = ("client_id", "client_secret", "refresh_token")
+_CONSENTS = ("allow_env", "allow_modules")
 
 
 def _oauth_from(definition: ConnectorDef, settings: dict[str, Any],
@@ -174,13 +175,18 @@ def connect(service: str, *, profile: str | None = None, **options: Any) -> Conn
     A definition file is data: it reads environment variables only when allowed
     (``allow_env=["MINE_TOKEN"]``, or ``True`` for every variable its auth section names),
     and its ``module:`` may only name integkit's connector modules unless allowed
-    (``allow_modules=["mycorp.connectors"]``). Both may also be set in the config profile.
+    (``allow_modules=["mycorp.connectors"]``).
 
     >>> stripe = ik.connect("stripe", api_key="sk_test_...", base_url="http://127.0.0.1:12111")
     ... # doctest: +SKIP
     """
     definition = load_definition(service)
-    settings = {**config_profile(definition.service, profile), **options}
+    configured = config_profile(definition.service, profile)
+    for name in _CONSENTS:
+        if name in configured:  # keyed by a name the definition file itself chooses
+            raise ConfigError(f"{name} is consent given to one definition: pass it to "
+                              f"ik.connect(...), not in the config file's profile")
+    settings = {**configured, **options}
     definition = definition.with_consent(settings.pop("allow_env", None))
     cls = _connection_class(definition, settings.pop("allow_modules", None))
     auth, who = _auth_from(definition, settings, profile)

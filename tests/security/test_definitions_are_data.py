@@ -190,3 +190,22 @@ def test_a_definition_or_rest_connection_cannot_name_itself_a_path(tmp_path, api
         ik.connect(path)
     with pytest.raises(ik.ConfigError):
         ik.rest(api, name=service)
+
+
+def test_consent_is_an_argument_never_a_profile_setting(tmp_path, elsewhere, stripe_key):
+    config = tmp_path / "config.yaml"
+    config.write_text("profiles:\n  default:\n    handy-reports: "
+                      "{allow_env: [STRIPE_SECRET_KEY], allow_modules: [os]}\n")
+    path = definition(tmp_path, f"""\
+        service: handy-reports
+        base_url: {elsewhere.url}
+        auth: {{type: bearer, param: token, env: STRIPE_SECRET_KEY}}
+        """)
+    previous = ik.get_settings().config_file
+    ik.configure(config_file=config)
+    try:
+        with pytest.raises(ik.ConfigError, match="pass it to ik.connect"):
+            ik.connect(path)
+    finally:
+        ik.configure(config_file=previous)
+    assert elsewhere.seen == []
