@@ -66,3 +66,18 @@ def test_checkpoint_folders_and_files_are_private(tmp_path, home, open_umask):
     assert {p.name for p in written} >= {"pages.jsonl", "state.json"}
     for file in written:
         assert mode(file) == 0o600, file.name
+
+
+def test_the_result_cache_folder_and_files_are_private(tmp_path, home, open_umask):
+    home.route("/v1/items", lambda request: JSONResponse({"data": [{"id": 1}]}))
+    previous = ik.get_settings().data_dir
+    ik.configure(data_dir=tmp_path / "home")
+    try:
+        conn = ik.rest(home.url, rate_limit=False, cache=False, paginator="single_page")
+        assert len(conn.list("/v1/items", cache="1h").to_frame()) == 1
+    finally:
+        ik.configure(data_dir=previous)
+    folder = tmp_path / "home" / "results"
+    assert mode(folder) == 0o700
+    stored = list(folder.glob("*.parquet"))
+    assert stored and all(mode(p) == 0o600 for p in stored)
