@@ -243,10 +243,10 @@ class Result:
         """Fetch one page and work out the next request, touching no committed state."""
         started = time.perf_counter()
         fetched = self._source.fetch(request)
-        require_objects(fetched.records, service=self.service, endpoint=self.endpoint)
         self.stats.add(fetched.trace)
         with self._lock:
             self.stats.seconds += time.perf_counter() - started
+        require_objects(fetched.records, service=self.service, endpoint=self.endpoint)
         if paginator is None:
             paginator = detect_paginator(fetched.response, fetched.data)  # type: ignore[arg-type]
         else:
