@@ -35,7 +35,7 @@ from .engine import Connection, available_services
 from .http import ApiDeprecationWarning
 from .ledger import costs, usage
 from .notebook import dashboard, login
-from .results import DuplicateRecordWarning, Page, Result, Stats, gather
+from .results import DuplicateRecordWarning, FieldTypeWarning, Page, Result, Stats, gather
 
 ledger.install()  # every call (and cache hit) becomes a row: ik.usage(), ik.costs()
 
@@ -49,6 +49,7 @@ __all__ = [
     "ConfigError",
     "Connection",
     "DuplicateRecordWarning",
+    "FieldTypeWarning",
     "IntegkitError",
     "InvalidRequestError",
     "NetworkError",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import os
 import threading
 import weakref
 from typing import Any
@@ -70,7 +69,7 @@ def _auth_from(
     secret = settings.get(param)
     env = spec.get("env")
     if secret is None and env:
-        secret = os.environ.get(env)
+        secret = definition.environ(env)
     stored = None if secret else _stored_credential(definition.service, profile)
     if stored is not None:
         if kind == "basic":
@@ -80,9 +79,12 @@ def _auth_from(
             secret = stored["access_token"]
     if not secret:
         how = f"set {env} or pass " if env else "pass "
+        name = definition.source if definition.origin == "file" else definition.service
+        consent = (f" (integkit reads {env} for a definition from a file only with "
+                   f"allow_env=[{env!r}])" if env and not definition.may_read_env(env) else "")
         raise ConfigError(
-            f"{definition.service} needs a credential: {how}ik.connect({definition.service!r}, "
-            f"{param}=...), or store one with ik.login({definition.service!r}). To try it "
+            f"{definition.service} needs a credential: {how}ik.connect({name!r}, "
+            f"{param}=...){consent}, or store one with ik.login({name!r}). To try it "
             f"offline, use ik.sandbox({definition.service!r})."
         )
     who = _account(secret)
@@ -92,12 +94,13 @@ def _auth_from(
         return ApiKey(secret, header=spec.get("header", "X-API-Key"), query=spec.get("query"),
                       prefix=spec.get("prefix", "")), who
     if kind == "basic":
-        password = settings.get("password") or os.environ.get(spec.get("password_env", ""), "")
+        password = settings.get("password") or definition.environ(spec.get("password_env")) or ""
         return Basic(secret, password), who
     raise ConfigError(f"{definition.service}: unknown auth type {kind!r} in its definition")
 
 
 _OAUTH_SETTINGS = ("client_id", "client_secret", "refresh_token")
+_CONSENTS = ("allow_env", "allow_modules")
 
 
 def _oauth_from(definition: ConnectorDef, settings: dict[str, Any],
@@ -109,8 +112,9 @@ def _oauth_from(definition: ConnectorDef, settings: dict[str, Any],
     spec = definition.auth
     env: dict[str, str] = spec["env"] if isinstance(spec.get("env"), dict) else {}
     found: dict[str, str | None] = {
-        name: settings.pop(name, None) or os.environ.get(env.get(name, ""), "") or None
+        name: settings.pop(name, None) or definition.environ(env.get(name)) or None
         for name in _OAUTH_SETTINGS}
+    refresh_env = env.get("refresh_token")
     base = (settings.get("base_url") or definition.base_url).rstrip("/")
     token_url = spec.get("token_url") or base + spec.get("token_path", "/oauth/token")
     return OAuth2(
@@ -118,16 +122,47 @@ def _oauth_from(definition: ConnectorDef, settings: dict[str, Any],
         device_authorization_url=spec.get("device_authorization_url"),
         revoke_url=spec.get("revoke_url"), scopes=spec.get("scopes"), grant=spec.get("grant"),
         service=definition.service, profile=profile,
-        refresh_token_env=env.get("refresh_token"), client_id=found["client_id"],
+        refresh_token_env=refresh_env if definition.may_read_env(refresh_env) else None,
+        client_id=found["client_id"],
         client_secret=found["client_secret"], refresh_token=found["refresh_token"],
     )
 
 
-def _connection_class(definition: ConnectorDef) -> type[Connection]:
+# Where a definition's ``module:`` may point without the caller's say-so: integkit's own
+# connector code. A definition is data; importing a module runs code.
+_OWN_MODULES = "integkit.engine.services"
+
+
+def _module_allowed(module: str, allow_modules: Any) -> bool:
+    allowed = [_OWN_MODULES]
+    if allow_modules is not None:
+        if isinstance(allow_modules, str) or not isinstance(allow_modules, list | tuple | set):
+            raise ConfigError(f"allow_modules must be a list of module or package names, not "
+                              f"{allow_modules!r}")
+        allowed += [str(m) for m in allow_modules]
+    return any(module == a or module.startswith(a + ".") for a in allowed)
+
+
+def _connection_class(definition: ConnectorDef, allow_modules: Any = None) -> type[Connection]:
+    """The Connection class the definition's ``module:`` provides (its ``CONNECTION``):
+    integkit's own connector modules, or those the caller allowed with ``allow_modules=``."""
     if not definition.module:
         return Connection
-    module = importlib.import_module(definition.module)
-    cls: type[Connection] = getattr(module, "CONNECTION", Connection)
+    if not _module_allowed(definition.module, allow_modules):
+        raise ConfigError(
+            f"{definition.source}: module {definition.module!r} is not one of integkit's "
+            f"connector modules ({_OWN_MODULES}.*); importing it would run its code. If you "
+            f"trust it: ik.connect(..., allow_modules=[{definition.module!r}])"
+        )
+    try:
+        module = importlib.import_module(definition.module)
+    except ImportError as exc:
+        raise ConfigError(f"{definition.source}: cannot import module "
+                          f"{definition.module!r}: {exc}") from None
+    cls = getattr(module, "CONNECTION", Connection)
+    if not (isinstance(cls, type) and issubclass(cls, Connection)):
+        raise ConfigError(f"{definition.source}: {definition.module}.CONNECTION must be a "
+                          "subclass of integkit's Connection")
     return cls
 
 
@@ -137,11 +172,23 @@ def connect(service: str, *, profile: str | None = None, **options: Any) -> Conn
     Settings come from the definition, then the config file's ``profile``, then the service's
     env vars, then ``options`` (``api_key=``, ``base_url=``, ``retry=``, ``timeout=``...).
 
+    A definition file is data: it reads environment variables only when allowed
+    (``allow_env=["MINE_TOKEN"]``, or ``True`` for every variable its auth section names),
+    and its ``module:`` may only name integkit's connector modules unless allowed
+    (``allow_modules=["mycorp.connectors"]``).
+
     >>> stripe = ik.connect("stripe", api_key="sk_test_...", base_url="http://127.0.0.1:12111")
     ... # doctest: +SKIP
     """
     definition = load_definition(service)
-    settings = {**config_profile(definition.service, profile), **options}
+    configured = config_profile(definition.service, profile)
+    for name in _CONSENTS:
+        if name in configured:  # keyed by a name the definition file itself chooses
+            raise ConfigError(f"{name} is consent given to one definition: pass it to "
+                              f"ik.connect(...), not in the config file's profile")
+    settings = {**configured, **options}
+    definition = definition.with_consent(settings.pop("allow_env", None))
+    cls = _connection_class(definition, settings.pop("allow_modules", None))
     auth, who = _auth_from(definition, settings, profile)
     for key, value in who.items():
         settings.setdefault(key, value)
@@ -149,7 +196,7 @@ def connect(service: str, *, profile: str | None = None, **options: Any) -> Conn
         settings.pop(key, None)
     settings.setdefault("base_url", settings.pop("endpoint_url", None))
     try:
-        conn = _connection_class(definition)(definition, auth=auth, **settings)
+        conn = cls(definition, auth=auth, **settings)
     except TypeError as exc:
         raise ConfigError(f"connect({service!r}): {exc}") from None
     _latest[conn.service] = weakref.ref(conn)

@@ -19,11 +19,14 @@
 
 Each ApiError carries ``service``, ``endpoint``, ``status``, ``request_id``, a body excerpt and
 ``transient`` (whether trying again later can succeed); ``str()`` leads with the request id.
+Secrets are masked in every message, body excerpt and hint (a server may echo a key back).
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from ._events import redact
 
 __all__ = [
     "ApiError",
@@ -51,6 +54,12 @@ class IntegkitError(Exception):
     """Base of every error integkit raises."""
 
     transient: bool = False
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*(redact(a) if isinstance(a, str) else a for a in args))
+
+    def __str__(self) -> str:
+        return redact(super().__str__())
 
     def __repr__(self) -> str:
         from .notebook._html import error_text
@@ -94,14 +103,15 @@ class ApiError(IntegkitError):
         hint: str | None = None,
         transient: bool | None = None,
     ) -> None:
-        self.message = message
+        self.message = redact(message)
         self.service = service
         self.endpoint = endpoint
         self.status = status
         self.request_id = request_id
-        self.body = body[:_BODY_EXCERPT] if body else body
+        # Masked before it is cut, so that no secret survives half-cut at the end.
+        self.body = redact(body)[:_BODY_EXCERPT] if body else body
         self.code = code
-        self.hint = self.default_hint if hint is None else hint
+        self.hint = redact(self.default_hint if hint is None else hint)
         if transient is not None:
             self.transient = transient
         super().__init__(str(self))
@@ -112,7 +122,7 @@ class ApiError(IntegkitError):
         status = f"{self.status} " if self.status else ""
         body = f"{where}: {self.message}" if where else self.message
         text = f"{head}{status}{body}"
-        return f"{text} {self.hint}".rstrip()
+        return redact(f"{text} {self.hint}".rstrip())
 
     # Keep the keyword fields across pickling (papermill, multiprocessing).
     def __reduce__(self) -> tuple[Any, ...]:

@@ -26,7 +26,11 @@ from urllib.parse import urlencode
 
 import httpx
 
-from .._events import SENSITIVE_HEADERS, redact
+# Query parameters that carry a credential (never in a key or an entry, but digested so two
+# callers with different keys never share an answer), and those derived from a credential per
+# request (signatures, their timestamps: dropped, they differ on every call): one list,
+# shared with the redaction of URLs in logs and errors.
+from .._events import CREDENTIAL_PARAMS, SIGNATURE_PARAMS, is_credential_header, redact
 
 __all__ = [
     "CREDENTIAL_PARAMS",
@@ -42,19 +46,6 @@ __all__ = [
     "vary_digests",
 ]
 
-# Query parameters that carry a credential: never in a key or an entry, but digested so two
-# callers with different keys never share an answer.
-CREDENTIAL_PARAMS = frozenset({
-    "api_key", "apikey", "api-key", "key", "token", "access_token", "refresh_token", "id_token",
-    "auth", "auth_token", "client_secret", "secret", "password", "passwd", "private_token",
-    "session", "sessionid", "x-amz-credential", "x-amz-security-token", "hapikey",
-})
-# Query parameters derived from a credential per request (signatures, their timestamps):
-# dropped entirely, since they differ on every call and identify nothing.
-SIGNATURE_PARAMS = frozenset({
-    "signature", "sig", "x-amz-signature", "x-amz-date", "x-goog-signature",
-    "x-goog-credential", "x-goog-date",
-})
 # Request headers that never change the answer (the connection, the body's framing, the
 # caller's software, tracing, idempotency, conditional requests the cache makes itself):
 # left out of the key. Every other request header is part of it.
@@ -68,16 +59,7 @@ _NEUTRAL_NAME = re.compile(
     r"request-?id$|correlation-?id$|trace-?id$|idempotency|^x-b3-|^x-amzn-trace|^x-cloud-trace",
     re.IGNORECASE,
 )
-_CREDENTIAL_NAME = re.compile(
-    r"auth|token|secret|api[-_]?key|passw|signature|session|cookie|credential", re.IGNORECASE
-)
 _PERSON = b"integkit-cred"
-
-
-def is_credential_header(name: str) -> bool:
-    """Whether a header (request or response) may carry a credential: never stored or keyed."""
-    lowered = name.lower()
-    return lowered in SENSITIVE_HEADERS or bool(_CREDENTIAL_NAME.search(lowered))
 
 
 def is_neutral_header(name: str) -> bool:

@@ -23,6 +23,7 @@ import httpx
 from .._config import get_settings
 from .._errors import ApiError, NetworkError, QuotaExceededError
 from .._events import CallEvent, emit, logger
+from ..http._content import malformed_json
 from ..http._context import CallTrace, trace_of
 from ..http._layer import BufferedLayer, Outcome, settle
 from ._keys import (
@@ -210,6 +211,8 @@ class CacheTransport(BufferedLayer):
         now = self.clock()
         expires_at = expiry(self.settings, call.info, response.status_code, response.headers, now)
         if expires_at is None or contains_secret(response.content):
+            return None
+        if malformed_json(call.request, response):  # a proxy's page: never served again
             return None
         pinned = [
             name.strip().lower() for value in response.headers.get_list("vary")

@@ -1,10 +1,34 @@
-"""Request encodings: Stripe-style bracket form bodies and query strings."""
+"""Request encodings: Stripe-style bracket form bodies and query strings, and path segments."""
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
-__all__ = ["bracket_pairs"]
+from .._errors import InvalidRequestError
+
+__all__ = ["bracket_pairs", "path_segment"]
+
+
+def path_segment(value: Any, *, what: str = "id", service: str | None = None,
+                 endpoint: str | None = None) -> str:
+    """``value`` as exactly one URL path segment, percent-encoded.
+
+    An id is data, not a path: ``"?limit=3"`` must not become a query that lists everything,
+    ``"#x"`` a fragment that cuts the path, ``"%2F"`` a slash. ``""``, ``"."``, ``".."`` and
+    values with a slash cannot be one segment at all (``..`` would climb to the listing), so
+    they are an InvalidRequestError.
+
+    >>> path_segment("ch_1?limit=3")
+    'ch_1%3Flimit%3D3'
+    """
+    text = str(value)
+    if text.strip() in ("", ".", "..") or "/" in text or "\\" in text:
+        raise InvalidRequestError(
+            f"{value!r} is not a valid {what}: an {what} is one path segment (no '/', not "
+            "empty, '.' or '..')", service=service, endpoint=endpoint,
+        )
+    return quote(text, safe="")
 
 
 def _scalar(value: Any) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from .._errors import ConfigError
-from ._definition import ConnectorDef
+from ._definition import ConnectorDef, check_service_name
 
 __all__ = ["available_services", "definition_dirs", "load_definition"]
 
@@ -41,17 +41,44 @@ def _read(path: Path) -> dict[str, Any]:
     return data or {}
 
 
+def _is_path(name: str) -> bool:
+    return name.endswith((".yaml", ".yml")) or "/" in name or "\\" in name or \
+        name.startswith(("~", "."))
+
+
 @functools.cache
 def load_definition(name_or_path: str) -> ConnectorDef:
-    """The definition of a shipped service by name, or of a user's YAML file by path."""
-    path = Path(name_or_path)
-    if path.suffix in (".yaml", ".yml") and path.exists():
-        return ConnectorDef.from_mapping(_read(path), source=str(path))
+    """The definition of a shipped service by name, or of a user's YAML file by path.
+
+    A name is a plain name (``"stripe"``): never a path, so ``"../x"`` cannot reach a file
+    outside the shipped definitions. A path ends in ``.yaml`` / ``.yml``; what it holds is a
+    user's definition (``origin="file"``: it reads no environment variable without consent).
+    """
+    if not isinstance(name_or_path, str):
+        raise ConfigError(f"a service is named by a string, not {type(name_or_path).__name__}")
+    if _is_path(name_or_path):
+        path = Path(name_or_path).expanduser()
+        if path.suffix not in (".yaml", ".yml"):
+            raise ConfigError(f"{name_or_path!r} is neither a shipped service's name nor a "
+                              "definition file (.yaml / .yml)")
+        if not path.is_file():
+            raise ConfigError(f"no connector definition file at {path}")
+        definition = ConnectorDef.from_mapping(_read(path), source=str(path), origin="file")
+        if definition.service.lower() in available_services():
+            raise ConfigError(
+                f"{path}: its service name {definition.service!r} is a shipped connector's; "
+                "a definition from a file must use its own name (under that one it would be "
+                f"handed {definition.service}'s settings, stored credentials and limits)"
+            )
+        return definition
+    check_service_name(name_or_path)
     for directory in definition_dirs():
         candidate = directory / f"{name_or_path}.yaml"
-        if candidate.exists():
-            return ConnectorDef.from_mapping(_read(candidate), source=str(candidate))
+        if candidate.is_file():
+            return ConnectorDef.from_mapping(_read(candidate), source=str(candidate),
+                                             origin="shipped")
     raise ConfigError(
         f"unknown service {name_or_path!r}; available: {', '.join(available_services())}. "
-        "For any other REST API use ik.rest(base_url=...)."
+        "For any other REST API use ik.rest(base_url=...), or a definition file "
+        "(ik.connect('mine.yaml'))."
     )

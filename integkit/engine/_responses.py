@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 import httpx
-import orjson
 
 from .._errors import (
     ApiError,
@@ -19,8 +18,9 @@ from .._errors import (
     RateLimitError,
     ServerError,
 )
+from .._events import redact
 from .._jsonpath import find
-from ..http import retry_after
+from ..http import json_body, retry_after
 
 __all__ = ["decode_json", "error_for_response", "error_for_transport"]
 
@@ -115,22 +115,23 @@ def error_for_transport(exc: Exception, *, service: str, endpoint: str, url: str
     return NetworkError(what, service=service, endpoint=endpoint)
 
 
-def decode_json(response: httpx.Response, *, service: str, endpoint: str) -> Any:
+def decode_json(response: httpx.Response, *, service: str, endpoint: str, retries: int = 0) -> Any:
     """The decoded body of a 2xx answer (orjson: several times faster on large pages), or a
-    ServerError saying what came instead of JSON."""
+    ServerError saying what came instead of JSON (after ``retries`` retries), with a masked
+    excerpt."""
     try:
-        return orjson.loads(response.content)
-    except orjson.JSONDecodeError:
+        return json_body(response)
+    except (ValueError, UnicodeDecodeError):
         pass
-    try:  # not UTF-8, or NaN/Infinity literals: the lenient decoder may still read it
-        return json.loads(response.text)
-    except ValueError:
-        pass
-    excerpt = response.text[:200]
+    kind = response.headers.get("content-type", "")
+    what = "an HTML page" if "html" in kind.lower() else "a malformed body"
+    excerpt = redact(response.text)[:200]
+    tried = f", still after {retries} retries" if retries else ""
     raise ServerError(
-        f"the response is not valid JSON (content-type {response.headers.get('content-type')!r},"
-        f" starts with {json.dumps(excerpt)})", service=service, endpoint=endpoint,
-        status=response.status_code, body=response.text,
-        hint="The service (or a proxy in front of it) answered with something else; re-run to "
-        "retry: a paged extraction resumes from its last good page.",
+        f"the response is not valid JSON ({what}{tried}; content-type {kind!r}, starts with "
+        f"{json.dumps(excerpt)})",
+        service=service, endpoint=endpoint, status=response.status_code, body=response.text,
+        hint="The service, or a proxy or portal in front of it, answered with something else "
+        "than JSON: check base_url and the network (a login page of a proxy is the usual "
+        "cause). Re-running retries; a paged extraction resumes from its last good page.",
     )

@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 import httpx
 
 from .._config import get_settings
-from .._errors import ConfigError, InvalidRequestError, PaginationError
+from .._errors import ConfigError, PaginationError
 from .._events import logger, redact
 from .._jsonpath import find, find_records
 from .._version import __version__
@@ -53,7 +53,7 @@ from ..results._estimate import Estimate
 from ..results._parquet_cache import ParquetCache
 from ..state import StateBackend, open_state
 from ._definition import ConnectorDef, Resource
-from ._encoding import bracket_pairs
+from ._encoding import bracket_pairs, path_segment
 from ._estimate import estimate_listing
 from ._history import ListingRun, record_run
 from ._responses import decode_json, error_for_response, error_for_transport
@@ -382,7 +382,8 @@ class Connection:
             )
         if response.status_code == 204 or not response.content:
             return response, None, trace
-        return response, decode_json(response, service=self.service, endpoint=endpoint), trace
+        return response, decode_json(response, service=self.service, endpoint=endpoint,
+                                     retries=trace.retries), trace
 
     def http_kwargs(self, request: PageRequest) -> dict[str, Any]:
         """The query and body of ``request`` as httpx takes them (encoded the service's way)."""
@@ -534,12 +535,12 @@ class Connection:
         return None
 
     def retrieve(self, resource: str, id: str, **params: Any) -> dict[str, Any]:
-        """One object of ``resource`` by id."""
+        """One object of ``resource`` by id (one path segment, percent-encoded: an id such as
+        ``"?limit=3"`` is looked up as that id, never turned into a query)."""
         spec = self._resource(resource)
-        path = spec.retrieve_path.format(id=id) if spec.retrieve_path else f"{spec.path}/{id}"
-        if not id or "/" in str(id):
-            raise InvalidRequestError(f"{id!r} is not a valid id", service=self.service,
-                                      endpoint=f"{spec.name}.retrieve")
+        segment = path_segment(id, service=self.service, endpoint=f"{spec.name}.retrieve")
+        path = (spec.retrieve_path.format(id=segment) if spec.retrieve_path
+                else f"{spec.path}/{segment}")
         return self.request("GET", path, params=self.prepare_params(params),  # type: ignore[no-any-return]
                             endpoint=f"{spec.name}.retrieve")
 

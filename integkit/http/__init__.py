@@ -2,6 +2,7 @@
 
 from ._breaker import BreakerTransport, CircuitBreaker
 from ._coalesce import CoalesceTransport
+from ._content import json_body, malformed_json
 from ._context import CallTrace, trace_of
 from ._failover import FailoverTransport
 from ._hints import retry_after, should_retry_hint
@@ -36,6 +37,8 @@ __all__ = [
     "RetryPolicy",
     "RetryTransport",
     "build_transport",
+    "json_body",
+    "malformed_json",
     "origin_of",
     "parse_duration",
     "refusal",

@@ -19,6 +19,7 @@ import tenacity
 
 from .._errors import CircuitOpenError
 from .._events import logger
+from ._content import malformed_json
 from ._context import trace_of
 from ._hints import retry_after, should_retry_hint
 
@@ -95,7 +96,14 @@ class RetryPolicy:
         status = outcome.status_code
         hint = should_retry_hint(outcome.headers)
         transient = status in self.retry_statuses if hint is None else hint
-        if status < 400 or not transient:
+        if status < 400:
+            # A proxy's HTML page or a garbled body with a 200: another attempt usually
+            # reaches the service (a write only when replaying it cannot apply it twice).
+            why = malformed_json(request, outcome)
+            if why is None or not self.replayable(request):
+                return Verdict(False)
+            return Verdict(True, self.backoff(attempt), f"{status} with {why}")
+        if not transient:
             return Verdict(False)
         # A 429 is rejected before processing, so even a bare POST may go again.
         if not (self.replayable(request) or status == 429):

@@ -8,7 +8,6 @@ terminal fallback and the headless error all start from a :class:`LoginSpec`.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,7 +22,8 @@ from ..engine import ConnectorDef, load_definition
 __all__ = ["KEY_SCHEMES", "LoginSpec", "login_spec"]
 
 KEY_SCHEMES = ("bearer", "api_key", "basic")
-_CONNECT_OPTIONS = ("base_url", "endpoint_url", "rate_limit", "timeout", "retry", "headers")
+_CONNECT_OPTIONS = ("base_url", "endpoint_url", "rate_limit", "timeout", "retry", "headers",
+                    "allow_env", "allow_modules")
 
 
 @dataclass
@@ -126,8 +126,7 @@ class LoginSpec:
             return self.options[name]
         if self.auth.get(name) is not None:
             return self.auth[name]
-        var = self.env_var(name)
-        return os.environ.get(var) or None if var else None
+        return self.definition.environ(self.env_var(name)) or None
 
     def _endpoint(self, name: str, base: str) -> str | None:
         explicit = self._setting(name)
@@ -194,7 +193,8 @@ class LoginSpec:
 
 def login_spec(service: str, *, store: TokenStore | None = None, **options: Any) -> LoginSpec:
     """The :class:`LoginSpec` of a shipped service's name or a definition file's path."""
-    spec = LoginSpec(load_definition(service), dict(options), store)
+    definition = load_definition(service).with_consent(options.get("allow_env"))
+    spec = LoginSpec(definition, dict(options), store)
     if not spec.is_oauth and spec.scheme not in KEY_SCHEMES:
         raise ConfigError(f"{spec.service} needs no login (its auth type is {spec.scheme!r})"
                           if spec.scheme == "none" else

@@ -1,7 +1,8 @@
 """Pagination strategies: small classes that turn one page's response into the next request."""
 
-from ._base import PageRequest, Paginator, more_without_cursor
+from ._base import PageRequest, Paginator, masked_state, more_without_cursor
 from ._detect import detect_paginator, paginator_from_config
+from ._masking import restored_request
 from ._paginators import (
     Cursor,
     GraphQLPageInfo,
@@ -38,7 +39,9 @@ __all__ = [
     "check_max_empty_pages",
     "describe_request",
     "detect_paginator",
+    "masked_state",
     "more_without_cursor",
     "paginator_from_config",
     "request_identity",
+    "restored_request",
 ]

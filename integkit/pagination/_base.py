@@ -10,16 +10,45 @@ from typing import Any, NoReturn
 import httpx
 
 from .._errors import PaginationError
+from .._events import (
+    CREDENTIAL_FIELDS,
+    MASK,
+    SECRET_PARAMS,
+    is_credential_header,
+    redact,
+    redact_registered,
+)
 
-__all__ = ["PageRequest", "Paginator", "more_without_cursor"]
+__all__ = ["PageRequest", "Paginator", "masked_state", "more_without_cursor"]
 
 
-@dataclass
+def _masked_text(text: str) -> str:
+    # A URL (a paginator's next link) also loses its credential parameters; any other text
+    # (a record's field, an opaque cursor) only the registered secrets.
+    return redact(text) if "://" in text or text.startswith("/") else redact_registered(text)
+
+
+def masked_state(value: Any) -> Any:
+    """``value`` (plain JSON-like data) with registered secrets masked in every string, and
+    credential parameters in URLs and the values of credential fields (``"client_secret"``)
+    replaced by the mask."""
+    if isinstance(value, str):
+        return _masked_text(value)
+    if isinstance(value, dict):
+        return {key: MASK if isinstance(key, str) and key.lower() in CREDENTIAL_FIELDS
+                and val is not None else masked_state(val) for key, val in value.items()}
+    if isinstance(value, list | tuple):
+        return [masked_state(item) for item in value]
+    return value
+
+
+@dataclass(repr=False)
 class PageRequest:
     """The request for one page; paginators edit it in place between pages.
 
     It is plain data (JSON-serialisable) so that the next page's request doubles as the resume
-    point of an interrupted extraction.
+    point of an interrupted extraction. What it shows (``masked()``, its repr) has credentials
+    masked: a next-page URL a server handed out may carry the key.
     """
 
     method: str
@@ -41,6 +70,27 @@ class PageRequest:
     @classmethod
     def from_dict(cls, state: dict[str, Any]) -> PageRequest:
         return cls(**state)
+
+    def masked(self) -> dict[str, Any]:
+        """:meth:`as_dict` with credentials masked: query and URL parameters named like one
+        (``access_token``, ``key``, ``sig``...), credential headers, credential fields of a
+        body, and registered secrets anywhere."""
+        params = {
+            name: MASK if name.lower() in SECRET_PARAMS and value is not None
+            else masked_state(value) for name, value in self.params.items()
+        }
+        headers = {name: MASK if is_credential_header(name) else redact_registered(str(value))
+                   for name, value in self.headers.items()}
+        return {
+            "method": self.method, "url": redact(self.url), "params": params,
+            "json": masked_state(self.json), "data": masked_state(self.data),
+            "headers": headers,
+        }
+
+    def __repr__(self) -> str:
+        shown = self.masked()
+        fields = ", ".join(f"{k}={v!r}" for k, v in shown.items() if v or k in ("method", "url"))
+        return f"PageRequest({fields})"
 
 
 def more_without_cursor(says: str, missing: str) -> NoReturn:

@@ -1,6 +1,6 @@
 """Results: lazy paged answers and their one conversion to Arrow, pandas and Parquet."""
 
-from ._arrow import records_to_table
+from ._arrow import FieldTypeWarning, records_to_table
 from ._checkpoint import Checkpoint
 from ._dedupe import DuplicateRecordWarning
 from ._gather import gather
@@ -11,6 +11,7 @@ __all__ = [
     "Checkpoint",
     "DuplicateRecordWarning",
     "Fetched",
+    "FieldTypeWarning",
     "Page",
     "PageSource",
     "ParallelResult",

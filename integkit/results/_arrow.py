@@ -2,29 +2,57 @@
 
 Nested objects become dotted columns (``billing_details.address.city``); the schema is the union
 over every record, so a field that only later pages carry still gets its column; declared
-timestamp fields become UTC timestamps. Fields whose values disagree in type across records
-(a number here, a string there) fall back to strings rather than failing the extraction.
+timestamp fields become UTC timestamps, whatever mix of epoch numbers and ISO strings they
+arrive as. A field whose type changes mid-listing (``"12"`` after ``12``) keeps the type it
+started with when its values can be cast to it losslessly; otherwise it falls back to text and
+a :class:`FieldTypeWarning` names the field, rather than failing the extraction.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import fnmatch
 import json
+import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .._errors import ServerError
+from .._events import redact
+
 __all__ = [
+    "FieldTypeWarning",
     "combine_arrays",
     "flatten_table",
     "records_to_array",
     "records_to_table",
+    "require_objects",
     "type_timestamps",
 ]
 
 _UNITS = {"s", "ms", "us", "ns"}
+
+
+class FieldTypeWarning(UserWarning):
+    """A field changed type mid-listing in a way its first type cannot hold: it is text now."""
+
+
+def require_objects(records: Sequence[Any], *, service: str, endpoint: str) -> None:
+    """Every record is a JSON object (a row), or a ServerError that says what came instead."""
+    for index, record in enumerate(records):
+        if not isinstance(record, dict):
+            shown = redact(json.dumps(record, default=str))[:80]
+            raise ServerError(
+                f"record {index} of the page is not an object but a {type(record).__name__} "
+                f"({shown}): records must be JSON objects to become rows",
+                service=service, endpoint=endpoint, transient=False,
+                hint="Point records_path= at the list of objects in the page (e.g. "
+                "records_path='data'); an API that lists plain values needs a connector whose "
+                "page_records turns them into objects.",
+            )
 
 
 def flatten_table(table: pa.Table) -> pa.Table:
@@ -43,18 +71,132 @@ def _flatten_record(record: dict[str, Any], prefix: str, out: dict[str, Any]) ->
             out[name] = value
 
 
-def _column(values: list[Any]) -> pa.Array:
+def _established(values: list[Any]) -> pa.DataType | None:
+    """The type a field started with: that of its first value (None: no value, or one Arrow
+    cannot type on its own)."""
+    for value in values:
+        if value is not None:
+            try:
+                return pa.array([value]).type
+            except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+                return None
+    return None
+
+
+def _cast(value: Any, target: pa.DataType) -> Any:
+    """``value`` as a Python value of ``target``'s kind, losslessly; ValueError if it is not
+    one (a bool is never a number here, a number never a bool, ``1.5`` never an int)."""
+    if value is None:
+        return None
+    if pa.types.is_integer(target) and not isinstance(value, bool):
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str):
+            return int(value.strip())
+    elif pa.types.is_floating(target) and not isinstance(value, bool):
+        if isinstance(value, int | float):
+            return float(value)
+        if isinstance(value, str):
+            return float(value.strip())
+    elif pa.types.is_boolean(target):
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            return value.strip().lower() == "true"
+    elif pa.types.is_string(target) or pa.types.is_large_string(target):
+        if isinstance(value, str):
+            return value
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, int | float):
+            return str(value)
+    raise ValueError(f"{value!r} is not a {target}")
+
+
+def _as_text(values: list[Any]) -> pa.Array:
+    return pa.array(
+        [None if v is None else v if isinstance(v, str) else json.dumps(v, default=str)
+         for v in values],
+        type=pa.string(),
+    )
+
+
+def _column(values: list[Any], name: str = "") -> pa.Array:
     try:
         return pa.array(values)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-        return pa.array(
-            [None if v is None else v if isinstance(v, str) else json.dumps(v, default=str)
-             for v in values],
-            type=pa.string(),
-        )
+        pass
+    target = _established(values)
+    if target is not None and not pa.types.is_nested(target):
+        try:
+            return pa.array([_cast(v, target) for v in values], type=target)
+        except (ValueError, TypeError, pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            pass
+    odd = next((v for v in values if v is not None and (
+        target is None or _fits_not(v, target))), None)
+    warnings.warn(
+        f"integkit: field {name!r} changed type mid-listing ({target or 'mixed'} first, then "
+        f"{type(odd).__name__} {redact(repr(odd))[:40]}): the column is text. Cast it in "
+        "the frame if you know better.", FieldTypeWarning, stacklevel=4,
+    )
+    return _as_text(values)
 
 
-def _slow_path(records: Sequence[dict[str, Any]]) -> pa.Table:
+def _fits_not(value: Any, target: pa.DataType) -> bool:
+    try:
+        _cast(value, target)
+    except (ValueError, TypeError, OverflowError):
+        return True
+    return False
+
+
+def _epoch(value: float, unit: str) -> dt.datetime:
+    scale = {"s": 1, "ms": 1e3, "us": 1e6, "ns": 1e9}[unit]
+    return dt.datetime.fromtimestamp(value / scale, tz=dt.UTC)
+
+
+def _instant(value: Any, unit: str) -> dt.datetime | None:
+    """A timestamp field's value as an instant: epoch numbers in ``unit`` (also as text),
+    ISO-8601 strings; ValueError for anything else."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a time")
+    if isinstance(value, int | float):
+        return _epoch(float(value), unit)
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return _epoch(float(text), unit)
+        except ValueError:
+            pass
+        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    raise ValueError(f"{value!r} is not a time")
+
+
+def _timestamp_column(values: list[Any], spec: dict[str, Any], name: str) -> pa.Array | None:
+    """A declared timestamp field whose values came in mixed forms, as timestamps; None (and a
+    warning) when one of them is no time at all."""
+    unit = spec.get("unit", "s")
+    target = pa.timestamp("ms" if unit == "s" else unit, tz="UTC")
+    try:
+        return pa.array([_instant(v, unit) for v in values], type=target)
+    except (ValueError, TypeError, OverflowError, pa.ArrowInvalid):
+        warnings.warn(f"integkit: timestamp field {name!r} holds values that are no time; "
+                      "the column is text", FieldTypeWarning, stacklevel=4)
+        return None
+
+
+def _is_timestamp_field(name: str, spec: dict[str, Any] | None) -> bool:
+    return bool(spec and spec.get("fields")) and any(
+        fnmatch.fnmatchcase(name, p) for p in spec["fields"])  # type: ignore[index]
+
+
+def _slow_path(records: Sequence[dict[str, Any]],
+               timestamps: dict[str, Any] | None = None) -> pa.Table:
     """Column by column, for records whose fields disagree in type."""
     flat: list[dict[str, Any]] = []
     for record in records:
@@ -64,7 +206,19 @@ def _slow_path(records: Sequence[dict[str, Any]]) -> pa.Table:
     names: dict[str, None] = {}
     for row in flat:
         names.update(dict.fromkeys(row))
-    return pa.table({name: _column([row.get(name) for row in flat]) for name in names})
+    columns = {}
+    for name in names:
+        values = [row.get(name) for row in flat]
+        column = None
+        if _is_timestamp_field(name, timestamps):
+            try:
+                plain = pa.array(values)
+            except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+                column = _timestamp_column(values, timestamps or {}, name)
+            else:
+                column = plain  # one form throughout: type_timestamps casts it as a whole
+        columns[name] = column if column is not None else _column(values, name)
+    return pa.table(columns)
 
 
 def type_timestamps(table: pa.Table, spec: dict[str, Any] | None) -> pa.Table:
@@ -152,5 +306,5 @@ def records_to_table(
     if all(a is not None for a in arrays):
         table = combine_arrays(arrays)
     if table is None:
-        table = _slow_path(rows)
+        table = _slow_path(rows, timestamps)
     return type_timestamps(table, timestamps)

@@ -7,7 +7,8 @@ A page line past the count in ``state.json`` was never committed and is dropped 
 no record is lost or read twice whatever instant the process died at. A write that fails
 (disk full, file too large) leaves the previous checkpoint as it was and says so; a damaged
 checkpoint raises CheckpointError naming the folder to delete to start over. Both files are
-created readable by their owner only (0600): they hold the listing's data.
+created readable by their owner only (0600, the folder 0700): they hold the listing's
+data, with registered secrets masked (the Result hands over its next request already masked).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import CheckpointError
+from .._events import redact_registered
 
 __all__ = ["Checkpoint", "SavedProgress"]
 
@@ -140,14 +142,14 @@ class Checkpoint:
     ) -> None:
         """Append one page, then advance the state to point past it; on a failure the
         checkpoint stays at the page before, and CheckpointError says why."""
-        line = json.dumps({"request": request, "records": records}, separators=(",", ":"),
-                          default=str).encode() + b"\n"
+        line = redact_registered(json.dumps({"request": request, "records": records},
+                                            separators=(",", ":"), default=str)).encode() + b"\n"
         state = {
             "listing": self.listing, "pages": self._committed + 1,
             "next_request": next_request, "paginator": paginator,
             "done": next_request is None, "duplicates": duplicates, "empty_run": empty_run,
         }
-        data = json.dumps(state, default=str).encode()
+        data = redact_registered(json.dumps(state, default=str)).encode()
         try:
             self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
             self._append(line)

@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .._events import logger, redact
+from .._private import private_dir
 
 __all__ = ["ParquetCache"]
 
@@ -99,7 +100,7 @@ class ParquetCache:
         metadata[_META_KEY] = encoded
         table = table.replace_schema_metadata(metadata)
         path = self.path(fingerprint)
-        self.directory.mkdir(parents=True, exist_ok=True)
+        private_dir(self.directory)  # its files are 0600 already (mkstemp)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=self.directory)
         os.close(fd)
         try:

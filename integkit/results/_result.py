@@ -35,9 +35,11 @@ from ..pagination import (
     check_max_empty_pages,
     describe_request,
     detect_paginator,
+    masked_state,
     request_identity,
+    restored_request,
 )
-from ._arrow import records_to_array, records_to_table
+from ._arrow import records_to_array, records_to_table, require_objects
 from ._checkpoint import Checkpoint, fingerprint
 from ._dedupe import RecordKeys, warn_duplicates
 from ._estimate import Estimate
@@ -321,8 +323,8 @@ class Result:
         self.stats.duplicates = saved.duplicates
         if saved.pages:
             self._next = (
-                None if saved.done or saved.next_request is None
-                else PageRequest.from_dict(saved.next_request)
+                None if saved.done or saved.next_request is None or self._next is None
+                else restored_request(saved.next_request, self._next)
             )
             if saved.paginator is not None and self._next is not None:
                 self._paginator = self._paginator or self._source.new_paginator()
@@ -336,8 +338,9 @@ class Result:
 
     @property
     def cursor(self) -> dict[str, Any] | None:
-        """The request for the next page (None when complete): where a resume starts."""
-        return None if self._next is None else self._next.as_dict()
+        """The request for the next page (None when complete): where a resume starts, with
+        credentials masked (a next-page URL may carry the key)."""
+        return None if self._next is None else self._next.masked()
 
     def _capped(self) -> bool:
         return self.max_records is not None and self.stats.records >= self.max_records
@@ -356,6 +359,7 @@ class Result:
         self.stats.add(fetched.trace)
         with self._lock:
             self.stats.seconds += time.perf_counter() - started
+        require_objects(fetched.records, service=self.service, endpoint=self.endpoint)
         if paginator is None:
             paginator = detect_paginator(fetched.response, fetched.data)  # type: ignore[arg-type]
         else:
@@ -420,7 +424,8 @@ class Result:
             kept, dropped, first, keys = self._keys.keep_new(page.records)
         if self._checkpoint is not None:
             self._checkpoint.commit(
-                kept, None if nxt is None else nxt.as_dict(), dict(vars(paginator)),
+                kept, None if nxt is None else nxt.masked(),
+                masked_state(dict(vars(paginator))),
                 request=step.key, duplicates=self.stats.duplicates + dropped,
                 empty_run=step.empty_run,
             )

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from .._errors import ConfigError
+from .._private import private_file
 
 __all__ = ["StateBackend", "open_state"]
 
@@ -37,7 +38,7 @@ class StateBackend:
         if self.kind == "sqlite":
             raw = url[len("sqlite:///"):] if url.startswith("sqlite:///") else parsed.path
             self.path: Path | None = Path(raw or "integkit.db").expanduser()
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_file(self.path)  # 0600: SQLite gives its -wal and -shm files the same mode
             self.connection().execute("PRAGMA journal_mode=WAL")
         elif self.kind in ("redis", "rediss", "unix"):
             self.path = None

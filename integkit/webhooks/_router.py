@@ -8,12 +8,14 @@ in the order registered, and gets the event dict; ``dispatch`` returns what they
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable, Sequence
 from fnmatch import fnmatchcase
 from typing import Any, TypeVar, overload
 
 from .._events import logger
+from ._claims import claimed_route
 from ._dedupe import SeenIds, SharedSeenIds
 from ._headers import HeadersLike
 from ._schemes import Secret
@@ -67,7 +69,10 @@ class Router:
     []
 
     Deliveries already handled in this process (same Stripe event id, GitHub delivery id, ...)
-    are dropped: ``dispatch`` returns ``[]``. ``remember`` bounds how many ids are kept.
+    are dropped: ``dispatch`` returns ``[]``. So is the same signed body again under fresh
+    delivery ids (ids that GitHub, Shopify or Twilio send outside the signature, so whoever
+    replays a body can change them): a delivery is also remembered by a digest of its body
+    and of the event or topic it claims. ``remember`` bounds how many are kept.
     With ``state=`` (a state URL or backend; ``True`` for the configured one) the ids are
     shared by every process on it for ``remember_for`` seconds, so several workers behind one
     webhook URL handle each delivery once.
@@ -157,20 +162,39 @@ class Router:
         scheme, delivery, event = verified(service, body, headers, secret=secret, url=url,
                                            tolerance=tolerance, now=now)
         name = scheme.service
+        found = units(name, event, delivery.headers)
+        content = self._content_key(name, delivery.body, claimed_route(name, delivery.headers))
+        if not self._seen.add(content):
+            ids = ", ".join(u.id for u in found if u.id) or "(no delivery id)"
+            logger.info("integkit: %s webhook %s repeats a signed body already handled; "
+                        "dropping the replay", name, ids)
+            return []
         results: list[Any] = []
-        for unit in units(name, event, delivery.headers):
-            key = f"{name}:{unit.id}" if unit.id is not None else None
-            if key is not None and not self._seen.add(key):
-                logger.info("integkit: %s webhook %s was already handled; dropping the replay",
-                            name, unit.id)
-                continue
-            try:
-                results.extend(self._run(name, unit))
-            except BaseException:
-                if key is not None:
-                    self._seen.discard(key)
-                raise
+        try:
+            for unit in found:
+                key = f"{name}:{unit.id}" if unit.id is not None else None
+                if key is not None and not self._seen.add(key):
+                    logger.info("integkit: %s webhook %s was already handled; dropping the "
+                                "replay", name, unit.id)
+                    continue
+                try:
+                    results.extend(self._run(name, unit))
+                except BaseException:
+                    if key is not None:
+                        self._seen.discard(key)
+                    raise
+        except BaseException:
+            self._seen.discard(content)  # the service's retry must run it again
+            raise
         return results
+
+    @staticmethod
+    def _content_key(service: str, body: bytes, claimed: str) -> str:
+        """What a delivery is, whatever ids came with it: the signed body, and the event or
+        topic it claims outside it (Shopify may send one body under two topics)."""
+        digest = hashlib.blake2b(body, digest_size=16, person=b"integkit-hook")
+        digest.update(b"\0" + claimed.encode())
+        return f"{service}:body:{digest.hexdigest()}"
 
     def _run(self, service: str, unit: Unit) -> list[Any]:
         with self._lock:

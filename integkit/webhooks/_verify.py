@@ -8,6 +8,7 @@ from typing import Any
 
 from .._errors import ConfigError
 from .._events import register_secret
+from ._claims import check_claims
 from ._headers import HeadersLike, normalize_headers
 from ._schemes import SCHEMES, Delivery, Params, Scheme, Secret, SignatureMismatch
 
@@ -65,7 +66,8 @@ def verified(
     tolerance: float | None = DEFAULT_TOLERANCE,
     now: float | None = None,
 ) -> tuple[Scheme, Delivery, dict[str, Any]]:
-    """Verify, then return the scheme, the normalised delivery and the parsed event."""
+    """Verify, then return the scheme, the normalised delivery and the parsed event (whose
+    unsigned routing header, where the service has one, must fit the signed body)."""
     scheme = scheme_for(service)
     secrets = _secrets(secret)
     delivery = Delivery(_raw(body), normalize_headers(headers), url)
@@ -79,7 +81,9 @@ def verified(
             # timestamp of a genuine delivery) do not depend on the secret, so they stop here.
             if number == len(secrets):
                 raise
-    return scheme, delivery, scheme.parse(delivery)
+    event = scheme.parse(delivery)
+    check_claims(scheme.service, event, delivery.headers)
+    return scheme, delivery, event
 
 
 def verify(
@@ -111,8 +115,10 @@ def verify(
         interactive ``payload`` as its JSON); for SendGrid ``{"events": [...]}``.
 
     Raises:
-        SignatureError: a header is missing or malformed, the signature does not match, or
-            the timestamp is outside the replay window; the message says which and what to do.
+        SignatureError: a header is missing or malformed, the signature does not match, the
+            timestamp is outside the replay window, or a routing header the signature does
+            not cover (GitHub's event, Shopify's topic) contradicts the signed body; the
+            message says which and what to do.
         ConfigError: an unknown service, an empty secret, or no ``url`` for Twilio.
 
     >>> import integkit.webhooks as w

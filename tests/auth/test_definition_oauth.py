@@ -28,7 +28,8 @@ def test_definition_with_oauth2_auth(sb, tmp_path, monkeypatch) -> None:
         """))
     monkeypatch.setenv("ITEMS_CLIENT_ID", "app")
     monkeypatch.setenv("ITEMS_CLIENT_SECRET", CLIENT_SECRET)
-    conn = ik.connect(str(definition), state=f"sqlite:///{tmp_path}/s.db")
+    conn = ik.connect(str(definition), state=f"sqlite:///{tmp_path}/s.db",
+                      allow_env=["ITEMS_CLIENT_ID", "ITEMS_CLIENT_SECRET"])
     assert isinstance(conn.auth, ik.auth.OAuth2)
     frame = conn.list("items").to_frame()
     assert list(frame["id"]) == list(range(TOTAL))

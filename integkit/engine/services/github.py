@@ -37,6 +37,7 @@ from ...http._retry import Verdict
 from ...pagination import PageRequest
 from ...results import Result
 from .._definition import ConnectorDef, Resource
+from .._encoding import path_segment
 from .._rest import Connection, Listing
 from .github_watch import RunWatch, watch_run
 
@@ -272,8 +273,8 @@ class GitHubConnection(Connection):
         if template is None:
             return None
         return _PLACEHOLDER.sub(
-            lambda m: quote(args[m.group(1)], safe="") if m.group(1) in args else m.group(0),
-            template)
+            lambda m: path_segment(args[m.group(1)], what=m.group(1), service="github")
+            if m.group(1) in args else m.group(0), template)
 
     def _resource(self, name: str) -> Resource:
         spec = super()._resource(name)

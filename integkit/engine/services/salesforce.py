@@ -26,12 +26,10 @@ import datetime as dt
 import decimal
 import hashlib
 import math
-import os
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
-from urllib.parse import quote as quote_path
 
 import httpx
 
@@ -40,7 +38,6 @@ from ..._errors import (
     ApiError,
     AuthenticationError,
     ConfigError,
-    InvalidRequestError,
     QuotaExceededError,
     RateLimitError,
 )
@@ -53,6 +50,7 @@ from ...pagination import PageRequest
 from ...results import Result
 from ...results._parquet_cache import ParquetCache
 from .._definition import ConnectorDef
+from .._encoding import path_segment
 from .._responses import error_for_response, error_for_transport
 from .._rest import Connection, Listing
 from .salesforce_query import SoqlListing, strip_attributes
@@ -133,7 +131,7 @@ class SalesforceConnection(Connection):
         env = dict(spec.get("env") or {})
 
         def setting(value: str | None, name: str) -> str | None:
-            return value if value is not None else (os.environ.get(env[name]) or None
+            return value if value is not None else (definition.environ(env[name]) or None
                                                     if name in env else None)
 
         login = (login_url or base_url or setting(None, "login_url") or
@@ -186,7 +184,7 @@ class SalesforceConnection(Connection):
     def data_path(self, *parts: str) -> str:
         """``/services/data/v60.0/<parts>``: the pinned API version's path."""
         prefix = str(self.definition.api_version.get("path", "/services/data/v{version}"))
-        tail = "/".join(quote_path(p, safe="") for p in parts)
+        tail = "/".join(path_segment(p, what="path part", service=self.service) for p in parts)
         return prefix.format(version=self.api_version) + (f"/{tail}" if tail else "")
 
     def _ensure_instance(self) -> None:
@@ -459,10 +457,9 @@ class SalesforceConnection(Connection):
         return None
 
     def retrieve(self, resource: str, id: str, **params: Any) -> dict[str, Any]:
-        """One record by id (``fields=[...]`` to pick fields)."""
-        if not id or "/" in str(id):
-            raise InvalidRequestError(f"{id!r} is not a valid id", service=self.service,
-                                      endpoint="sobjects.retrieve")
+        """One record by id (``fields=[...]`` to pick fields); the object name and the id are
+        each one path segment."""
+        path_segment(id, service=self.service, endpoint="sobjects.retrieve")
         fields = params.pop("fields", None)
         if fields is not None and not isinstance(fields, str):
             params["fields"] = ",".join(fields)

@@ -1,0 +1,3 @@
+"""A module whose CONNECTION is not a Connection class."""
+
+CONNECTION = print
