@@ -4,7 +4,7 @@ from ._breaker import BreakerTransport, CircuitBreaker
 from ._coalesce import CoalesceTransport
 from ._context import CallTrace, trace_of
 from ._failover import FailoverTransport
-from ._hints import retry_after, should_retry_hint
+from ._hints import ServerHintWarning, reset_after, retry_after, should_retry_hint
 from ._layer import Layer
 from ._limits import PRIORITY_KEY, RateLimiter, RateLimitTransport, RateTier, parse_duration
 from ._observe import ApiDeprecationWarning, AttemptTransport
@@ -32,8 +32,10 @@ __all__ = [
     "RateTier",
     "RetryPolicy",
     "RetryTransport",
+    "ServerHintWarning",
     "build_transport",
     "parse_duration",
+    "reset_after",
     "retry_after",
     "should_retry_hint",
     "trace_of",

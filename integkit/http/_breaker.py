@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from .._errors import CircuitOpenError, IntegkitError
+from .._errors import ApiError, CircuitOpenError, IntegkitError, RateLimitError
 from ._context import trace_of
 from ._layer import Flow, Layer, settle
 
@@ -111,8 +111,12 @@ class BreakerTransport(Layer):
         self.breaker.acquire(key)
         outcome = yield request
         # the service failing counts; a refusal from our own layers (a missing scope, a spent
-        # quota: an IntegkitError that is not transient) says nothing about its health
-        failed = (outcome.transient if isinstance(outcome, IntegkitError)
-                  else isinstance(outcome, Exception) or outcome.status_code >= 500)
+        # quota, a pause the limiter holds, the state backend failing) says nothing about its
+        # health
+        if isinstance(outcome, IntegkitError):
+            failed = isinstance(outcome, ApiError) and outcome.transient and not isinstance(
+                outcome, RateLimitError)
+        else:
+            failed = isinstance(outcome, Exception) or outcome.status_code >= 500
         self.breaker.record(key, ok=not failed)
         return settle(outcome)
