@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl, urlencode, urlparse
 
 from .._config import get_settings
 from .._errors import ConfigError, StateError
+from .._validate import duration
 
 __all__ = ["StateBackend", "open_state", "safe_url"]
 
@@ -34,13 +35,15 @@ _FALLBACK_HINT = ('or go on with limits kept on this machine: '
 def safe_url(url: str) -> str:
     """``url`` as it may be shown: no password, in the user part or the query."""
     parsed = urlparse(url)
+    pairs = parse_qsl(parsed.query, keep_blank_values=True)
+    if "@" not in parsed.netloc and not any("pass" in k.lower() for k, _ in pairs):
+        return url  # nothing to hide (and sqlite:////abs/path keeps its slashes)
     netloc = parsed.netloc
     if "@" in netloc:
         user, _, host = netloc.rpartition("@")
         name = user.split(":", 1)[0]
         netloc = f"{name}:***@{host}" if ":" in user else f"{name}@{host}" if name else host
-    query = urlencode([(k, "***" if "pass" in k.lower() else v)
-                       for k, v in parse_qsl(parsed.query, keep_blank_values=True)])
+    query = urlencode([(k, "***" if "pass" in k.lower() else v) for k, v in pairs], safe="*")
     return parsed._replace(netloc=netloc, query=query).geturl()
 
 
@@ -200,7 +203,10 @@ class StateBackend:
         self._local = threading.local()
         self._redis: Any = None
         self._redis_lock = threading.Lock()
-        self._guard = _RedisGuard(self.where, get_settings().state_timeout)
+        given = dict(parse_qsl(parsed.query)).get("socket_timeout")  # the URL's own wins
+        timeout = get_settings().state_timeout if given is None else duration(
+            given, "the state URL's socket_timeout", positive=True)
+        self._guard = _RedisGuard(self.where, timeout)
         if self.kind == "sqlite":
             raw = url[len("sqlite:///"):] if url.startswith("sqlite:///") else parsed.path
             self.path: Path | None = Path(raw or "integkit.db").expanduser()
