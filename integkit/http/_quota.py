@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from .._errors import ConfigError, QuotaExceededError
+from .._errors import ConfigError, QuotaExceededError, StateError
 from .._errors import TimeoutError as CallTimeout
 from .._events import emit, logger
 from .._validate import duration, whole
@@ -266,7 +266,14 @@ class Quota:
         return bool(client.eval(_TAKE_LEASE, 1, name, now, expires, holder, limit))
 
     def _release(self, holder: str) -> None:
-        guarded(self, lambda: self._give_back(holder))
+        """Give the slot back; if the state backend fails now, the call's answer still
+        stands: the slot expires by itself after ``lease_seconds``."""
+        try:
+            guarded(self, lambda: self._give_back(holder))
+        except StateError as exc:
+            logger.warning("integkit: %s: a concurrency slot could not be given back (%s); it "
+                           "frees itself in %.0fs", self.service, exc.message,
+                           self.config.lease_seconds)
 
     def _give_back(self, holder: str) -> None:
         key = f"{self.service}:{self.account}:concurrent"

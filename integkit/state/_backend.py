@@ -203,10 +203,7 @@ class StateBackend:
         self._local = threading.local()
         self._redis: Any = None
         self._redis_lock = threading.Lock()
-        given = dict(parse_qsl(parsed.query)).get("socket_timeout")  # the URL's own wins
-        timeout = get_settings().state_timeout if given is None else duration(
-            given, "the state URL's socket_timeout", positive=True)
-        self._guard = _RedisGuard(self.where, timeout)
+        self._guard = _RedisGuard(self.where, get_settings().state_timeout)
         if self.kind == "sqlite":
             raw = url[len("sqlite:///"):] if url.startswith("sqlite:///") else parsed.path
             self.path: Path | None = Path(raw or "integkit.db").expanduser()
@@ -271,6 +268,10 @@ class StateBackend:
                     raise ImportError(
                         'Redis state needs the redis extra: pip install "integkit[redis]"'
                     ) from exc
+                # the setting when the client is made; a socket_timeout in the URL wins
+                given = dict(parse_qsl(urlparse(self.url).query)).get("socket_timeout")
+                self._guard.timeout = get_settings().state_timeout if given is None else \
+                    duration(given, "the state URL's socket_timeout", positive=True)
                 client = _redis_client(self.url, self._guard, self._guard.timeout)
                 client.ping()  # a StateError naming the backend when it is down or stalled
                 self._redis = client
