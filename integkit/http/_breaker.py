@@ -15,7 +15,8 @@ from typing import Any
 
 import httpx
 
-from .._errors import ApiError, CircuitOpenError, IntegkitError, RateLimitError
+from .._errors import ApiError, CircuitOpenError, ConfigError, IntegkitError, RateLimitError
+from .._validate import duration, whole
 from ._context import trace_of
 from ._layer import Flow, Layer, settle
 
@@ -50,10 +51,16 @@ class CircuitBreaker:
 
     @classmethod
     def from_config(cls, config: dict[str, Any] | None) -> CircuitBreaker:
-        config = config or {}
+        config = dict(config or {})
+        unknown = set(config) - {"failureThreshold", "resetTimeout"}
+        if unknown:
+            raise ConfigError(f"breaker: unknown keys {sorted(unknown)}; known: "
+                              "['failureThreshold', 'resetTimeout']")
         return cls(
-            failure_threshold=int(config.get("failureThreshold", 5)),
-            reset_timeout=float(config.get("resetTimeout", 30.0)),
+            failure_threshold=whole(config.get("failureThreshold", 5),
+                                    "breaker failureThreshold"),
+            reset_timeout=duration(config.get("resetTimeout", 30.0), "breaker resetTimeout",
+                                   positive=True),
         )
 
     def state(self, key: str) -> str:

@@ -29,12 +29,13 @@ from pyrate_limiter import AbstractBucket, Rate, RateItem
 
 from .._errors import ConfigError, RateLimitError
 from .._errors import TimeoutError as CallTimeout
+from .._events import logger
 from .._validate import duration, fraction, whole
 from ..state import StateBackend
 from ..state._buckets import Penalties, sliding_window, token_bucket
 from ..state._fallback import guarded
 from ._context import trace_of
-from ._hints import reset_after, retry_after
+from ._hints import PLAUSIBLE, reset_after, retry_after
 from ._layer import Flow, Layer, settle
 
 __all__ = ["RateLimiter", "RateLimitTransport", "RateTier", "parse_duration", "PRIORITY_KEY"]
@@ -266,8 +267,11 @@ class RateLimiter:
     def pause(self, endpoint: str, seconds: float) -> None:
         """Pause every tier of ``endpoint`` for all processes (the server asked for it), for
         at most ``max_pause`` seconds: what it asked for is kept beside, for the error."""
+        if not math.isfinite(seconds):  # the parsers never give one; a connector might
+            logger.warning("integkit: %s: ignored a pause of %r seconds", self.service, seconds)
+            return
         now = time.time()
-        asked = now + max(0.0, seconds)
+        asked = now + min(max(0.0, seconds), PLAUSIBLE)
         until = min(asked, now + self.max_pause)
 
         def store() -> None:

@@ -89,6 +89,15 @@ def test_retry_settings_are_validated(home, retry, name) -> None:
     refused(ik.ConfigError, name, rest, home, retry=retry)
 
 
+@pytest.mark.parametrize(("breaker", "name"), [
+    ({"failureThreshold": 0}, "failureThreshold"), ({"failureThreshold": "8"},
+                                                    "failureThreshold"),
+    ({"resetTimeout": -1}, "resetTimeout"), ({"resetAfter": 3}, "resetAfter"),
+])
+def test_breaker_settings_are_validated(home, breaker, name) -> None:
+    refused(ik.ConfigError, name, rest, home, breaker=breaker)
+
+
 @pytest.mark.parametrize(("option", "value"), [
     ("max_records", "10"), ("max_records", 0), ("max_records", -1), ("max_records", 2.5),
     ("parallel", "4"), ("parallel", 0), ("parallel", -2), ("parallel", True),
