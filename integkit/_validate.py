@@ -63,9 +63,9 @@ def duration(value: Any, name: str, *, positive: bool = False) -> float:
             seconds = float(match.group(1)) * _UNITS[match.group(2) or "s"]
     if seconds is None or not math.isfinite(seconds) or seconds < 0 or (
             positive and seconds == 0):
-        least = "above 0" if positive else "0 or more"
-        raise ConfigError(f"{name} must be a duration {least} (seconds, or e.g. '1s', '15m', "
-                          f"'1h', '1d'), not {_shown(value)}")
+        least = "more than 0" if positive else "0 or more"
+        raise ConfigError(f"{name} must be {least} seconds, or a duration like '1s', '15m', "
+                          f"'1h', '1d'; not {_shown(value)}")
     return seconds
 
 

@@ -126,17 +126,16 @@ class Listing:
         return paginator_from_config(self.paginator_spec)
 
     def fetch(self, request: PageRequest) -> Fetched:
-        deadline = None
+        limit = None
         if self.clock is not None:
-            deadline = self.clock.instant()
-            if time.monotonic() >= deadline:
+            limit = (self.clock.instant(), self.clock.seconds)
+            if time.monotonic() >= limit[0]:
                 raise CallTimeout(
                     f"the listing's deadline of {self.clock.seconds:g}s passed before the next "
                     "page", service=self.service, endpoint=self.endpoint,
                     hint="What was read is kept in the Result; list again with a longer "
                          "deadline= (or narrower parameters) to read the rest.")
-        token = _listing_deadline.set(
-            None if deadline is None or self.clock is None else (deadline, self.clock.seconds))
+        token = _listing_deadline.set(limit)
         try:
             response, data, trace = self.conn.send(request, endpoint=self.endpoint,
                                                    priority=self.priority)
@@ -474,13 +473,14 @@ class Connection:
         (from its first page): past it, the next page raises TimeoutError.
         """
         spec = self._resource(resource)
-        clock = self._listing_options(spec.name, max_records=max_records, parallel=parallel,
+        endpoint = spec.endpoint or (
+            spec.path if spec.name.startswith(("/", "http")) else f"{spec.name}.list")
+        clock = self._listing_options(endpoint, max_records=max_records, parallel=parallel,
                                       deadline=deadline, checkpoint=checkpoint,
                                       priority=priority, cache=cache, params=params)
         listing = Listing(
             self, spec.path, {**spec.params, **self.prepare_params(params)},
-            endpoint=spec.endpoint or (
-                spec.path if spec.name.startswith(("/", "http")) else f"{spec.name}.list"),
+            endpoint=endpoint,
             records_path=spec.records_path or self.definition.records_path,
             paginator=paginator or spec.paginator or self.definition.paginator,
             method=method, json=json, priority=priority, clock=clock,
@@ -504,12 +504,11 @@ class Connection:
         return result
 
     def _listing_options(
-        self, name: str, *, max_records: Any, parallel: Any, deadline: Any, checkpoint: Any,
-        priority: Any, cache: Any, params: dict[str, Any],
+        self, endpoint: str, *, max_records: Any, parallel: Any, deadline: Any,
+        checkpoint: Any, priority: Any, cache: Any, params: dict[str, Any],
     ) -> ListingClock | None:
         """Check a listing's options and parameters before anything is fetched (a nonsense
         value fails here, naming it); the listing's deadline clock, if it has one."""
-        endpoint = name if name.startswith(("/", "http")) else f"{name}.list"
         if max_records is not None:
             whole(max_records, "max_records")
         check_parallel(parallel)

@@ -90,7 +90,8 @@ class RateTier:
         if scope not in _SCOPES:
             raise ConfigError(f"{where} scope must be one of {_SCOPES}, not {scope!r}")
         endpoints = config.get("endpoints", ())
-        if isinstance(endpoints, str) or not all(isinstance(e, str) for e in endpoints):
+        if not isinstance(endpoints, list | tuple) or not all(isinstance(e, str)
+                                                             for e in endpoints):
             raise ConfigError(f"{where} endpoints must be a list of patterns, not {endpoints!r}")
         for_keys = config.get("for_keys")
         if for_keys is not None and not isinstance(for_keys, str):

@@ -119,8 +119,10 @@ class _RedisGuard:
         self.failure: StateError | None = None
 
     def check(self) -> None:
-        if self.failure is not None and time.monotonic() - self.failed_at < _COOLDOWN_S:
-            raise self.failure
+        failure = self.failure
+        if failure is not None and time.monotonic() - self.failed_at < _COOLDOWN_S:
+            raise StateError(failure.message, backend=failure.backend,
+                             transient=failure.transient)
 
     def failed(self, exc: BaseException) -> StateError:
         import redis
