@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl, urlencode, urlparse
 
 from .._config import get_settings
 from .._errors import ConfigError, StateError
+from .._events import register_secret
 from .._validate import duration
 
 __all__ = ["StateBackend", "open_state", "safe_url"]
@@ -202,6 +203,7 @@ class StateBackend:
         self.url = url
         self.kind = parsed.scheme
         self.where = safe_url(url)
+        register_secret(parsed.password)  # masked wherever the full URL might be logged
         self._local = threading.local()
         self._redis: Any = None
         self._redis_lock = threading.Lock()
