@@ -28,14 +28,17 @@ from ._errors import (
     RateLimitError,
     ServerError,
     SignatureError,
+    StateError,
+    TimeoutError,
 )
 from ._events import CallEvent, off, on
 from ._version import __version__
 from .engine import Connection, available_services
-from .http import ApiDeprecationWarning
+from .http import ApiDeprecationWarning, ServerHintWarning
 from .ledger import costs, usage
 from .notebook import dashboard, login
 from .results import DuplicateRecordWarning, FieldTypeWarning, Page, Result, Stats, gather
+from .state import StateFallbackWarning
 
 ledger.install()  # every call (and cache hit) becomes a row: ik.usage(), ik.costs()
 
@@ -62,9 +65,13 @@ __all__ = [
     "RateLimitError",
     "Result",
     "ServerError",
+    "ServerHintWarning",
     "Settings",
     "SignatureError",
+    "StateError",
+    "StateFallbackWarning",
     "Stats",
+    "TimeoutError",
     "__version__",
     "auth",
     "available_services",

@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 
 from ._errors import ConfigError
+from ._validate import duration
 
 __all__ = ["Settings", "configure", "get_settings", "interpolate", "load_config_file", "profile"]
 
@@ -49,6 +50,8 @@ class Settings:
     config_file: Path | None = None
     offline: bool = False  # answer only from the HTTP cache; a miss raises NetworkError
     ledger: bool = True  # record every call in the state backend (ik.usage, ik.costs)
+    state_timeout: float = 3.0  # seconds a Redis state backend may take to answer
+    state_fallback: str | None = None  # "local": limits go on locally when the state fails
 
     @property
     def state_url(self) -> str:
@@ -75,6 +78,12 @@ def configure(**changes: Any) -> Settings:
             f"configure() got unknown settings {sorted(unknown)}; "
             f"known: {sorted(Settings.__dataclass_fields__)}"
         )
+    if "state_timeout" in changes:
+        changes["state_timeout"] = duration(changes["state_timeout"], "state_timeout",
+                                            positive=True)
+    if changes.get("state_fallback") not in (None, "local"):
+        raise ConfigError(f"state_fallback must be 'local' or None, not "
+                          f"{changes['state_fallback']!r}")
     if "data_dir" in changes:
         changes["data_dir"] = Path(changes["data_dir"]).expanduser()
     if changes.get("config_file") is not None:

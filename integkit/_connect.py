@@ -218,20 +218,27 @@ def live_connections() -> list[Connection]:
     return [conn for conn in found if conn is not None]
 
 
-def quota(service: str | Connection) -> dict[str, Any]:
+def quota(service: str | Connection, *, clear_pause: bool = False) -> dict[str, Any]:
     """Remaining budget, reset times and throttle state of ``service``'s shared limits.
 
     Limits and budgets live in the state backend, so this is what every process sharing the
     key has left, seen through the connection made last in this process (else ``ik.<service>``).
+    ``pauses`` lists what the server asked every client to wait for (with the time it asked
+    for, when that was longer than integkit holds calls); ``clear_pause=True`` lifts them
+    first, for every process of the key (when a server's hint was wrong).
 
     >>> ik.quota("salesforce")["budgets"]["daily"]["remaining"]   # doctest: +SKIP
     98211
+    >>> ik.quota("github", clear_pause=True)["pauses_cleared"]    # doctest: +SKIP
+    1
     """
+    if not isinstance(clear_pause, bool):
+        raise ConfigError(f"clear_pause must be True or False, not {clear_pause!r}")
     if isinstance(service, Connection):
-        return service.quota_status()
+        return service.quota_status(clear_pause=clear_pause)
     ref = _latest.get(service)
     conn = ref() if ref is not None else None
-    return (conn or default_connection(service)).quota_status()
+    return (conn or default_connection(service)).quota_status(clear_pause=clear_pause)
 
 
 def rest(

@@ -4,6 +4,7 @@
     ├── ConfigError (ValueError)          bad settings, unknown service, missing credential
     │   └── CheckpointError               a checkpoint folder that is damaged or not this one's
     ├── SignatureError (ValueError)       a webhook signature that does not verify
+    ├── StateError                        the state backend (SQLite file, Redis) failed
     └── ApiError                          something an API call ended with
         ├── AuthenticationError           401: the credential is wrong or expired
         ├── PermissionDeniedError         403: the credential lacks a permission or scope
@@ -13,7 +14,8 @@
         ├── QuotaExceededError            a daily/monthly budget is spent
         ├── ServerError                   5xx or a malformed answer
         ├── PaginationError               pages that loop, never end, or lose their records
-        ├── NetworkError                  connect/read failures, timeouts, resets
+        ├── NetworkError                  connect/read failures, resets
+        │   └── TimeoutError (TimeoutError)   a timeout or the call's total deadline passed
         ├── CircuitOpenError              the endpoint failed repeatedly; calls are paused
         └── OriginError                   a next page or redirect pointed at another origin
 
@@ -24,6 +26,7 @@ Secrets are masked in every message, body excerpt and hint (a server may echo a 
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from ._events import redact
@@ -45,6 +48,8 @@ __all__ = [
     "RateLimitError",
     "ServerError",
     "SignatureError",
+    "StateError",
+    "TimeoutError",
 ]
 
 _BODY_EXCERPT = 500
@@ -82,6 +87,27 @@ class CheckpointError(ConfigError):
 
 class SignatureError(IntegkitError, ValueError):
     """A webhook payload's signature does not match, or is outside the replay window."""
+
+
+class StateError(IntegkitError):
+    """The state backend (the SQLite file or Redis holding limits, budgets, caches, tokens)
+    cannot be used: damaged, down, or not answering. ``backend`` names it (no password)."""
+
+    def __init__(self, message: str, *, backend: str, transient: bool = True) -> None:
+        self.message = message
+        self.backend = backend
+        self.transient = transient
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_state_error, (self.message, self.backend, self.transient))
+
+
+def _rebuild_state_error(message: str, backend: str, transient: bool) -> StateError:
+    return StateError(message, backend=backend, transient=transient)
 
 
 class ApiError(IntegkitError):
@@ -206,6 +232,15 @@ class CircuitOpenError(ApiError):
         if kw.get("hint") is None and retry_after is not None:
             kw["hint"] = f"Calls resume with a probe in {retry_after:.1f}s."
         super().__init__(message, **kw)
+
+
+class TimeoutError(NetworkError, builtins.TimeoutError):
+    """A call took longer than it may: a timeout of the connection, or the total deadline of
+    a request or a listing (``deadline=``), however slowly the answer kept arriving. Also a
+    builtin ``TimeoutError``, so ``except TimeoutError`` catches it."""
+
+    default_hint = "The service answered too slowly; try again later, or allow more time " \
+        "with deadline= (and timeout=) on ik.connect or on the listing."
 
 
 class OriginError(ApiError):

@@ -18,6 +18,7 @@ from .._errors import (
     RateLimitError,
     ServerError,
 )
+from .._errors import TimeoutError as CallTimeout
 from .._events import redact
 from .._jsonpath import find
 from ..http import json_body, retry_after
@@ -105,10 +106,11 @@ def error_for_response(
 
 
 def error_for_transport(exc: Exception, *, service: str, endpoint: str, url: str) -> NetworkError:
-    """A NetworkError that says what broke and where."""
+    """A NetworkError that says what broke and where (a TimeoutError for timeouts)."""
     if isinstance(exc, httpx.TimeoutException):
-        what = f"timed out ({type(exc).__name__})"
-    elif isinstance(exc, httpx.ConnectError):
+        return CallTimeout(f"timed out ({type(exc).__name__})", service=service,
+                           endpoint=endpoint)
+    if isinstance(exc, httpx.ConnectError):
         what = f"could not connect to {url}"
     else:
         what = f"connection failed mid-call ({type(exc).__name__}: {exc})"

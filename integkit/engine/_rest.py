@@ -8,19 +8,26 @@ builds one for an API that has no shipped definition.
 from __future__ import annotations
 
 import builtins
+import contextvars
 import copy
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 
 from .._config import get_settings
-from .._errors import ConfigError, PaginationError
+from .._errors import ConfigError, PaginationError, StateError
+from .._errors import TimeoutError as CallTimeout
 from .._events import logger, redact
 from .._jsonpath import find, find_records
+from .._validate import check_params, duration, whole
+from .._validate import parallel as check_parallel
+from .._validate import timeout as check_timeout
 from .._version import __version__
 from ..auth._identity import auth_identity, stable_identity
 from ..cache import CacheSettings, cache_key, cache_storage
@@ -52,6 +59,7 @@ from ..results._checkpoint import fingerprint
 from ..results._estimate import Estimate
 from ..results._parquet_cache import ParquetCache
 from ..state import StateBackend, open_state
+from ..state._fallback import fallback_for
 from ._definition import ConnectorDef, Resource
 from ._encoding import bracket_pairs, path_segment
 from ._estimate import estimate_listing
@@ -62,6 +70,29 @@ __all__ = ["Connection", "Listing"]
 
 USER_AGENT = f"integkit/{__version__} (+https://pypi.org/project/integkit)"
 _ABSENT = object()
+DEFAULT_DEADLINE = 300.0  # seconds one call may take in all, retries and waits included
+_PRIORITIES = ("interactive", "bulk")
+
+
+# The deadline of the listing whose page is being sent, if it has one: (monotonic instant,
+# seconds allowed). A context variable, so connectors' own send() need not pass it along.
+_listing_deadline: contextvars.ContextVar[tuple[float, float] | None] = contextvars.ContextVar(
+    "integkit_listing_deadline", default=None)
+
+
+@dataclass
+class ListingClock:
+    """A listing's ``deadline=``: it starts with the first page asked for and is shared by
+    every partition of the listing."""
+
+    seconds: float
+    started: float | None = None
+
+    def instant(self) -> float:
+        """The ``time.monotonic()`` by which the listing must be read (starts the clock)."""
+        if self.started is None:
+            self.started = time.monotonic()
+        return self.started + self.seconds
 
 
 class Listing:
@@ -71,7 +102,7 @@ class Listing:
         self, conn: Connection, path: str, params: dict[str, Any], *, endpoint: str,
         records_path: str | None, paginator: Any, method: str = "GET", json: Any = None,
         priority: str | None = None, primary_key: str | None = None,
-        max_empty_pages: int | None = None,
+        max_empty_pages: int | None = None, clock: ListingClock | None = None,
     ) -> None:
         self.conn = conn
         self.service = conn.service
@@ -83,6 +114,7 @@ class Listing:
         self.method = method.upper()
         self.priority = priority
         self.json = json
+        self.clock = clock
         self.timestamps = conn.definition.timestamps or None
         self.primary_key = primary_key  # records repeating one already read are dropped
         self.max_empty_pages = check_max_empty_pages(
@@ -98,6 +130,7 @@ class Listing:
             records_path=self.records_path, paginator=paginator or self.paginator_spec,
             method=self.method, json=self.json, priority=self.priority,
             primary_key=self.primary_key, max_empty_pages=self.max_empty_pages,
+            clock=self.clock,
         )
 
     def first_request(self) -> PageRequest:
@@ -108,8 +141,21 @@ class Listing:
         return paginator_from_config(self.paginator_spec)
 
     def fetch(self, request: PageRequest) -> Fetched:
-        response, data, trace = self.conn.send(request, endpoint=self.endpoint,
-                                               priority=self.priority)
+        limit = None
+        if self.clock is not None:
+            limit = (self.clock.instant(), self.clock.seconds)
+            if time.monotonic() >= limit[0]:
+                raise CallTimeout(
+                    f"the listing's deadline of {self.clock.seconds:g}s passed before the next "
+                    "page", service=self.service, endpoint=self.endpoint,
+                    hint="What was read is kept in the Result; list again with a longer "
+                         "deadline= (or narrower parameters) to read the rest.")
+        token = _listing_deadline.set(limit)
+        try:
+            response, data, trace = self.conn.send(request, endpoint=self.endpoint,
+                                                   priority=self.priority)
+        finally:
+            _listing_deadline.reset(token)
         if data is None and response.status_code == 204:  # No Content: an empty page
             return Fetched(response, data, [], trace)
         return Fetched(response, data, self.conn.page_records(self, data), trace)
@@ -197,8 +243,16 @@ class Connection:
         cache: bool | dict[str, Any] | CacheSettings | None = None,
         allowed_origins: Sequence[str] = (),
         max_empty_pages: int = DEFAULT_MAX_EMPTY_PAGES,
+        deadline: float | str | None = None,
         **pipeline: Any,
     ) -> None:
+        timeout = check_timeout(timeout)
+        if priority not in _PRIORITIES:
+            raise ConfigError(f"priority must be one of {_PRIORITIES}, not {priority!r}")
+        self.deadline = duration(
+            deadline if deadline is not None else
+            (definition.timeout or {}).get("total", DEFAULT_DEADLINE), "deadline",
+            positive=True)
         self.definition = definition
         self.max_empty_pages = check_max_empty_pages(max_empty_pages)
         self.service = definition.service
@@ -225,7 +279,7 @@ class Connection:
         if callable(context) and verify is True:
             verify = context()
         self.limiter, self.quota = self._limits(rate_limit, quotas, state, account, user,
-                                                key_prefix)
+                                                key_prefix, policy.max_retry_after)
         self._cache_config = self._cache_settings(cache)
         options = PipelineOptions(
             base_urls=[self.base_url, *backups], retry=policy, breaker=breaker,
@@ -233,7 +287,7 @@ class Connection:
             verify=verify, cert=cert, limiter=self.limiter, quota=self.quota,
             priority=priority, cache=self._cache_config, auth=auth,
             origins=self.origins, identity=self.caller_identity,
-            cache_storage=lambda: cache_storage(state), **pipeline,
+            cache_storage=lambda: cache_storage(state), deadline=self.deadline, **pipeline,
         )
         self.request_id_header = definition.request_id_header
         default_headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
@@ -254,15 +308,22 @@ class Connection:
 
     def _limits(
         self, rate_limit: Any, quotas: dict[str, Any] | None, state_url: str | None,
-        account: str, user: str | None, key_prefix: str | None,
+        account: str, user: str | None, key_prefix: str | None, max_pause: float,
     ) -> tuple[RateLimiter | None, Quota | None]:
-        """The definition's tiers and budgets, unless ``rate_limit=False`` / overridden."""
+        """The definition's tiers and budgets, unless ``rate_limit=False`` / overridden. A
+        server's pause is held for at most ``max_pause`` seconds (the retry policy's
+        ``maxRetryAfter``: no longer than one call would wait for a Retry-After)."""
         if rate_limit is False:
-            specs: list[dict[str, Any]] = []
+            specs: list[Any] = []
         elif rate_limit is None:
             specs = list(self.definition.rate_limits)
+        elif isinstance(rate_limit, dict):
+            specs = [rate_limit]
+        elif isinstance(rate_limit, list | tuple):
+            specs = list(rate_limit)
         else:
-            specs = [rate_limit] if isinstance(rate_limit, dict) else list(rate_limit)
+            raise ConfigError(f"rate_limit must be a tier like {{'limit': 25, 'per': '1s'}}, a "
+                              f"list of them, or False, not {rate_limit!r}")
         tiers = [t for t in map(RateTier.from_config, specs) if t.applies_to_key(key_prefix)]
         quota_config = QuotaConfig.from_config(
             self.definition.quotas if quotas is None else quotas
@@ -271,12 +332,19 @@ class Connection:
             return None, None
         if user is None and any(tier.scope == "user" for tier in tiers):
             user = stable_identity(self._auth)  # per-user tiers count by whose credentials
-        state = open_state(state_url)
-        limiter = RateLimiter(self.service, tiers, state, account=account, user=user) \
-            if tiers else None
-        quota = None if quota_config.empty else Quota(self.service, quota_config, state,
-                                                       account=account)
-        return limiter, quota
+
+        def build(state: StateBackend) -> tuple[RateLimiter | None, Quota | None]:
+            limiter = RateLimiter(self.service, tiers, state, account=account, user=user,
+                                  max_pause=max_pause) if tiers else None
+            quota = None if quota_config.empty else Quota(self.service, quota_config, state,
+                                                           account=account)
+            return limiter, quota
+
+        url = state_url or get_settings().state_url
+        try:
+            return build(open_state(url))
+        except StateError as exc:  # state_fallback="local" goes on locally, else raises
+            return build(fallback_for(url, exc))
 
     def _cache_settings(self, cache: bool | dict[str, Any] | CacheSettings | None) -> CacheSettings:
         """The definition's ``cache:`` section, overridden by ``cache=`` (False: off, though
@@ -325,18 +393,26 @@ class Connection:
         (connectors override: a COUNT() query, a total in the first page...); None here."""
         return None
 
-    def quota_status(self) -> dict[str, Any]:
-        """Budgets left, reset times, limiter tiers and whether calls are being held back."""
+    def quota_status(self, *, clear_pause: bool = False) -> dict[str, Any]:
+        """Budgets left, reset times, limiter tiers and whether calls are being held back (a
+        server's pause: ``pauses``, with the time the server asked for); ``clear_pause``
+        first lifts every pause on this connection's limits, for every process."""
+        cleared = self.limiter.clear_pauses() if self.limiter and clear_pause else 0
         limits = self.limiter.status() if self.limiter else []
         now = time.time()
-        paused = [t["paused_until"] for t in limits if t["paused_until"] and
-                  t["paused_until"] > now]
+        paused = [t for t in limits if t["paused_until"] and t["paused_until"] > now]
         return {
             "service": self.service,
             "budgets": self.quota.status() if self.quota else {},
             "limits": limits,
             "throttled": bool(paused),
-            "resumes_in": max(paused) - now if paused else 0.0,
+            "resumes_in": max(t["paused_until"] for t in paused) - now if paused else 0.0,
+            "pauses": [{"tier": t["tier"], "key": t["key"],
+                        "seconds_left": t["paused_until"] - now,
+                        "server_asked_seconds": (t["server_asked_until"] - now
+                                                 if t["server_asked_until"] else None)}
+                       for t in paused],
+            "pauses_cleared": cleared,
             "seconds_waited": self.limiter.waited if self.limiter else 0.0,
         }
 
@@ -364,8 +440,13 @@ class Connection:
     def send(
         self, request: PageRequest, *, endpoint: str, priority: str | None = None
     ) -> tuple[httpx.Response, Any, CallTrace]:
-        """Send one request through the pipeline; the decoded body, or the mapped error."""
+        """Send one request through the pipeline; the decoded body, or the mapped error.
+        It must be done within the connection's ``deadline`` seconds, and within its
+        listing's deadline if that comes sooner."""
         trace = CallTrace(service=self.service, endpoint=endpoint)
+        listing = _listing_deadline.get()
+        if listing is not None:  # the retry layer keeps the call's own if that is sooner
+            trace.deadline, trace.allowed, trace.deadline_of = *listing, "listing"
         http_request = self.build_request(
             request, extensions={TRACE_KEY: trace, PRIORITY_KEY: priority or self.priority})
         try:
@@ -445,6 +526,7 @@ class Connection:
         parallel: int = 1,
         cache: bool | str | float | None = None,
         max_empty_pages: int | None = None,
+        deadline: float | str | None = None,
         **params: Any,
     ) -> Result:
         """A lazy Result over every record of ``resource`` (a name, or a path like ``/v1/x``).
@@ -459,17 +541,23 @@ class Connection:
         that time reads it back with no call. ``max_empty_pages`` (default: the
         connection's, 20) is how many empty pages that say "more" are followed in a row.
         Records repeating the ``primary_key`` of one already read are kept once.
+        ``deadline="10m"`` bounds the whole listing (from its first page): past it, the next
+        page raises TimeoutError.
         """
         spec = self._resource(resource)
+        endpoint = spec.endpoint or (
+            spec.path if spec.name.startswith(("/", "http")) else f"{spec.name}.list")
+        clock = self._listing_options(endpoint, max_records=max_records, parallel=parallel,
+                                      deadline=deadline, checkpoint=checkpoint,
+                                      priority=priority, cache=cache, params=params)
         listing = Listing(
             self, spec.path, {**spec.params, **self.prepare_params(params)},
-            endpoint=spec.endpoint or (
-                spec.path if spec.name.startswith(("/", "http")) else f"{spec.name}.list"),
+            endpoint=endpoint,
             records_path=spec.records_path or self.definition.records_path,
             paginator=paginator or spec.paginator or self.definition.paginator,
             method=method, json=json, priority=priority,
             primary_key=spec.primary_key or self.definition.primary_key,
-            max_empty_pages=max_empty_pages,
+            max_empty_pages=max_empty_pages, clock=clock,
         )
         result: Result
         if parallel > 1:
@@ -488,6 +576,26 @@ class Connection:
                                  max_age=max_age,
                                  key=f"{self.service}-{spec.name}-{listing.history_key()}")
         return result
+
+    def _listing_options(
+        self, endpoint: str, *, max_records: Any, parallel: Any, deadline: Any,
+        checkpoint: Any, priority: Any, cache: Any, params: dict[str, Any],
+    ) -> ListingClock | None:
+        """Check a listing's options and parameters before anything is fetched (a nonsense
+        value fails here, naming it); the listing's deadline clock, if it has one."""
+        if max_records is not None:
+            whole(max_records, "max_records")
+        check_parallel(parallel)
+        if checkpoint is not None and not isinstance(checkpoint, str | Path):
+            raise ConfigError(f"checkpoint must be a folder path, not {checkpoint!r}")
+        if priority is not None and priority not in _PRIORITIES:
+            raise ConfigError(f"priority must be one of {_PRIORITIES}, not {priority!r}")
+        if cache is not None and not isinstance(cache, bool):
+            duration(cache, "cache")
+        check_params(params, service=self.service, endpoint=endpoint)
+        if deadline is None:
+            return None
+        return ListingClock(duration(deadline, "deadline", positive=True))
 
     def page_records(self, listing: Listing, data: Any) -> builtins.list[Any]:
         """The records of one page of ``listing`` (connectors override, e.g. to turn a list of

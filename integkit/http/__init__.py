@@ -5,7 +5,7 @@ from ._coalesce import CoalesceTransport
 from ._content import json_body, malformed_json
 from ._context import CallTrace, trace_of
 from ._failover import FailoverTransport
-from ._hints import retry_after, should_retry_hint
+from ._hints import ServerHintWarning, reset_after, retry_after, should_retry_hint
 from ._layer import Layer
 from ._limits import PRIORITY_KEY, RateLimiter, RateLimitTransport, RateTier, parse_duration
 from ._observe import ApiDeprecationWarning, AttemptTransport
@@ -36,12 +36,14 @@ __all__ = [
     "RateTier",
     "RetryPolicy",
     "RetryTransport",
+    "ServerHintWarning",
     "build_transport",
     "json_body",
     "malformed_json",
     "origin_of",
     "parse_duration",
     "refusal",
+    "reset_after",
     "retry_after",
     "should_retry_hint",
     "trace_of",

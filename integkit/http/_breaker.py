@@ -15,7 +15,8 @@ from typing import Any
 
 import httpx
 
-from .._errors import CircuitOpenError, IntegkitError
+from .._errors import ApiError, CircuitOpenError, ConfigError, IntegkitError, RateLimitError
+from .._validate import duration, whole
 from ._context import trace_of
 from ._layer import Flow, Layer, settle
 
@@ -50,10 +51,16 @@ class CircuitBreaker:
 
     @classmethod
     def from_config(cls, config: dict[str, Any] | None) -> CircuitBreaker:
-        config = config or {}
+        config = dict(config or {})
+        unknown = set(config) - {"failureThreshold", "resetTimeout"}
+        if unknown:
+            raise ConfigError(f"breaker: unknown keys {sorted(unknown)}; known: "
+                              "['failureThreshold', 'resetTimeout']")
         return cls(
-            failure_threshold=int(config.get("failureThreshold", 5)),
-            reset_timeout=float(config.get("resetTimeout", 30.0)),
+            failure_threshold=whole(config.get("failureThreshold", 5),
+                                    "breaker failureThreshold"),
+            reset_timeout=duration(config.get("resetTimeout", 30.0), "breaker resetTimeout",
+                                   positive=True),
         )
 
     def state(self, key: str) -> str:
@@ -111,8 +118,12 @@ class BreakerTransport(Layer):
         self.breaker.acquire(key)
         outcome = yield request
         # the service failing counts; a refusal from our own layers (a missing scope, a spent
-        # quota: an IntegkitError that is not transient) says nothing about its health
-        failed = (outcome.transient if isinstance(outcome, IntegkitError)
-                  else isinstance(outcome, Exception) or outcome.status_code >= 500)
+        # quota, a pause the limiter holds, the state backend failing) says nothing about its
+        # health
+        if isinstance(outcome, IntegkitError):
+            failed = isinstance(outcome, ApiError) and outcome.transient and not isinstance(
+                outcome, RateLimitError)
+        else:
+            failed = isinstance(outcome, Exception) or outcome.status_code >= 500
         self.breaker.record(key, ok=not failed)
         return settle(outcome)

@@ -25,6 +25,9 @@ class CallTrace:
     failovers: int = 0
     bytes: int = 0  # response bytes of every attempt
     base_url: str | None = None
+    deadline: float | None = None  # time.monotonic() by which the whole call must be done
+    allowed: float | None = None  # the seconds that deadline allowed (for messages)
+    deadline_of: str = "call"  # whose deadline it is: the call's, or its listing's
 
 
 def trace_of(request: httpx.Request) -> CallTrace:

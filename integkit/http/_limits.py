@@ -14,41 +14,42 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import datetime as dt
 import fnmatch
 import math
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from pyrate_limiter import AbstractBucket, Rate, RateItem
 
-from .._errors import ConfigError
+from .._errors import ConfigError, RateLimitError
+from .._errors import TimeoutError as CallTimeout
+from .._events import logger
+from .._validate import duration, fraction, whole
 from ..state import StateBackend
 from ..state._buckets import Penalties, sliding_window, token_bucket
+from ..state._fallback import guarded
 from ._context import trace_of
-from ._hints import retry_after
+from ._hints import PLAUSIBLE, reset_after, retry_after
 from ._layer import Flow, Layer, settle
 
 __all__ = ["RateLimiter", "RateLimitTransport", "RateTier", "parse_duration", "PRIORITY_KEY"]
 
 PRIORITY_KEY = "integkit.priority"
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|min|m|h|d)?\s*$")
 _SCOPES = ("key", "endpoint", "user", "global")
+_ALGORITHMS = ("token_bucket", "sliding_window")
+_TIER_KEYS = frozenset({"name", "limit", "per", "algorithm", "burst", "scope", "endpoints",
+                        "for_keys", "margin"})
 
 
 def parse_duration(value: str | float | int) -> float:
-    """Seconds from ``30``, ``"1s"``, ``"15m"``, ``"1h"``, ``"1d"``."""
-    if isinstance(value, int | float):
-        return float(value)
-    match = _DURATION.match(str(value))
-    if not match:
-        raise ConfigError(f"cannot read duration {value!r}; use e.g. '1s', '15m', '1h', '1d'")
-    return float(match.group(1)) * _UNITS[match.group(2) or "s"]
+    """Seconds from ``30``, ``"1s"``, ``"15m"``, ``"1h"``, ``"1d"`` (finite, not negative)."""
+    return duration(value, "duration")
 
 
 @dataclass(frozen=True)
@@ -66,28 +67,44 @@ class RateTier:
     margin: float = 0.015
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> RateTier:
-        config = dict(config)
-        try:
-            tier = cls(
-                name=str(config.pop("name", "requests")), limit=int(config.pop("limit")),
-                per=parse_duration(config.pop("per", 1)),
-                algorithm=str(config.pop("algorithm", "token_bucket")),
-                burst=config.pop("burst", None), scope=str(config.pop("scope", "key")),
-                endpoints=tuple(config.pop("endpoints", ())),
-                for_keys=config.pop("for_keys", None),
-                margin=float(config.pop("margin", 0.015)),
-            )
-        except KeyError as exc:
-            raise ConfigError(f"rate limit tier needs {exc.args[0]!r}") from None
-        if config:
-            raise ConfigError(f"rate limit tier {tier.name!r}: unknown keys {sorted(config)}")
-        if tier.algorithm not in ("token_bucket", "sliding_window"):
-            raise ConfigError(f"rate limit tier {tier.name!r}: algorithm must be token_bucket "
-                              f"or sliding_window, not {tier.algorithm!r}")
-        if tier.scope not in _SCOPES:
-            raise ConfigError(f"rate limit tier {tier.name!r}: scope must be one of {_SCOPES}")
-        return tier
+    def from_config(cls, config: Any) -> RateTier:
+        """A tier from a definition's (or ``rate_limit=``'s) mapping; every value is checked,
+        so ``{"limit": 0}`` or ``{"per": "-1s"}`` fail here, naming the key."""
+        if not isinstance(config, Mapping):
+            raise ConfigError(f"a rate limit tier is a mapping like {{'limit': 25, 'per': '1s'}}"
+                              f", not {config!r}")
+        name = config.get("name", "requests")
+        if not isinstance(name, str) or not name:
+            raise ConfigError(f"rate limit tier name must be a non-empty string, not {name!r}")
+        where = f"rate limit tier {name!r}:"
+        unknown = set(config) - _TIER_KEYS
+        if unknown:
+            raise ConfigError(f"{where} unknown keys {sorted(unknown)}; known: "
+                              f"{sorted(_TIER_KEYS)}")
+        if "limit" not in config:
+            raise ConfigError("rate limit tier needs 'limit' (calls per 'per')")
+        algorithm, scope = config.get("algorithm", "token_bucket"), config.get("scope", "key")
+        if algorithm not in _ALGORITHMS:
+            raise ConfigError(f"{where} algorithm must be token_bucket or sliding_window, not "
+                              f"{algorithm!r}")
+        if scope not in _SCOPES:
+            raise ConfigError(f"{where} scope must be one of {_SCOPES}, not {scope!r}")
+        endpoints = config.get("endpoints", ())
+        if not isinstance(endpoints, list | tuple) or not all(isinstance(e, str)
+                                                             for e in endpoints):
+            raise ConfigError(f"{where} endpoints must be a list of patterns, not {endpoints!r}")
+        for_keys = config.get("for_keys")
+        if for_keys is not None and not isinstance(for_keys, str):
+            raise ConfigError(f"{where} for_keys must be a pattern like 'sk_test_*', not "
+                              f"{for_keys!r}")
+        burst = config.get("burst")
+        return cls(
+            name=name, limit=whole(config["limit"], f"{where} limit"),
+            per=duration(config.get("per", 1), f"{where} per", positive=True),
+            algorithm=algorithm, scope=scope, endpoints=tuple(endpoints), for_keys=for_keys,
+            burst=None if burst is None else whole(burst, f"{where} burst"),
+            margin=fraction(config.get("margin", 0.015), f"{where} margin", high=0.5),
+        )
 
     def applies_to_key(self, key_prefix: str | None) -> bool:
         """Whether the tier is for this kind of credential (e.g. Stripe test vs live keys)."""
@@ -117,7 +134,9 @@ class RateLimiter:
     """The limits of one connection: tiers x scope keys -> shared buckets.
 
     ``acquire`` blocks until every applicable tier admits the call; interactive calls go
-    before bulk ones waiting in the same process.
+    before bulk ones waiting in the same process. A pause the server asks for is stored for
+    at most ``max_pause`` seconds; when it asked for longer, calls raise RateLimitError with
+    the server's time at once rather than sleep through it.
     """
 
     def __init__(
@@ -129,18 +148,26 @@ class RateLimiter:
         account: str = "default",
         user: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        max_pause: float = 120.0,
     ) -> None:
         self.service = service
         self.tiers = tiers
-        self.state = state
         self.account = account
         self.user = user or "anonymous"
         self.sleep = sleep
-        self.penalties = Penalties(state)
+        self.max_pause = max_pause
         self._buckets: dict[str, AbstractBucket] = {}
         self._lock = threading.Lock()
         self._queue = f"{service}:{account}"  # interactive callers of this key, process-wide
         self.waited = 0.0
+        self.state = state
+        self.penalties = Penalties(state)
+
+    def use_state(self, state: StateBackend) -> None:
+        """Keep the limits in ``state`` from now on (the configured one failed)."""
+        with self._lock:
+            self.state, self._buckets = state, {}
+        self.penalties = Penalties(state)
 
     def _scope_value(self, tier: RateTier, endpoint: str) -> str:
         return {"key": self.account, "endpoint": f"{self.account}:{endpoint}",
@@ -150,6 +177,11 @@ class RateLimiter:
         return [(tier, f"{self.service}:{tier.name}:{self._scope_value(tier, endpoint)}")
                 for tier in self.tiers if tier.applies_to(endpoint)]
 
+    def _scopes(self) -> list[str]:
+        """Every bucket key of this connection is one of these or under one."""
+        return sorted({f"{self.service}:{t.name}:"
+                       f"{'all' if t.scope == 'global' else self.account}" for t in self.tiers})
+
     def _bucket(self, tier: RateTier, key: str) -> AbstractBucket:
         with self._lock:
             bucket = self._buckets.get(key)
@@ -157,6 +189,18 @@ class RateLimiter:
                 make = token_bucket if tier.algorithm == "token_bucket" else sliding_window
                 bucket = self._buckets[key] = make(self.state, key, tier.rate)
             return bucket
+
+    def _too_long(self, endpoint: str, until: float, asked: float, now: float) -> RateLimitError:
+        when = dt.datetime.fromtimestamp(asked, dt.UTC)
+        return RateLimitError(
+            f"the service asked every client of this key to wait {asked - now:,.0f}s (until "
+            f"{when:%Y-%m-%d %H:%M:%S} UTC), longer than integkit holds calls "
+            f"({self.max_pause:g}s); no call goes until {until - now:,.0f}s from now",
+            retry_after=asked - now, service=self.service, endpoint=endpoint,
+            hint=f"Try again after {when:%H:%M:%S} UTC. ik.quota({self.service!r}) shows the "
+                 f"pause and ik.quota({self.service!r}, clear_pause=True) lifts it (if the "
+                 "hint was wrong); a connection made with retry={'maxRetryAfter': seconds} "
+                 "waits out longer pauses.")
 
     def _next_wait(self, endpoint: str, priority: str, taken: set[str]) -> float:
         """Take a token from every tier not yet ``taken`` (0.0 when all have given one), or
@@ -166,9 +210,11 @@ class RateLimiter:
         now = time.time()
         keys = self.bucket_keys(endpoint)
         for _, key in keys:
-            paused = self.penalties.until(key) - now
-            if paused > 0:
-                return paused
+            until, asked = self.penalties.get(key)
+            if until > now:
+                if asked > until:  # the server wanted longer than we hold calls
+                    raise self._too_long(endpoint, until, asked, now)
+                return until - now
         for tier, key in keys:
             if key in taken:
                 continue
@@ -180,15 +226,26 @@ class RateLimiter:
             taken.add(key)
         return 0.0
 
-    def acquire(self, endpoint: str, *, priority: str = "interactive") -> float:
-        """Block until the call may go; returns the seconds waited."""
+    def _wait(self, endpoint: str, priority: str, taken: set[str],
+              deadline: float | None) -> float:
+        wait = guarded(self, lambda: self._next_wait(endpoint, priority, taken))
+        if wait > 0 and deadline is not None and time.monotonic() + wait > deadline:
+            raise CallTimeout(
+                f"the rate limits hold this call {wait:.1f}s more, past its deadline",
+                service=self.service, endpoint=endpoint)
+        return wait
+
+    def acquire(self, endpoint: str, *, priority: str = "interactive",
+                deadline: float | None = None) -> float:
+        """Block until the call may go (or raise once that would pass ``deadline``, a
+        ``time.monotonic()`` instant); returns the seconds waited."""
         waited, taken = 0.0, set[str]()
         interactive = priority != "bulk"
         if interactive:
             with _interactive_lock:
                 _interactive_waiting[self._queue] += 1
         try:
-            while (wait := self._next_wait(endpoint, priority, taken)) > 0:
+            while (wait := self._wait(endpoint, priority, taken, deadline)) > 0:
                 self.sleep(wait)
                 waited += wait
         finally:
@@ -198,38 +255,70 @@ class RateLimiter:
         self.waited += waited
         return waited
 
-    async def aacquire(self, endpoint: str, *, priority: str = "interactive") -> float:
+    async def aacquire(self, endpoint: str, *, priority: str = "interactive",
+                       deadline: float | None = None) -> float:
         """``acquire`` for async callers: waits without blocking the event loop."""
         waited, taken = 0.0, set[str]()
-        while (wait := self._next_wait(endpoint, priority, taken)) > 0:
+        while (wait := self._wait(endpoint, priority, taken, deadline)) > 0:
             await asyncio.sleep(wait)
             waited += wait
         self.waited += waited
         return waited
 
     def pause(self, endpoint: str, seconds: float) -> None:
-        """Pause every tier of ``endpoint`` for all processes (the server asked for it)."""
-        until = time.time() + max(0.0, seconds)
-        for _, key in self.bucket_keys(endpoint):
-            self.penalties.set(key, until)
+        """Pause every tier of ``endpoint`` for all processes (the server asked for it), for
+        at most ``max_pause`` seconds: what it asked for is kept beside, for the error."""
+        if not math.isfinite(seconds):  # the parsers never give one; a connector might
+            logger.warning("integkit: %s: ignored a pause of %r seconds", self.service, seconds)
+            return
+        now = time.time()
+        asked = now + min(max(0.0, seconds), PLAUSIBLE)
+        until = min(asked, now + self.max_pause)
+
+        def store() -> None:
+            for _, key in self.bucket_keys(endpoint):
+                self.penalties.set(key, until, asked)
+
+        guarded(self, store)
+
+    def pauses(self) -> dict[str, tuple[float, float]]:
+        """Pauses in force on this connection's buckets: key -> (until, asked)."""
+        return guarded(self, lambda: self.penalties.active(self._scopes()))
+
+    def clear_pauses(self) -> int:
+        """Lift every server-asked pause on this connection's buckets, for every process
+        (when a hint was wrong); how many there were."""
+        return guarded(self, lambda: self.penalties.clear(self._scopes()))
 
     def status(self) -> list[dict[str, Any]]:
         """Per bucket: tier, limit, current use, paused-until (what ``ik.quota`` shows).
-        Buckets shared by the whole key are shown even before this process used them."""
+        Buckets shared by the whole key are shown even before this process used them, and
+        so is every bucket another process paused."""
+        return guarded(self, self._status)
+
+    def _tier_of(self, key: str) -> RateTier | None:
+        return next((t for t in self.tiers if key.startswith(f"{self.service}:{t.name}:")), None)
+
+    def _status(self) -> list[dict[str, Any]]:
+        pauses = self.penalties.active(self._scopes())
         keys = {f"{self.service}:{t.name}:{self._scope_value(t, '')}": t
                 for t in self.tiers if t.scope != "endpoint"}
         with self._lock:
-            keys.update({key: next(t for t in self.tiers
-                                   if key.startswith(f"{self.service}:{t.name}:"))
-                         for key in self._buckets})
+            known = [*self._buckets, *pauses]
+        for key in known:
+            tier = self._tier_of(key)
+            if tier is not None:
+                keys.setdefault(key, tier)
         out = []
         for key, tier in keys.items():
             used = self._bucket(tier, key).count()
+            until, asked = pauses.get(key, (0.0, 0.0))
             out.append({
                 "tier": tier.name, "key": key.split(":", 2)[-1], "limit": tier.limit,
                 "per_seconds": tier.per, "burst": tier.burst or tier.limit,
                 "in_use": used if isinstance(used, int) else None,
-                "paused_until": self.penalties.until(key) or None,
+                "paused_until": until or None,
+                "server_asked_until": asked if asked > until else None,
             })
         return out
 
@@ -243,12 +332,8 @@ def _server_pause(response: httpx.Response) -> float | None:
     remaining = headers.get("x-ratelimit-remaining")
     reset = headers.get("x-ratelimit-reset")
     if remaining is not None and reset is not None and remaining.strip() == "0":
-        try:
-            value = float(reset)
-        except ValueError:
-            return None
-        # Epoch seconds (GitHub) or seconds from now (others): epochs are large numbers.
-        return max(0.0, value - time.time()) if value > 1e9 else value
+        # seconds from now (most), epoch seconds (GitHub) or epoch milliseconds, by size
+        return reset_after(reset)
     shopify = headers.get("x-shopify-shop-api-call-limit")
     if shopify and "/" in shopify:
         used, _, limit = shopify.partition("/")
@@ -290,13 +375,14 @@ class RateLimitTransport(Layer):
 
     def send(self, request: httpx.Request) -> httpx.Response:
         trace = trace_of(request)
-        trace.waited += self.limiter.acquire(trace.endpoint, priority=self._priority(request))
+        trace.waited += self.limiter.acquire(trace.endpoint, priority=self._priority(request),
+                                             deadline=trace.deadline)
         return super().send(request)
 
     async def asend(self, request: httpx.Request) -> httpx.Response:
         trace = trace_of(request)
-        trace.waited += await self.limiter.aacquire(trace.endpoint,
-                                                   priority=self._priority(request))
+        trace.waited += await self.limiter.aacquire(
+            trace.endpoint, priority=self._priority(request), deadline=trace.deadline)
         return await super().asend(request)
 
     def flow(self, request: httpx.Request) -> Flow:

@@ -14,6 +14,7 @@ import httpx
 
 from .._events import CallEvent, emit, logger, redact
 from ._context import trace_of
+from ._deadline import DeadlineStream, late, left, limit_timeouts
 from ._layer import BufferedLayer, Flow, settle
 
 __all__ = ["ApiDeprecationWarning", "AttemptTransport"]
@@ -48,11 +49,47 @@ def _warn_deprecation(request: httpx.Request, response: httpx.Response, endpoint
 
 
 class AttemptTransport(BufferedLayer):
-    """Sends one attempt to the network (or the sandbox) and reports it as a CallEvent."""
+    """Sends one attempt to the network (or the sandbox) and reports it as a CallEvent.
+
+    Within the call's deadline (see ``_deadline``): httpx's per-step timeouts are lowered to
+    what is left, and the body is read chunk by chunk against the deadline."""
 
     def __init__(self, inner: object, *, request_id_header: str = "request-id") -> None:
         super().__init__(inner)
         self.request_id_header = request_id_header
+
+    def _start(self, request: httpx.Request) -> bool:
+        """Whether the attempt has a deadline (lowering its timeouts to it)."""
+        trace = trace_of(request)
+        remaining = left(trace)
+        if remaining is None:
+            return False
+        if remaining <= 0:
+            raise late(trace, "before an attempt could start")
+        limit_timeouts(request, remaining)
+        return True
+
+    def send(self, request: httpx.Request) -> httpx.Response:
+        if not self._start(request):
+            return super().send(request)
+        response: httpx.Response = self.inner.handle_request(request)
+        response.stream = DeadlineStream(response.stream, trace_of(request))
+        try:
+            response.read()
+        finally:
+            response.close()
+        return response
+
+    async def asend(self, request: httpx.Request) -> httpx.Response:
+        if not self._start(request):
+            return await super().asend(request)
+        response: httpx.Response = await self.inner.handle_async_request(request)
+        response.stream = DeadlineStream(response.stream, trace_of(request))
+        try:
+            await response.aread()
+        finally:
+            await response.aclose()
+        return response
 
     def flow(self, request: httpx.Request) -> Flow:
         trace = trace_of(request)

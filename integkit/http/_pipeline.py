@@ -61,6 +61,7 @@ class PipelineOptions:
     cache_storage: Any = None  # a mapping, a callable opening one, or None: the state's
     sleep: Callable[[float], None] = time.sleep
     async_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    deadline: float | None = None  # seconds one call may take in all (None: no bound)
 
 
 def build_transport(
@@ -88,7 +89,8 @@ def build_transport(
     if options.breaker is not None:
         transport = BreakerTransport(transport, options.breaker)
     transport = RetryTransport(
-        transport, options.retry, sleep=options.sleep, async_sleep=options.async_sleep
+        transport, options.retry, sleep=options.sleep, async_sleep=options.async_sleep,
+        deadline=options.deadline,
     )
     if len(options.base_urls) > 1:
         transport = FailoverTransport(transport, options.base_urls)

@@ -15,16 +15,20 @@ import asyncio
 import datetime as dt
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from .._errors import ConfigError, QuotaExceededError
+from .._errors import ConfigError, QuotaExceededError, StateError
+from .._errors import TimeoutError as CallTimeout
 from .._events import emit, logger
+from .._validate import duration, whole
+from .._validate import fraction as in_range
 from ..state import StateBackend
+from ..state._fallback import guarded
 from ._context import trace_of
 from ._layer import Flow, Layer, settle
 from ._limits import PRIORITY_KEY
@@ -43,14 +47,33 @@ class QuotaConfig:
     not_modified_free: bool = False  # a 304 is not counted (GitHub's conditional requests)
 
     @classmethod
-    def from_config(cls, config: dict[str, Any] | None) -> QuotaConfig:
+    def from_config(cls, config: Any) -> QuotaConfig:
+        """Budgets from a definition's (or ``quotas=``'s) mapping; every value is checked, so
+        ``{"concurrent": -1}`` fails here rather than waiting for a slot for ever."""
+        if config is not None and not isinstance(config, Mapping):
+            raise ConfigError(f"quotas must be a mapping like {{'daily': 10000}}, not {config!r}")
         config = dict(config or {})
         known = set(cls.__dataclass_fields__)
         unknown = set(config) - known
         if unknown:
             raise ConfigError(f"quotas: unknown keys {sorted(unknown)}; known: {sorted(known)}")
+        for name in ("daily", "monthly", "concurrent"):
+            if config.get(name) is not None:
+                config[name] = whole(config[name], f"quotas {name}")
+        if "lease_seconds" in config:
+            config["lease_seconds"] = duration(config["lease_seconds"], "quotas lease_seconds",
+                                               positive=True)
+        if "bulk_reserve" in config:
+            config["bulk_reserve"] = in_range(config["bulk_reserve"], "quotas bulk_reserve")
         if "alerts" in config:
-            config["alerts"] = tuple(sorted(float(a) for a in config["alerts"]))
+            alerts = config["alerts"]
+            if isinstance(alerts, str) or not isinstance(alerts, list | tuple):
+                raise ConfigError(f"quotas alerts must be a list of fractions like [0.8, 1.0], "
+                                  f"not {alerts!r}")
+            config["alerts"] = tuple(sorted(
+                in_range(a, "quotas alerts", include_high=True) for a in alerts))
+        if not isinstance(config.get("not_modified_free", False), bool):
+            raise ConfigError("quotas not_modified_free must be true or false")
         return cls(**config)
 
     @property
@@ -104,15 +127,19 @@ class Quota:
     ) -> None:
         self.service = service
         self.config = config
-        self.state = state
         self.account = account
         self.clock = clock
+        self.use_state(state)
+
+    def use_state(self, state: StateBackend) -> None:
+        """Keep the budgets in ``state`` from now on (the configured one failed)."""
         if state.kind == "sqlite":
             with state.sqlite(immediate=True) as conn:
                 conn.execute("CREATE TABLE IF NOT EXISTS ik_quota (key TEXT PRIMARY KEY, "
                              "used INTEGER NOT NULL, expires REAL NOT NULL)")
                 conn.execute("CREATE TABLE IF NOT EXISTS ik_lease (key TEXT NOT NULL, "
                              "holder TEXT PRIMARY KEY, expires REAL NOT NULL)")
+        self.state = state
 
     def _budgets(self) -> list[tuple[str, int]]:
         return [(p, n) for p, n in (("daily", self.config.daily),
@@ -125,6 +152,9 @@ class Quota:
     # -- budgets ---------------------------------------------------------------------------
     def spend(self, endpoint: str, *, priority: str = "interactive", units: int = 1) -> None:
         """Count ``units`` against every budget, or raise QuotaExceededError."""
+        guarded(self, lambda: self._spend(endpoint, priority, units))
+
+    def _spend(self, endpoint: str, priority: str, units: int) -> None:
         now = self.clock()
         for period, limit in self._budgets():
             key, resets = self._key(period, now)
@@ -142,6 +172,9 @@ class Quota:
 
     def refund(self, units: int = 1) -> None:
         """Give back ``units`` the service did not count (a 304 to a conditional request)."""
+        guarded(self, lambda: self._refund(units))
+
+    def _refund(self, units: int) -> None:
         now = self.clock()
         for period, _ in self._budgets():
             key, _ = self._key(period, now)
@@ -184,6 +217,9 @@ class Quota:
 
     def observe(self, used: int, limit: int, period: str = "daily") -> None:
         """The service's own count (Sforce-Limit-Info): local counters never lag behind it."""
+        guarded(self, lambda: self._observe(used, period))
+
+    def _observe(self, used: int, period: str) -> None:
         key, resets = self._key(period, self.clock())
         if self.state.kind == "sqlite":
             with self.state.sqlite(immediate=True) as conn:
@@ -208,6 +244,9 @@ class Quota:
 
     # -- concurrency -----------------------------------------------------------------------------
     def _try_lease(self, holder: str) -> bool:
+        return guarded(self, lambda: self._take_lease(holder))
+
+    def _take_lease(self, holder: str) -> bool:
         limit = self.config.concurrent
         assert limit
         key = f"{self.service}:{self.account}:concurrent"
@@ -227,6 +266,16 @@ class Quota:
         return bool(client.eval(_TAKE_LEASE, 1, name, now, expires, holder, limit))
 
     def _release(self, holder: str) -> None:
+        """Give the slot back; if the state backend fails now, the call's answer still
+        stands: the slot expires by itself after ``lease_seconds``."""
+        try:
+            guarded(self, lambda: self._give_back(holder))
+        except StateError as exc:
+            logger.warning("integkit: %s: a concurrency slot could not be given back (%s); it "
+                           "frees itself in %.0fs", self.service, exc.message,
+                           self.config.lease_seconds)
+
+    def _give_back(self, holder: str) -> None:
         key = f"{self.service}:{self.account}:concurrent"
         if self.state.kind == "sqlite":
             with self.state.sqlite(immediate=True) as conn:
@@ -234,14 +283,24 @@ class Quota:
         else:
             self.state.redis().zrem(self.state.key("lease", key), holder)
 
+    def _no_slot(self, endpoint: str) -> CallTimeout:
+        return CallTimeout(
+            f"all {self.config.concurrent} concurrency slots stayed taken until the call's "
+            "deadline", service=self.service, endpoint=endpoint,
+            hint=f"Other calls on this key hold them (ik.quota({self.service!r}) shows how "
+                 "many); read with fewer workers, or allow more time with deadline=.")
+
     @contextmanager
-    def lease(self) -> Iterator[None]:
-        """Hold one concurrency slot for the duration of a call (waits for a free one)."""
+    def lease(self, endpoint: str = "", deadline: float | None = None) -> Iterator[None]:
+        """Hold one concurrency slot for the duration of a call (waits for a free one, until
+        ``deadline``, a ``time.monotonic()`` instant, if given)."""
         if not self.config.concurrent:
             yield
             return
         holder = uuid.uuid4().hex
         while not self._try_lease(holder):
+            if deadline is not None and time.monotonic() >= deadline:
+                raise self._no_slot(endpoint)
             time.sleep(0.01)
         try:
             yield
@@ -249,12 +308,15 @@ class Quota:
             self._release(holder)
 
     @asynccontextmanager
-    async def alease(self) -> AsyncIterator[None]:
+    async def alease(self, endpoint: str = "",
+                     deadline: float | None = None) -> AsyncIterator[None]:
         if not self.config.concurrent:
             yield
             return
         holder = uuid.uuid4().hex
         while not self._try_lease(holder):
+            if deadline is not None and time.monotonic() >= deadline:
+                raise self._no_slot(endpoint)
             await asyncio.sleep(0.01)
         try:
             yield
@@ -272,6 +334,9 @@ class Quota:
 
     def status(self) -> dict[str, Any]:
         """Used, limit, remaining and reset time of each budget; slots in use."""
+        return guarded(self, self._status)
+
+    def _status(self) -> dict[str, Any]:
         now = self.clock()
         out: dict[str, Any] = {}
         for period, limit in self._budgets():
@@ -310,12 +375,14 @@ class QuotaTransport(Layer):
 
     def send(self, request: httpx.Request) -> httpx.Response:
         self._spend(request)
-        with self.quota.lease():
+        trace = trace_of(request)
+        with self.quota.lease(trace.endpoint, trace.deadline):
             return super().send(request)
 
     async def asend(self, request: httpx.Request) -> httpx.Response:
         self._spend(request)
-        async with self.quota.alease():
+        trace = trace_of(request)
+        async with self.quota.alease(trace.endpoint, trace.deadline):
             return await super().asend(request)
 
     def flow(self, request: httpx.Request) -> Flow:

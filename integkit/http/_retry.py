@@ -17,10 +17,13 @@ from typing import Any
 import httpx
 import tenacity
 
-from .._errors import CircuitOpenError
+from .._errors import CircuitOpenError, ConfigError
 from .._events import logger
+from .._validate import duration, whole
+from .._validate import fraction as in_range
 from ._content import malformed_json
 from ._context import trace_of
+from ._deadline import late, left
 from ._hints import retry_after, should_retry_hint
 
 __all__ = ["RetryPolicy", "RetryTransport", "Verdict"]
@@ -63,8 +66,27 @@ class RetryPolicy:
             "maxRetryAfter": "max_retry_after", "retryStatuses": "retry_statuses",
         }
         kwargs = {names.get(k, k): v for k, v in config.items()}
+        unknown = set(kwargs) - set(cls.__dataclass_fields__) - {"random"}
+        if unknown:
+            raise ConfigError(f"retry: unknown keys {sorted(unknown)}; known: "
+                              f"{sorted(names)}")
+        if "max_attempts" in kwargs:
+            kwargs["max_attempts"] = whole(kwargs["max_attempts"], "retry maxAttempts")
+        for key, name in (("initial_delay", "initialDelay"), ("max_delay", "maxDelay"),
+                          ("max_retry_after", "maxRetryAfter")):
+            if key in kwargs:
+                kwargs[key] = duration(kwargs[key], f"retry {name}")
+        if "backoff_multiplier" in kwargs:
+            kwargs["backoff_multiplier"] = in_range(
+                kwargs["backoff_multiplier"], "retry backoffMultiplier", low=1.0, high=100.0,
+                include_high=True)
         if "retry_statuses" in kwargs:
-            kwargs["retry_statuses"] = frozenset(kwargs["retry_statuses"])
+            statuses = kwargs["retry_statuses"]
+            if isinstance(statuses, str | int) or not all(
+                    isinstance(s, int) and 100 <= s <= 599 for s in statuses):
+                raise ConfigError(f"retry retryStatuses must be a list of HTTP statuses, not "
+                                  f"{statuses!r}")
+            kwargs["retry_statuses"] = frozenset(statuses)
         kwargs.update(overrides)
         return cls(**kwargs)
 
@@ -129,6 +151,9 @@ class _Attempts:
         assert state.outcome is not None
         outcome = state.outcome.exception() or state.outcome.result()
         self.verdict = self.policy.decide(self.request, outcome, state.attempt_number)
+        remaining = left(self.trace)
+        if self.verdict.retry and remaining is not None and self.verdict.delay >= remaining:
+            self.verdict = Verdict(False, self.verdict.delay, "deadline")
         if self.verdict.retry:
             logger.info(
                 "integkit: retrying %s %s after %s (attempt %d, wait %.2fs)",
@@ -143,9 +168,18 @@ class _Attempts:
         return self.verdict.delay
 
 
+def _past_deadline(attempts: _Attempts) -> bool:
+    """Whether the call's deadline ended the retries (a timeout then is the deadline's)."""
+    remaining = left(attempts.trace)
+    return attempts.verdict.reason == "deadline" or (remaining is not None and remaining <= 0)
+
+
 class RetryTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     """Re-send transient failures (the attempt layer below has read each body, so a truncated
-    body arrives here as a transport error, retried like a reset connection)."""
+    body arrives here as a transport error, retried like a reset connection).
+
+    The call's total deadline starts here (``deadline`` seconds, or sooner if its listing's
+    comes first): no retry is slept for past it, and a timeout then is the deadline's."""
 
     def __init__(
         self,
@@ -154,11 +188,22 @@ class RetryTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         *,
         sleep: Callable[[float], None] = time.sleep,
         async_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        deadline: float | None = None,
     ) -> None:
         self.inner = inner
         self.policy = policy
         self.sleep = sleep
         self.async_sleep = async_sleep
+        self.deadline = deadline
+
+    def _start(self, request: httpx.Request) -> _Attempts:
+        attempts = _Attempts(self.policy, request)
+        trace = attempts.trace
+        if self.deadline is not None:
+            own = time.monotonic() + self.deadline
+            if trace.deadline is None or own < trace.deadline:
+                trace.deadline, trace.allowed, trace.deadline_of = own, self.deadline, "call"
+        return attempts
 
     def _kwargs(self, attempts: _Attempts) -> dict[str, Any]:
         return dict(
@@ -167,14 +212,26 @@ class RetryTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         )
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        attempts = _Attempts(self.policy, request)
+        attempts = self._start(request)
         retrying = tenacity.Retrying(sleep=self.sleep, **self._kwargs(attempts))
-        return retrying(self.inner.handle_request, request)  # type: ignore[no-any-return]
+        try:
+            return retrying(self.inner.handle_request, request)  # type: ignore[no-any-return]
+        except httpx.TimeoutException as exc:
+            if _past_deadline(attempts):
+                raise late(attempts.trace, f"waiting for the service ({type(exc).__name__})"
+                           ) from exc
+            raise
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        attempts = _Attempts(self.policy, request)
+        attempts = self._start(request)
         retrying = tenacity.AsyncRetrying(sleep=self.async_sleep, **self._kwargs(attempts))
-        response: httpx.Response = await retrying(self.inner.handle_async_request, request)
+        try:
+            response: httpx.Response = await retrying(self.inner.handle_async_request, request)
+        except httpx.TimeoutException as exc:
+            if _past_deadline(attempts):
+                raise late(attempts.trace, f"waiting for the service ({type(exc).__name__})"
+                           ) from exc
+            raise
         return response
 
     def close(self) -> None:

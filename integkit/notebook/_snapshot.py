@@ -26,6 +26,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._errors import StateError
+from .._events import logger
+
 __all__ = [
     "Budget",
     "EndpointUsage",
@@ -299,7 +302,12 @@ def read_snapshot(
 
     start = to_epoch(since)
     rows = ledger_for(state).rows(service, start)
-    quota = conn.quota_status() if conn is not None else None
+    quota = None
+    if conn is not None:
+        try:
+            quota = conn.quota_status()
+        except StateError as exc:  # one connection's broken backend does not blank the panel
+            logger.warning("integkit: %s limits not shown: %s", service, exc.message)
     if read_bill:
         bill = month_bill(service, plan, state)
     return snapshot(service, rows, quota, bill=bill, now=now, since=start)

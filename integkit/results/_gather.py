@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from .._errors import ConfigError
+from .._validate import parallel as check_parallel
 from ._parallel import ParallelResult
 from ._result import Result
 
@@ -24,6 +25,7 @@ def gather(*results: Result | Iterable[Result], parallel: int = 4) -> Result:
     >>> issues = ik.gather(*(ik.github.issues(r, state="all") for r in repos))  # doctest: +SKIP
     >>> issues.to_frame()                                                         # doctest: +SKIP
     """
+    workers = check_parallel(parallel)
     flat: list[Any] = []
     for item in results:
         flat.extend([item] if isinstance(item, Result) else list(item))
@@ -38,5 +40,4 @@ def gather(*results: Result | Iterable[Result], parallel: int = 4) -> Result:
                 "read, has max_records, or is parallel already (cap the gathered Result instead)"
             )
     sources = [result._source for result in flat]  # noqa: SLF001 - same package
-    return ParallelResult(sources[0], lambda stats: sources, workers=max(1, parallel),
-                          across=False)
+    return ParallelResult(sources[0], lambda stats: sources, workers=workers, across=False)

@@ -25,7 +25,7 @@ from pyrate_limiter.abstracts.algorithm import Decision, State, StateAlgorithm
 
 from ._backend import StateBackend
 
-__all__ = ["SQLiteStateStore", "token_bucket", "sliding_window", "Penalties"]
+__all__ = ["Penalties", "SQLiteStateStore", "sliding_window", "token_bucket"]
 
 _WALL = WallClock()
 
@@ -138,34 +138,101 @@ class SQLiteWindowBucket(AbstractBucket):
 
 class Penalties:
     """"Wait until T" verdicts from servers (429 + Retry-After, Remaining: 0), shared by every
-    process of the state backend so that one 429 pauses them all."""
+    process of the state backend so that one 429 pauses them all.
+
+    Each pause keeps two times: ``until``, how long calls are held (the limiter bounds it, so
+    a hostile or broken hint cannot stop a key for a year, across restarts), and ``asked``,
+    when the server said calls may resume (later than ``until`` when the pause was bounded).
+    (Pauses of versions that stored no bound, in ``ik_penalty`` / ``integkit:penalty:``, are
+    not read.)
+    """
 
     def __init__(self, state: StateBackend) -> None:
         self.state = state
         if state.kind == "sqlite":
             with state.sqlite(immediate=True) as conn:
-                conn.execute("CREATE TABLE IF NOT EXISTS ik_penalty "
-                             "(key TEXT PRIMARY KEY, until REAL NOT NULL)")
+                conn.execute("CREATE TABLE IF NOT EXISTS ik_pause "
+                             "(key TEXT PRIMARY KEY, until REAL NOT NULL, asked REAL NOT NULL)")
 
-    def set(self, key: str, until: float) -> None:
-        """Pause ``key`` until ``until`` (epoch seconds); never shortens a longer pause."""
+    def set(self, key: str, until: float, asked: float | None = None) -> None:
+        """Pause ``key`` until ``until`` (epoch seconds; the server asked for ``asked``);
+        never shortens a longer pause."""
+        asked = max(until, asked or until)
+        now = _WALL.now() / 1000
         if self.state.kind == "sqlite":
             with self.state.sqlite(immediate=True) as conn:
+                conn.execute("DELETE FROM ik_pause WHERE until < ?", (now,))
                 conn.execute(
-                    "INSERT INTO ik_penalty VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
-                    "until = MAX(until, excluded.until)", (key, until))
+                    "INSERT INTO ik_pause VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
+                    "until = MAX(until, excluded.until), asked = MAX(asked, excluded.asked)",
+                    (key, until, asked))
             return
         client = self.state.redis()
-        name = self.state.key("penalty", key)
-        current = client.get(name)
-        if current is None or float(current) < until:
-            client.set(name, repr(until), px=max(1, int((until - _WALL.now() / 1000) * 1000)))
+        name = self.state.key("pause", key)
+        current_until, current_asked = _parse_pause(client.get(name))
+        if current_until < until or current_asked < asked:
+            until, asked = max(until, current_until), max(asked, current_asked)
+            client.set(name, f"{until!r} {asked!r}", px=max(1, int((until - now) * 1000)))
+
+    def get(self, key: str) -> tuple[float, float]:
+        """``(until, asked)`` of ``key``'s pause, ``(0.0, 0.0)`` when it has none."""
+        if self.state.kind == "sqlite":
+            with self.state.sqlite() as conn:
+                row = conn.execute("SELECT until, asked FROM ik_pause WHERE key = ?",
+                                   (key,)).fetchone()
+            return (float(row[0]), float(row[1])) if row else (0.0, 0.0)
+        return _parse_pause(self.state.redis().get(self.state.key("pause", key)))
 
     def until(self, key: str) -> float:
         """Epoch seconds until which ``key`` is paused (0 when it is not)."""
+        return self.get(key)[0]
+
+    def active(self, scopes: list[str]) -> dict[str, tuple[float, float]]:
+        """Every pause in force on one of ``scopes`` or a key under one (``scope:...``)."""
+        now = _WALL.now() / 1000
+        found: dict[str, tuple[float, float]] = {}
         if self.state.kind == "sqlite":
             with self.state.sqlite() as conn:
-                row = conn.execute("SELECT until FROM ik_penalty WHERE key = ?", (key,)).fetchone()
-            return float(row[0]) if row else 0.0
-        value = self.state.redis().get(self.state.key("penalty", key))
-        return float(value) if value is not None else 0.0
+                for scope in scopes:
+                    rows = conn.execute(
+                        "SELECT key, until, asked FROM ik_pause WHERE until > ? AND "
+                        "(key = ? OR substr(key, 1, ?) = ?)",
+                        (now, scope, len(scope) + 1, scope + ":")).fetchall()
+                    found.update({k: (float(u), float(a)) for k, u, a in rows})
+            return found
+        client = self.state.redis()
+        base = self.state.key("pause", "")
+        for scope in scopes:
+            names = [base + scope, *client.scan_iter(
+                match=_glob_escape(base + scope + ":") + "*", count=500)]
+            for name in names:
+                name = name.decode() if isinstance(name, bytes) else name
+                pause = _parse_pause(client.get(name))
+                if pause[0] > now:
+                    found[name[len(base):]] = pause
+        return found
+
+    def clear(self, scopes: list[str]) -> int:
+        """Lift every pause on one of ``scopes`` or under one; how many there were."""
+        paused = self.active(scopes)
+        if not paused:
+            return 0
+        if self.state.kind == "sqlite":
+            with self.state.sqlite(immediate=True) as conn:
+                conn.executemany("DELETE FROM ik_pause WHERE key = ?", [(k,) for k in paused])
+        else:
+            self.state.redis().delete(*(self.state.key("pause", k) for k in paused))
+        return len(paused)
+
+
+def _parse_pause(raw: Any) -> tuple[float, float]:
+    """A pause as stored in Redis: ``"until asked"``."""
+    if raw is None:
+        return 0.0, 0.0
+    until, asked = (raw.decode() if isinstance(raw, bytes) else str(raw)).split()
+    return float(until), float(asked)
+
+
+def _glob_escape(text: str) -> str:
+    """``text`` matched literally by a Redis SCAN pattern."""
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)

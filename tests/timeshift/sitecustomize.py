@@ -28,7 +28,7 @@ if _NOW:
         if _offset is None:
             target = datetime.datetime.fromisoformat(_NOW.replace("Z", "+00:00"))
             if target.tzinfo is None:
-                target = target.replace(tzinfo=datetime.timezone.utc)
+                target = target.replace(tzinfo=datetime.UTC)
             _offset = repr(target.timestamp() - time.time())
             os.environ["INTEGKIT_TEST_OFFSET"] = _offset
         time_machine.travel(time.time() + float(_offset), tick=True).start()

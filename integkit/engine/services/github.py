@@ -32,7 +32,7 @@ from ..._errors import (
     PermissionDeniedError,
     RateLimitError,
 )
-from ...http import RetryPolicy
+from ...http import RetryPolicy, reset_after, retry_after
 from ...http._retry import Verdict
 from ...pagination import PageRequest
 from ...results import Result
@@ -90,18 +90,13 @@ def _error_details(response: httpx.Response) -> str:
 def rate_limit_wait(headers: httpx.Headers, *, now: float | None = None) -> float:
     """How long GitHub says to stay away: ``Retry-After``, else until ``X-RateLimit-Reset``
     when nothing remains, else the minute GitHub's docs ask for."""
-    retry_after = headers.get("retry-after")
-    if retry_after is not None:
-        try:
-            return max(0.0, float(retry_after))
-        except ValueError:
-            pass
+    wait = retry_after(headers, now=now)  # None when absent or implausible (warned)
+    if wait is not None:
+        return wait
     if headers.get("x-ratelimit-remaining", "").strip() == "0":
-        try:
-            reset = float(headers["x-ratelimit-reset"])
-        except (KeyError, ValueError):
-            return 60.0
-        return max(0.0, reset - (time.time() if now is None else now)) + 1.0
+        reset = headers.get("x-ratelimit-reset")
+        until = reset_after(reset, now=now) if reset else None
+        return 60.0 if until is None else until + 1.0
     return 60.0
 
 

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from ...http import reset_after
 from ...pagination import PageRequest
 
 __all__ = ["RunWatch", "poll_interval", "watch_run"]
@@ -35,10 +36,13 @@ def poll_interval(headers: httpx.Headers, *, now: float, share: float = 0.5,
     """
     try:
         remaining = int(headers["x-ratelimit-remaining"])
-        reset = float(headers["x-ratelimit-reset"])
     except (KeyError, ValueError):
         return min_interval
-    left = max(0.0, reset - now)
+    reset = headers.get("x-ratelimit-reset")
+    until = reset_after(reset, now=now) if reset else None  # epoch s or ms, or from now
+    if until is None:
+        return min_interval
+    left = until
     if remaining <= 0:  # a poll before the reset would be refused: wait for it
         return max(min_interval, left + 1.0)
     interval = left / max(1.0, remaining * share)

@@ -7,13 +7,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ..._errors import ConfigError
+from ..._validate import epoch_seconds
 from ...results import Result, Stats
 from .._history import last_run
 from .._rest import Connection, Listing
@@ -25,27 +25,18 @@ _RANGE_KEYS = ("gt", "gte", "lt", "lte")
 
 def to_unix(value: Any) -> int:
     """Seconds since the epoch from an int, a date, a datetime (naive = UTC) or an ISO string."""
-    if isinstance(value, bool):
-        raise ConfigError(f"not a time: {value!r}")
-    if isinstance(value, int | float):
-        return int(value)
-    if isinstance(value, str):
-        try:
-            value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
+    try:
+        seconds = epoch_seconds(value)
+    except ValueError:
+        seconds = None
+    if seconds is None:
+        if isinstance(value, str):
             raise ConfigError(
                 f"cannot read {value!r} as a date; use ISO format like '2024-01-31' "
                 "or '2024-01-31T12:00:00Z', or a unix timestamp"
-            ) from None
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.UTC)
-        return int(value.timestamp())
-    if isinstance(value, dt.date):
-        return int(dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC).timestamp())
-    if hasattr(value, "timestamp"):  # pandas.Timestamp
-        return int(value.timestamp())
-    raise ConfigError(f"not a time: {value!r}")
+            )
+        raise ConfigError(f"not a time: {value!r}")
+    return int(seconds)
 
 
 class StripeConnection(Connection):
