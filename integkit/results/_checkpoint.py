@@ -92,8 +92,9 @@ class Checkpoint:
             raise self._damaged(f"state.json cannot be read: {type(exc).__name__}") from None
         if listing != self.listing:
             raise CheckpointError(
-                f"checkpoint {self.path} belongs to another listing; delete the folder or "
-                "pass another checkpoint path"
+                f"checkpoint {self.path} belongs to another listing (other parameters, or "
+                "another caller's credentials or account); delete the folder or pass another "
+                "checkpoint path"
             )
         if count < 0:
             raise self._damaged("state.json counts a negative number of pages")

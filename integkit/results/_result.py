@@ -305,10 +305,17 @@ class Result:
         self._result_cache: tuple[ParquetCache, float | None, str] | None = None
         self._checkpoint = None
         if checkpoint is not None:
-            self._checkpoint = Checkpoint(checkpoint, fingerprint(self._next.as_dict()))
+            self._checkpoint = Checkpoint(checkpoint, self._listing_key())
             self._restore()
 
     # -- state -----------------------------------------------------------------------------
+    def _listing_key(self) -> str:
+        """Whose listing a checkpoint holds: the source's key (the caller's identity, account
+        and answer-changing headers with the first request) where it has one, so a folder
+        resumed with someone else's credentials refuses rather than mixes their pages."""
+        key = getattr(self._source, "history_key", None)
+        return str(key()) if key is not None else fingerprint(self._next.as_dict())
+
     def _restore(self) -> None:
         assert self._checkpoint is not None
         saved = self._checkpoint.load()
