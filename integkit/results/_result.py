@@ -314,7 +314,9 @@ class Result:
         and answer-changing headers with the first request) where it has one, so a folder
         resumed with someone else's credentials refuses rather than mixes their pages."""
         key = getattr(self._source, "history_key", None)
-        return str(key()) if key is not None else fingerprint(self._next.as_dict())
+        if key is not None:
+            return str(key())
+        return fingerprint(self._source.first_request().as_dict())
 
     def _restore(self) -> None:
         assert self._checkpoint is not None
