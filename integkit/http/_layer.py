@@ -79,8 +79,12 @@ class BufferedLayer(Layer):
     """A layer whose flow needs whole bodies: each response is read (and its connection
     released) before the flow sees it."""
 
+    def body(self, request: httpx.Request, response: httpx.Response) -> None:  # noqa: B027
+        """Prepare ``response``'s body before it is read (e.g. wrap its stream); optional."""
+
     def send(self, request: httpx.Request) -> httpx.Response:
         response: httpx.Response = self.inner.handle_request(request)
+        self.body(request, response)
         try:
             response.read()
         finally:
@@ -89,6 +93,7 @@ class BufferedLayer(Layer):
 
     async def asend(self, request: httpx.Request) -> httpx.Response:
         response: httpx.Response = await self.inner.handle_async_request(request)
+        self.body(request, response)
         try:
             await response.aread()
         finally:

@@ -58,38 +58,29 @@ class AttemptTransport(BufferedLayer):
         super().__init__(inner)
         self.request_id_header = request_id_header
 
-    def _start(self, request: httpx.Request) -> bool:
-        """Whether the attempt has a deadline (lowering its timeouts to it)."""
+    def _start(self, request: httpx.Request) -> None:
+        """Lower the attempt's timeouts to what is left of its deadline, if it has one (none
+        left: it fails before it starts)."""
         trace = trace_of(request)
         remaining = left(trace)
         if remaining is None:
-            return False
+            return
         if remaining <= 0:
             raise late(trace, "before an attempt could start")
         limit_timeouts(request, remaining)
-        return True
 
     def send(self, request: httpx.Request) -> httpx.Response:
-        if not self._start(request):
-            return super().send(request)
-        response: httpx.Response = self.inner.handle_request(request)
-        response.stream = DeadlineStream(response.stream, trace_of(request))
-        try:
-            response.read()
-        finally:
-            response.close()
-        return response
+        self._start(request)
+        return super().send(request)
 
     async def asend(self, request: httpx.Request) -> httpx.Response:
-        if not self._start(request):
-            return await super().asend(request)
-        response: httpx.Response = await self.inner.handle_async_request(request)
-        response.stream = DeadlineStream(response.stream, trace_of(request))
-        try:
-            await response.aread()
-        finally:
-            await response.aclose()
-        return response
+        self._start(request)
+        return await super().asend(request)
+
+    def body(self, request: httpx.Request, response: httpx.Response) -> None:
+        """Within a deadline, the body is read chunk by chunk against it."""
+        if left(trace_of(request)) is not None:
+            response.stream = DeadlineStream(response.stream, trace_of(request))
 
     def flow(self, request: httpx.Request) -> Flow:
         trace = trace_of(request)

@@ -47,6 +47,19 @@ def fingerprint(first_request: dict[str, Any]) -> str:
                            digest_size=12).hexdigest()
 
 
+def _write_synced(path: Path, data: bytes, mode: int) -> None:
+    """Write all of ``data`` to ``path`` (created 0600; ``mode`` O_APPEND or O_TRUNC) and
+    fsync it before returning."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | mode, _MODE)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _fsync_dir(path: Path) -> None:
     """Make a rename in ``path`` durable (a no-op where folders cannot be opened)."""
     try:
@@ -166,26 +179,12 @@ class Checkpoint:
         self._committed_bytes += len(line)
 
     def _append(self, line: bytes) -> None:
-        fd = os.open(self._pages_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, _MODE)
-        try:
-            view = memoryview(line)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        _write_synced(self._pages_file, line, os.O_APPEND)
 
     def _replace_state(self, data: bytes) -> None:
         tmp = self._state_file.with_name(f".state.json.{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, _MODE)
         try:
-            try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view):]
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            _write_synced(tmp, data, os.O_TRUNC)
             os.replace(tmp, self._state_file)
         except BaseException:
             with contextlib.suppress(OSError):

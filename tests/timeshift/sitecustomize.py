@@ -32,3 +32,4 @@ if _NOW:
             _offset = repr(target.timestamp() - time.time())
             os.environ["INTEGKIT_TEST_OFFSET"] = _offset
         time_machine.travel(time.time() + float(_offset), tick=True).start()
+        time.time()  # time-machine starts ticking at the first reading: make it now
