@@ -41,8 +41,10 @@ def test_sliding_window_admits_limit_per_window(api, state_url) -> None:
     took = timed(lambda: [c.request("GET", "/feedback") for _ in range(7)])
     assert 1.0 <= took <= 2.2, took
     arrivals = apps.arrivals
-    for i in range(len(arrivals) - 3):  # never 4 calls inside one window
-        assert arrivals[i + 3] - arrivals[i] >= 0.5 - 0.02
+    # never 4 calls inside one window; the tolerance is the loopback's jitter on a loaded
+    # machine (a limiter that let a fourth through would show a gap near 0)
+    for i in range(len(arrivals) - 3):
+        assert arrivals[i + 3] - arrivals[i] >= 0.5 - 0.1
 
 
 def test_several_windows_at_once_the_tightest_wins(api, state_url) -> None:
