@@ -47,6 +47,7 @@ __all__ = [
     "redact_log_text",
     "redact_registered",
     "register_secret",
+    "secret_masks",
 ]
 
 MASK = "***"
@@ -201,6 +202,12 @@ def register_secret(value: str | bytes | None) -> None:
 def _masked(secret: str) -> str:
     """What a registered secret is shown as: 4 leading characters kept when long enough."""
     return secret[:4] + MASK if len(secret) > _LONG else MASK
+
+
+def secret_masks() -> list[tuple[str, str]]:
+    """``(secret, what it is shown as)`` for every long registered secret, longest first (so
+    a secret inside another is masked as part of it): for data masked column by column."""
+    return [(s, _masked(s)) for s in sorted(_secrets, key=len, reverse=True)]
 
 
 def redact_registered(text: str) -> str:

@@ -24,15 +24,44 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .._events import logger, redact
+from .._events import logger, redact, secret_masks
 from .._private import private_dir
 
 __all__ = ["ParquetCache"]
 
 _META_KEY = b"integkit"
 _SAFE = re.compile(r"^[A-Za-z0-9_.=-]{1,96}$")
+
+
+def _masked_array(array: pa.Array, masks: list[tuple[str, str]]) -> pa.Array:
+    """``array`` with registered secrets masked in its text, inside structs and lists too."""
+    kind = array.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        for secret, shown in masks:
+            if pc.any(pc.match_substring(array, secret)).as_py():
+                array = pc.replace_substring(array, secret, shown)
+        return array
+    if pa.types.is_struct(kind):
+        fields = [_masked_array(array.field(i), masks) for i in range(kind.num_fields)]
+        return pa.StructArray.from_arrays(fields, fields=list(kind), mask=array.is_null())
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        values = _masked_array(array.values, masks)
+        return type(array).from_arrays(array.offsets, values, mask=array.is_null())
+    return array
+
+
+def _without_secrets(table: pa.Table) -> pa.Table:
+    """``table`` with every registered secret masked in its text: a server that echoes the
+    key into a record must not leave it at rest in plain text."""
+    masks = secret_masks()
+    if not masks:
+        return table
+    columns = [pa.chunked_array([_masked_array(c, masks) for c in column.chunks], column.type)
+               for column in table.columns]
+    return pa.Table.from_arrays(columns, schema=table.schema)
 
 
 class ParquetCache:
@@ -93,6 +122,7 @@ class ParquetCache:
 
     def put(self, fingerprint: str, table: pa.Table, meta: dict[str, Any] | None = None) -> Path:
         """Store ``table`` for ``fingerprint`` (replacing any older one), atomically."""
+        table = _without_secrets(table)
         info = {"fingerprint": fingerprint, "created_at": self.clock(), "meta": meta or {}}
         # Registered secrets are masked even here: the metadata is plain text in the file.
         encoded = redact(json.dumps(info, default=str, sort_keys=True)).encode()
