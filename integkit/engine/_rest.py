@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+import orjson
 
 from .._config import get_settings
 from .._errors import ConfigError, PaginationError, StateError
@@ -53,6 +54,7 @@ from ..pagination import (
     check_max_empty_pages,
     paginator_from_config,
     request_identity,
+    resolved_url,
 )
 from ..results import Fetched, ParallelResult, Result, Stats
 from ..results._checkpoint import fingerprint
@@ -164,9 +166,15 @@ class Listing:
         """What ``request`` asks for, resolved as it would be sent (base URL joined, query
         and body encoded; headers left out), so that a next-page URL pointing back at a page
         already read is recognised whatever form it takes."""
-        built = self.conn.client.build_request(request.method, request.url,
-                                               **self.conn.http_kwargs(request))
-        return request_identity(request, str(built.url), built.read())
+        conn = self.conn
+        url = resolved_url(request.url, str(conn.client.base_url), conn._encode(request.params))
+        if request.json is not None:
+            body = orjson.dumps(request.json, option=orjson.OPT_SORT_KEYS, default=str)
+        elif request.data is not None:
+            body = urlencode(conn._encode(request.data)).encode()
+        else:
+            body = b""
+        return request_identity(request, url, body)
 
     def split_remaining(self, last: dict[str, Any] | None, read: int
                         ) -> tuple[dict[str, Any], Listing, Listing] | None:

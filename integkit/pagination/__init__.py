@@ -20,6 +20,7 @@ from ._trail import (
     check_max_empty_pages,
     describe_request,
     request_identity,
+    resolved_url,
 )
 
 __all__ = [
@@ -43,5 +44,6 @@ __all__ = [
     "more_without_cursor",
     "paginator_from_config",
     "request_identity",
+    "resolved_url",
     "restored_request",
 ]

@@ -16,6 +16,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 
@@ -29,6 +30,7 @@ __all__ = [
     "check_max_empty_pages",
     "describe_request",
     "request_identity",
+    "resolved_url",
 ]
 
 DEFAULT_MAX_EMPTY_PAGES = 20
@@ -52,6 +54,32 @@ def request_identity(request: PageRequest, url: str | None = None, body: bytes =
                   request.data]
     raw = json.dumps(public, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
+
+
+def _text(value: Any) -> str:
+    """A query value as it goes on the wire (as httpx writes it)."""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return "" if value is None else str(value)
+
+
+def resolved_url(url: str, base_url: str, params: Any = None) -> str:
+    """``url`` joined to ``base_url`` with ``params`` (a mapping, or pairs) merged into its
+    query, the query sorted and the scheme and host lower-cased: one spelling per request,
+    whether its URL came relative with parameters or absolute from a Link header (cheap: no
+    httpx request is built for it)."""
+    if not urlsplit(url).scheme:
+        url = base_url.rstrip("/") + "/" + url.lstrip("/")
+    parts = urlsplit(url)
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    items = params.items() if isinstance(params, dict) else (params or ())
+    for name, value in items:
+        for one in value if isinstance(value, list | tuple) else (value,):
+            pairs.append((str(name), _text(one)))
+    query = urlencode(sorted(pairs))
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", query, ""))
 
 
 def _mask(name: str, value: Any) -> str:

@@ -105,3 +105,15 @@ def test_aliases_and_bad_config() -> None:
         paginator_from_config("nope")
     with pytest.raises(ik.ConfigError, match="Bad options"):
         paginator_from_config({"type": "offset", "bogus": 1})
+
+
+def test_a_request_has_one_spelling_however_its_url_came() -> None:
+    from integkit.pagination import resolved_url
+
+    base = "http://127.0.0.1:8000/api/"
+    relative = resolved_url("/items", base, {"page": 2, "limit": 10, "open": True})
+    absolute = resolved_url("HTTP://127.0.0.1:8000/api/items?limit=10&open=true&page=2", base)
+    pairs = resolved_url("items?page=2", base, [("open", True), ("limit", 10)])
+    assert relative == absolute == pairs
+    assert resolved_url("/items", base, {"page": 3}) != relative
+    assert resolved_url("/items", base, {"ids": [1, 2]}).endswith("?ids=1&ids=2")
