@@ -242,3 +242,16 @@ def test_other_waits_take_durations() -> None:
                             {"key_1": "hmac-secret-duration-1"}, max_age="recent")
     with pytest.raises(ik.ConfigError, match="remember_for must be more than 0"):
         ik.webhooks.Router(state=True, remember_for="0s")
+    store = ik.auth.TokenStore("memory", lock_ttl="1m", lock_timeout="PT90S")
+    assert (store.lock_ttl, store.lock_timeout) == (60, 90)
+
+
+def test_service_options_take_durations(home) -> None:
+    salesforce = ik.connect("salesforce", access_token="00D_duration_token_123",
+                            instance_url=home.url, bulk_poll_interval="250ms")
+    assert salesforce.bulk_poll_interval == 0.25
+    github = ik.connect("github", token="ghp_duration_test_123456", base_url=home.url,
+                        rate_limit=False)
+    with pytest.raises(ik.ConfigError, match="max_interval must be"):
+        github.watch_workflow("octo", "repo", "ci.yml", run_id=1, max_interval="a minute")
+    assert home.seen == []
