@@ -243,7 +243,7 @@ class Connection:
         key_prefix: str | None = None,
         user: str | None = None,
         priority: str = "interactive",
-        cache: bool | dict[str, Any] | CacheSettings | None = None,
+        cache: bool | str | float | dict[str, Any] | CacheSettings | None = None,
         allowed_origins: Sequence[str] = (),
         max_empty_pages: int = DEFAULT_MAX_EMPTY_PAGES,
         deadline: float | str | None = None,
@@ -349,17 +349,20 @@ class Connection:
         except StateError as exc:  # state_fallback="local" goes on locally, else raises
             return build(fallback_for(url, exc))
 
-    def _cache_settings(self, cache: bool | dict[str, Any] | CacheSettings | None) -> CacheSettings:
-        """The definition's ``cache:`` section, overridden by ``cache=`` (False: off, though
-        offline mode still answers only from storage)."""
+    def _cache_settings(self, cache: bool | str | float | dict[str, Any] | CacheSettings | None
+                        ) -> CacheSettings:
+        """The definition's ``cache:`` section, overridden by ``cache=``: settings, a duration
+        (the default TTL: ``cache="1h"``), or False (off, though offline mode still answers
+        only from storage)."""
         if isinstance(cache, CacheSettings):
             return cache
-        base = CacheSettings.from_config(self.definition.cache)
+        if cache is None or cache is True:
+            return CacheSettings.from_config(self.definition.cache)
         if cache is False:
-            return base.with_(enabled=False)
-        if isinstance(cache, dict):
-            return CacheSettings.from_config(self.definition.cache, cache)
-        return base
+            return CacheSettings.from_config(self.definition.cache).with_(enabled=False)
+        if not isinstance(cache, dict):
+            cache = {"default_ttl": duration(cache, "cache")}
+        return CacheSettings.from_config(self.definition.cache, cache)
 
     def caller_identity(self) -> str:
         """Whose answers this connection gets, as a one-way name: the account and the

@@ -130,6 +130,9 @@ def test_cache_ttls_take_weeks_and_iso(home) -> None:
     assert CacheSettings(default_ttl="5min").default_ttl == 300
     conn = rest(home, cache={"default_ttl": "P1W"})
     assert conn._cache_config.default_ttl == 604800  # noqa: SLF001
+    assert rest(home, cache="1h")._cache_config.default_ttl == 3600  # noqa: SLF001
+    with pytest.raises(ik.ConfigError, match="cache must be"):
+        rest(home, cache="for a while")
     with pytest.raises(ik.ConfigError, match="cache stale_if_error must be"):
         rest(home, cache={"stale_if_error": "a while"})
 
