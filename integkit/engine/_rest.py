@@ -556,6 +556,7 @@ class Connection:
         clock = self._listing_options(endpoint, max_records=max_records, parallel=parallel,
                                       deadline=deadline, checkpoint=checkpoint,
                                       priority=priority, cache=cache, params=params)
+        paginator_from_config(paginator)  # its options are checked before any page
         listing = Listing(
             self, spec.path, {**spec.params, **self.prepare_params(params)},
             endpoint=endpoint,

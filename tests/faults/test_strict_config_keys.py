@@ -102,6 +102,12 @@ def test_a_misspelt_definition_key_names_itself_and_the_closest(tmp_path, body, 
     refused(ik.connect, path, said=(path, repr(wrong), f"did you mean {right!r}"))
 
 
+def test_a_listings_paginator_options_are_checked_before_any_page(home) -> None:
+    refused(rest(home).list, "/items", paginator={"type": "page_number", "page_parm": "p"},
+            said=("unknown key 'page_parm'", "did you mean 'page_param'"))
+    assert home.seen == []
+
+
 def test_a_definition_names_every_problem_at_once(tmp_path) -> None:
     path = definition_file(tmp_path, "retry: {maxAtempts: 3}\nbreaker: {resetTimeout: soon}\n"
                                      "cache: {strategy: cache-everything}\n")
