@@ -176,9 +176,11 @@ def _connection_class(definition: ConnectorDef, allow_modules: Any = None) -> ty
 def connect_keywords(cls: type[Connection], definition: ConnectorDef) -> list[str]:
     """Every keyword ``ik.connect`` takes for a connection of class ``cls`` (its own and its
     bases' parameters, the pipeline's options, the credentials the definition names)."""
-    names = {*_AUTH_PARAMS, *_OAUTH_SETTINGS, *_CONSENTS, "auth", "endpoint_url",
+    names = {*_AUTH_PARAMS, *_CONSENTS, "auth", "endpoint_url",
              str(definition.auth.get("param", "api_key")),
-             *(f.name for f in fields(PipelineOptions))}
+             *(f.name for f in fields(PipelineOptions) if f.metadata.get("caller"))}
+    if definition.auth.get("type") == "oauth2":
+        names.update(_OAUTH_SETTINGS)
     for klass in cls.__mro__:
         init = klass.__dict__.get("__init__")
         if init is None or klass is object:
