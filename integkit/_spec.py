@@ -53,7 +53,7 @@ def suggest(spelling: str, known: Iterable[str]) -> str | None:
     by_plain: dict[str, str] = {}
     for name in known:
         by_plain.setdefault(_plain(name), name)
-    close = difflib.get_close_matches(_plain(str(spelling)), list(by_plain), n=1, cutoff=0.6)
+    close = difflib.get_close_matches(_plain(str(spelling)), list(by_plain), n=1, cutoff=0.75)
     return by_plain[close[0]] if close else None
 
 
@@ -133,8 +133,8 @@ class Spec:
 
     def unknown(self, spelling: Any, what: str | None = None) -> ConfigError:
         """The ConfigError for a key this spec does not know."""
-        return ConfigError(unknown_key(what or self.what, spelling, self.keys,
-                                       aliases=self.aliases))
+        return ConfigError(unknown_key(self.what if what is None else what, spelling,
+                                       self.keys, aliases=self.aliases))
 
     def given(self, config: Any, what: str | None = None) -> dict[str, tuple[str, Any]]:
         """Canonical name -> (the spelling given, the raw value) of one mapping, shorthands

@@ -29,12 +29,10 @@ from ..ledger import PricingTable
 from ..pagination import paginator_from_config
 from ._responses import ERROR_CLASSES
 
-__all__ = ["DEFINITION", "TIMEOUT", "ConnectorDef", "Operation", "Resource",
-           "check_service_name"]
+__all__ = ["API_VERSION", "AUTH", "DEFINITION", "ERRORS", "OPERATION", "RESOURCE", "TIMEOUT",
+           "TIMESTAMPS", "ConnectorDef", "Operation", "Resource", "check_service_name"]
 
 _SERVICE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-# Fields integkit sets, never a definition file: where it came from and what it may read.
-_INTERNAL = frozenset({"origin", "source", "allowed_env"})
 
 
 def check_service_name(name: object, *, where: str = "service name") -> str:
@@ -194,9 +192,10 @@ ERRORS = Spec("errors", [
 TIMESTAMPS = Spec("timestamps", [Key("unit", choice("s", "ms", "us", "ns")),
                                  Key("fields", lambda v, w: list(texts(v, w)))])
 RESOURCE = Spec("resource", [
-    Key("path", text, required=True), Key("records_path", text), Key("primary_key", text),
-    Key("cursor_field", text), Key("paginator", _paginator), Key("params", _mapping),
-    Key("retrieve_path", text), Key("endpoint", text),
+    Key("path", text, required=True), Key("records_path", text, optional=True),
+    Key("primary_key", text, optional=True), Key("cursor_field", text, optional=True),
+    Key("paginator", _paginator, optional=True), Key("params", _mapping),
+    Key("retrieve_path", text, optional=True), Key("endpoint", text, optional=True),
 ])
 OPERATION = Spec("operation", [
     Key("path", text, required=True),
@@ -204,12 +203,13 @@ OPERATION = Spec("operation", [
         v.upper() if isinstance(v, str) else v, w)),
     Key("doc", text), Key("required", texts),
 ])
-#: The sections of a definition, one Key each.
+#: The sections of a definition, one Key each. Definitions are data: where it came from and
+#: what it may read (ConnectorDef's origin, source, allowed_env) are integkit's to set.
 DEFINITION = Spec("definition", [
     Key("service", _named(text)), Key("base_url", _named(text)),
     Key("title", _named(text)), Key("docs", _named(text)),
     Key("backup_base_urls", _named(texts)),
-    Key("module", _named(_module)),
+    Key("module", _named(_module), optional=True),
     Key("api_version", _section(API_VERSION)),
     Key("auth", _section(AUTH)),
     Key("headers", _strings),
@@ -219,9 +219,9 @@ DEFINITION = Spec("definition", [
     Key("retry", _section(RetryPolicy.spec)),
     Key("breaker", _section(CircuitBreaker.spec), aliases=("circuit_breaker",)),
     Key("timeout", _section(TIMEOUT), aliases=("timeouts",)),
-    Key("paginator", _paginator, aliases=("pagination",)),
-    Key("records_path", _named(text)),
-    Key("primary_key", _named(text)),
+    Key("paginator", _paginator, aliases=("pagination",), optional=True),
+    Key("records_path", _named(text), optional=True),
+    Key("primary_key", _named(text), optional=True),
     Key("timestamps", _section(TIMESTAMPS)),
     Key("errors", _section(ERRORS)),
     Key("rate_limits", _tiers, aliases=("rate_limit",)),
@@ -236,8 +236,9 @@ _REQUIRED = ("service", "base_url")
 
 def _read(name: str, spelling: str, value: Any) -> Any:
     """One top-level section, checked: its value as the definition keeps it."""
-    check = DEFINITION.keys[name].check
-    return value if check is None else check(value, spelling)
+    key = DEFINITION.keys[name]
+    return value if key.check is None or (key.optional and value is None) else \
+        key.check(value, spelling)
 
 
 def _operation(name: str, spec: Any) -> Operation:
