@@ -15,6 +15,8 @@ import uuid
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from hypothesis import given
 from hypothesis import strategies as st
 from starlette.responses import JSONResponse
@@ -247,6 +249,20 @@ def test_other_waits_take_durations() -> None:
         ik.webhooks.Router(state=True, remember_for="0s")
     store = ik.auth.TokenStore("memory", lock_ttl="1m", lock_timeout="PT90S")
     assert (store.lock_ttl, store.lock_timeout) == (60, 90)
+
+
+def test_credential_waits_take_durations() -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption())
+    app = ik.auth.GitHubApp(12345, key, installation_id=1, refresh_margin="10m")
+    assert app.refresh_margin == 600
+    with pytest.raises(ik.ConfigError, match="refresh_margin must be"):
+        ik.auth.GitHubApp(12345, key, installation_id=1, refresh_margin="early")
+    browser = ik.auth.OAuth2(token_url="https://login.example.com/token", client_id="app",
+                             authorize_url="https://login.example.com/authorize", store=False)
+    with pytest.raises(ik.ConfigError, match="timeout must be more than 0"):
+        browser.login_loopback(timeout="whenever", on_url=print)
 
 
 def test_service_options_take_durations(home) -> None:
