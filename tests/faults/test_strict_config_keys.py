@@ -129,8 +129,9 @@ def config_file(tmp_path):
     ik.configure(config_file=None)
 
 
-def test_a_config_file_profile_names_a_misspelt_key(config_file, home) -> None:
-    config_file.write_text(f"profiles:\n  default:\n    stripe: {{api_kye: sk_test_x_123456,"
+def test_a_config_file_profile_names_a_misspelt_key(config_file, home, monkeypatch) -> None:
+    monkeypatch.setenv("IK_TYPO_KEY", "sk_test_typo_123456")  # no secret in the file itself
+    config_file.write_text("profiles:\n  default:\n    stripe: {api_kye: '${IK_TYPO_KEY}',"
                            f" base_url: '{home.url}'}}\n")
     ik.configure(config_file=config_file)
     refused(ik.connect, "stripe", said=("profiles.default.stripe", "unknown key 'api_kye'",
@@ -141,12 +142,13 @@ def test_a_config_file_profile_names_a_misspelt_key(config_file, home) -> None:
     assert home.seen == []
 
 
-def test_a_config_file_profile_takes_any_key_spelling(config_file, home) -> None:
+def test_a_config_file_profile_takes_any_key_spelling(config_file, home, monkeypatch) -> None:
     home.route("/v1/charges", lambda request: JSONResponse(
         {"data": [{"id": "ch_1"}], "has_more": False}))
-    config_file.write_text(f"profiles:\n  default:\n    stripe: {{apiKey: sk_test_camel_123456,"
+    monkeypatch.setenv("IK_CAMEL_KEY", "sk_test_camel_123456")
+    config_file.write_text("profiles:\n  default:\n    stripe: {apiKey: '${IK_CAMEL_KEY}',"
                            f" baseUrl: '{home.url}', rateLimit: false,"
-                           f" retry: {{maxAttempts: 1}}}}\n")
+                           " retry: {maxAttempts: 1}}\n")
     ik.configure(config_file=config_file)
     conn = ik.connect("stripe")
     assert conn.base_url == home.url and conn.limiter is None
