@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 
 from ._errors import ConfigError
-from ._spec import Check, Key, Spec
+from ._spec import Check, Key, Spec, suggest
 from ._validate import flag, positive_duration, text
 
 __all__ = ["CONFIG_FILE", "SETTINGS", "Settings", "configure", "get_settings", "interpolate",
@@ -80,7 +80,7 @@ def _path(value: Any, where: str) -> Path:
 def _fallback(value: Any, where: str) -> str | None:
     if value not in (None, "local"):
         raise ConfigError(f"{where} must be 'local' or None, not {value!r}")
-    return value  # type: ignore[no-any-return]
+    return None if value is None else "local"
 
 
 # How each setting is checked; a setting without an entry takes any value.
@@ -172,8 +172,11 @@ def profile(service: str, name: str | None = None) -> dict[str, Any]:
     name = name or _settings.profile
     profiles = load_config_file().get("profiles") or {}
     if name != "default" and name not in profiles:
+        guess = suggest(name, profiles)
         raise ConfigError(
-            f"profile {name!r} is not in the config file; profiles: {sorted(profiles) or 'none'}"
+            f"profile {name!r} is not in the config file"
+            + (f" (did you mean {guess!r}?)" if guess else "")
+            + f"; profiles: {sorted(profiles) or 'none'}"
         )
     section = (profiles.get(name) or {}).get(service) or {}
     return dict(interpolate(section, where=f"profiles.{name}.{service}"))

@@ -136,6 +136,9 @@ def test_a_config_file_profile_names_a_misspelt_key(config_file, home, monkeypat
     ik.configure(config_file=config_file)
     refused(ik.connect, "stripe", said=("profiles.default.stripe", "unknown key 'api_kye'",
                                         "did you mean 'api_key'"))
+    config_file.write_text("profiles:\n  staging: {}\n")
+    refused(ik.connect, "stripe", profile="stagign",
+            said=("profile 'stagign' is not in the config file", "did you mean 'staging'"))
     config_file.write_text("profile:\n  default: {}\n")
     refused(ik.connect, "stripe", said=(str(config_file), "unknown key 'profile'",
                                         "did you mean 'profiles'"))
