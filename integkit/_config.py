@@ -19,16 +19,18 @@ import json
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from ._errors import ConfigError
-from ._validate import duration
+from ._spec import Check, Key, Spec, suggest
+from ._validate import flag, positive_duration, text
 
-__all__ = ["Settings", "configure", "get_settings", "interpolate", "load_config_file", "profile"]
+__all__ = ["CONFIG_FILE", "SETTINGS", "Settings", "configure", "get_settings", "interpolate",
+           "load_config_file", "profile"]
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -69,26 +71,38 @@ def get_settings() -> Settings:
     return _settings
 
 
+def _path(value: Any, where: str) -> Path:
+    if not isinstance(value, str | os.PathLike) or not str(value):
+        raise ConfigError(f"{where} must be a path, not {value!r}")
+    return Path(value).expanduser()
+
+
+def _fallback(value: Any, where: str) -> str | None:
+    if value not in (None, "local"):
+        raise ConfigError(f"{where} must be 'local' or None, not {value!r}")
+    return None if value is None else "local"
+
+
+# How each setting is checked; a setting without an entry takes any value.
+_CHECKS: dict[str, Check] = {
+    "data_dir": _path, "config_file": _path, "state": text, "profile": text,
+    "offline": flag, "ledger": flag, "state_timeout": positive_duration,
+    "state_fallback": _fallback,
+}
+#: The keys of ``ik.configure`` (every field of :class:`Settings`).
+SETTINGS = Spec("configure()", [
+    Key(f.name, _CHECKS.get(f.name), optional=f.name in ("state", "config_file"))
+    for f in fields(Settings)])
+#: The top-level keys of a config file.
+CONFIG_FILE = Spec("config file", [Key("profiles")])
+
+
 def configure(**changes: Any) -> Settings:
-    """Change process-wide settings: ``ik.configure(state="redis://...", profile="staging")``."""
+    """Change process-wide settings: ``ik.configure(state="redis://...", profile="staging")``.
+    An unknown setting is a ConfigError naming the closest one; ``state_timeout`` takes any
+    duration (``3``, ``"3s"``)."""
     global _settings
-    unknown = set(changes) - set(Settings.__dataclass_fields__)
-    if unknown:
-        raise ConfigError(
-            f"configure() got unknown settings {sorted(unknown)}; "
-            f"known: {sorted(Settings.__dataclass_fields__)}"
-        )
-    if "state_timeout" in changes:
-        changes["state_timeout"] = duration(changes["state_timeout"], "state_timeout",
-                                            positive=True)
-    if changes.get("state_fallback") not in (None, "local"):
-        raise ConfigError(f"state_fallback must be 'local' or None, not "
-                          f"{changes['state_fallback']!r}")
-    if "data_dir" in changes:
-        changes["data_dir"] = Path(changes["data_dir"]).expanduser()
-    if changes.get("config_file") is not None:
-        changes["config_file"] = Path(changes["config_file"]).expanduser()
-    _settings = replace(_settings, **changes)
+    _settings = replace(_settings, **SETTINGS.read(changes))
     return _settings
 
 
@@ -143,16 +157,26 @@ def load_config_file(path: Path | None = None) -> dict[str, Any]:
         raise ConfigError(f"config file {path} is not valid: {exc}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path} must hold a mapping at the top")
+    CONFIG_FILE.given(data, f"config file {path}")
+    profiles = data.get("profiles") or {}
+    if not isinstance(profiles, dict) or not all(
+            isinstance(p, dict) and all(isinstance(s, dict | None) for s in p.values())
+            for p in profiles.values() if p is not None):
+        raise ConfigError(f"config file {path}: profiles must map a profile name to services' "
+                          "settings (profiles: {default: {stripe: {api_key: ...}}})")
     return data
 
 
 def profile(service: str, name: str | None = None) -> dict[str, Any]:
     """The interpolated settings of ``service`` in profile ``name`` (default: the current one)."""
     name = name or _settings.profile
-    profiles = load_config_file().get("profiles", {})
+    profiles = load_config_file().get("profiles") or {}
     if name != "default" and name not in profiles:
+        guess = suggest(name, profiles)
         raise ConfigError(
-            f"profile {name!r} is not in the config file; profiles: {sorted(profiles) or 'none'}"
+            f"profile {name!r} is not in the config file"
+            + (f" (did you mean {guess!r}?)" if guess else "")
+            + f"; profiles: {sorted(profiles) or 'none'}"
         )
     section = (profiles.get(name) or {}).get(service) or {}
     return dict(interpolate(section, where=f"profiles.{name}.{service}"))

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import inspect
 import threading
 import weakref
+from dataclasses import fields
 from typing import Any
 
 import httpx
 
+from ._config import get_settings
 from ._config import profile as config_profile
 from ._errors import ConfigError
+from ._spec import Key, Spec
 from .auth import ApiKey, Basic, Bearer, OAuth2
 from .engine import Connection, ConnectorDef, load_definition
+from .http import PipelineOptions
 
-__all__ = ["connect", "default_connection", "live_connections", "quota", "rest"]
+__all__ = ["connect", "connect_keywords", "default_connection", "live_connections", "quota",
+           "rest"]
 
 _defaults: dict[str, Connection] = {}
 _defaults_lock = threading.Lock()
@@ -36,7 +42,6 @@ def _stored_credential(service: str, profile: str | None) -> dict[str, Any] | No
     """The key ``ik.login(service)`` stored for ``profile`` (encrypted in the token store of
     the configured state backend), or None. Such a token set has ``grant: api_key``; the
     secret is its ``access_token`` (the basic scheme's password, with ``username`` beside)."""
-    from ._config import get_settings
     from .auth import TokenId
     from .auth._oauth import default_store
 
@@ -106,7 +111,8 @@ _CONSENTS = ("allow_env", "allow_modules")
 def _oauth_from(definition: ConnectorDef, settings: dict[str, Any],
                 profile: str | None) -> OAuth2:
     """OAuth 2.0 from a definition's ``auth: {type: oauth2, token_url | token_path, scopes,
-    authorize_url, device_authorization_url, grant, env: {client_id: VAR, ...}}``; client id,
+    authorize_url, device_authorization_url, grant, refresh_skew (or leeway),
+    env: {client_id: VAR, ...}}``; client id,
     secret and refresh token come from ``ik.connect`` arguments, else those env vars. Tokens
     persist in the token store, so ``ik.login`` once serves every later run."""
     spec = definition.auth
@@ -123,6 +129,7 @@ def _oauth_from(definition: ConnectorDef, settings: dict[str, Any],
         revoke_url=spec.get("revoke_url"), scopes=spec.get("scopes"), grant=spec.get("grant"),
         service=definition.service, profile=profile,
         refresh_token_env=refresh_env if definition.may_read_env(refresh_env) else None,
+        refresh_skew=spec.get("refresh_skew", 60.0),
         client_id=found["client_id"],
         client_secret=found["client_secret"], refresh_token=found["refresh_token"],
     )
@@ -166,6 +173,38 @@ def _connection_class(definition: ConnectorDef, allow_modules: Any = None) -> ty
     return cls
 
 
+def connect_keywords(cls: type[Connection], definition: ConnectorDef) -> list[str]:
+    """Every keyword ``ik.connect`` takes for a connection of class ``cls`` (its own and its
+    bases' parameters, the pipeline's options, the credentials the definition names)."""
+    names = {*_AUTH_PARAMS, *_CONSENTS, "auth", "endpoint_url",
+             str(definition.auth.get("param", "api_key")),
+             *(f.name for f in fields(PipelineOptions) if f.metadata.get("caller"))}
+    if definition.auth.get("type") == "oauth2":
+        names.update(_OAUTH_SETTINGS)
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None or klass is object:
+            continue
+        params = list(inspect.signature(init).parameters.values())[2:]  # self, definition
+        names.update(p.name for p in params if p.kind is p.KEYWORD_ONLY
+                     or p.kind is p.POSITIONAL_OR_KEYWORD)
+        if not any(p.kind is p.VAR_KEYWORD for p in params):
+            break
+    return sorted(names)
+
+
+def _profile_settings(section: dict[str, Any], cls: type[Connection],
+                      definition: ConnectorDef, profile: str | None) -> dict[str, Any]:
+    """A config file's settings for a service, keyed as ``ik.connect`` takes them (any key
+    spelling: ``base_url`` or ``baseUrl``); a key it does not take is a ConfigError naming
+    the closest, rather than an option dropped or failing far from the file."""
+    if not section:
+        return {}
+    where = f"config file profiles.{profile or get_settings().profile}.{definition.service}"
+    keys = Spec(where, [Key(name) for name in connect_keywords(cls, definition)])
+    return keys.read(section)
+
+
 def connect(service: str, *, profile: str | None = None, **options: Any) -> Connection:
     """A connection to ``service`` (a shipped connector's name, or a definition file's path).
 
@@ -186,10 +225,11 @@ def connect(service: str, *, profile: str | None = None, **options: Any) -> Conn
         if name in configured:  # keyed by a name the definition file itself chooses
             raise ConfigError(f"{name} is consent given to one definition: pass it to "
                               f"ik.connect(...), not in the config file's profile")
-    settings = {**configured, **options}
+    cls = _connection_class(definition, options.pop("allow_modules", None))
+    settings = {**_profile_settings(configured, cls, definition, profile), **options}
     definition = definition.with_consent(settings.pop("allow_env", None))
-    cls = _connection_class(definition, settings.pop("allow_modules", None))
-    auth, who = _auth_from(definition, settings, profile)
+    auth, who = (settings.get("auth"), {}) if cls.own_auth else _auth_from(
+        definition, settings, profile)
     for key, value in who.items():
         settings.setdefault(key, value)
     for key in (*_AUTH_PARAMS, "auth", definition.auth.get("param", "api_key")):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
@@ -24,12 +24,18 @@ import httpx
 from ._errors import ConfigError, InvalidRequestError
 
 __all__ = [
+    "DURATION_EXAMPLES",
     "MAX_PARALLEL",
     "check_params",
+    "choice",
     "duration",
     "epoch_seconds",
+    "flag",
     "fraction",
     "parallel",
+    "positive_duration",
+    "text",
+    "texts",
     "timeout",
     "whole",
 ]
@@ -38,8 +44,28 @@ __all__ = [
 # each thread only costs memory and connections.
 MAX_PARALLEL = 64
 
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|min|m|h|d)?\s*$")
+# The one duration grammar (see :func:`duration`): unit spellings -> seconds.
+_UNITS = {
+    **dict.fromkeys(("ms", "msec", "millisecond", "milliseconds"), 0.001),
+    **dict.fromkeys(("s", "sec", "secs", "second", "seconds"), 1.0),
+    **dict.fromkeys(("m", "min", "mins", "minute", "minutes"), 60.0),
+    **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), 3600.0),
+    **dict.fromkeys(("d", "day", "days"), 86400.0),
+    **dict.fromkeys(("w", "wk", "wks", "week", "weeks"), 604800.0),
+}
+# Units whose length varies (a month is 28 to 31 days): refused with a hint, never guessed.
+_VAGUE = ("mo", "mon", "mos", "month", "months", "y", "yr", "yrs", "year", "years")
+_NUMBER = r"(\d+(?:\.\d+)?|\.\d+)"
+_PART = re.compile(_NUMBER + r"\s*([a-z]+)\s*", re.IGNORECASE | re.ASCII)
+_PARTS = re.compile(r"^\s*(?:" + _NUMBER + r"\s*[a-z]+\s*)+$", re.IGNORECASE | re.ASCII)
+_BARE = re.compile(r"^\s*" + _NUMBER + r"\s*$", re.ASCII)
+_ISO = re.compile(
+    r"^\s*P(?!\s*$)(?:(?P<Y>\d+(?:[.,]\d+)?)Y)?(?:(?P<MO>\d+(?:[.,]\d+)?)M)?"
+    r"(?:(?P<W>\d+(?:[.,]\d+)?)W)?(?:(?P<D>\d+(?:[.,]\d+)?)D)?"
+    r"(?:T(?=\d|[.,]\d)(?:(?P<H>\d+(?:[.,]\d+)?)H)?(?:(?P<MI>\d+(?:[.,]\d+)?)M)?"
+    r"(?:(?P<S>\d+(?:[.,]\d+)?)S)?)?\s*$", re.IGNORECASE | re.ASCII)
+_ISO_SECONDS = {"W": 604800.0, "D": 86400.0, "H": 3600.0, "MI": 60.0, "S": 1.0}
+DURATION_EXAMPLES = "'90s', '5min', '1h', '1d', '1w' or 'PT1H'"
 _RANGE_KEYS = frozenset({"gt", "gte", "lt", "lte"})
 # Query parameters that bound a time range from below and from above, in the services' words.
 _PAIRS = (("since", "until"), ("oldest", "latest"), ("ts_from", "ts_to"), ("start", "end"),
@@ -51,22 +77,96 @@ def _shown(value: Any) -> str:
     return f"{value!r} ({type(value).__name__})" if isinstance(value, str) else repr(value)
 
 
+def _seconds(text: str) -> float | None:
+    """Seconds spelt by ``text`` in the duration grammar, or None (ValueError for a unit
+    whose length varies)."""
+    if _BARE.match(text):
+        return float(text)
+    iso = _ISO.match(text)
+    if iso:
+        if iso.group("Y") or iso.group("MO"):
+            raise ValueError("years and months have no fixed length in seconds")
+        return sum(float(iso.group(unit).replace(",", ".")) * size
+                   for unit, size in _ISO_SECONDS.items() if iso.group(unit))
+    if not _PARTS.match(text):
+        return None
+    total = 0.0
+    for number, unit in _PART.findall(text):
+        unit = unit.lower()
+        if unit in _VAGUE:
+            raise ValueError(f"{unit!r} has no fixed length in seconds")
+        if unit not in _UNITS:
+            return None
+        total += float(number) * _UNITS[unit]
+    return total
+
+
 def duration(value: Any, name: str, *, positive: bool = False) -> float:
-    """Seconds from ``30``, ``"1s"``, ``"15m"``, ``"1h"``, ``"1d"``: finite, not negative
-    (above zero when ``positive``), or a ConfigError naming ``name``."""
+    """Seconds, from the one duration grammar every integkit option speaks: a number of
+    seconds (``30``, ``2.5``, ``"30"``), a number and a unit (``"500ms"``, ``"90s"``,
+    ``"5min"`` or ``"5m"``, ``"1h"``, ``"1d"``, ``"1w"``; also spelt out: ``"2 hours"``),
+    several of them (``"1h30m"``), an ISO 8601 duration (``"PT1H"``, ``"P1D"``, ``"P1W"``,
+    ``"P1DT12H"``) or a ``datetime.timedelta``. Finite and not negative (above zero when
+    ``positive``), else a ConfigError naming ``name``. Months and years are refused: their
+    length varies.
+
+    >>> duration("1h30m", "deadline") == duration("PT90M", "deadline") == 5400
+    True
+    """
     seconds: float | None = None
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    vague = ""
+    if isinstance(value, dt.timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, int | float) and not isinstance(value, bool):
         seconds = float(value)
     elif isinstance(value, str):
-        match = _DURATION.match(value)
-        if match:
-            seconds = float(match.group(1)) * _UNITS[match.group(2) or "s"]
+        try:
+            seconds = _seconds(value)
+        except ValueError as exc:
+            vague = f" ({exc}: use days or weeks, e.g. '30d')"
     if seconds is None or not math.isfinite(seconds) or seconds < 0 or (
             positive and seconds == 0):
         least = "more than 0" if positive else "0 or more"
-        raise ConfigError(f"{name} must be {least} seconds, or a duration like '1s', '15m', "
-                          f"'1h', '1d'; not {_shown(value)}")
+        raise ConfigError(f"{name} must be {least} seconds, or a duration like "
+                          f"{DURATION_EXAMPLES}; not {_shown(value)}{vague}")
     return seconds
+
+
+def positive_duration(value: Any, name: str) -> float:
+    """:func:`duration`, above zero (a period, a timeout: 0 would mean "never" or "at once")."""
+    return duration(value, name, positive=True)
+
+
+def flag(value: Any, name: str) -> bool:
+    """True or False (no 1, no "yes": a flag spelt otherwise is usually a different key)."""
+    if not isinstance(value, bool):
+        raise ConfigError(f"{name} must be true or false, not {_shown(value)}")
+    return value
+
+
+def text(value: Any, name: str) -> str:
+    """A non-empty string."""
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{name} must be a non-empty string, not {_shown(value)}")
+    return value
+
+
+def texts(value: Any, name: str) -> tuple[str, ...]:
+    """A list of strings (one string alone is refused: it is usually a missing list)."""
+    if isinstance(value, str | bytes) or not isinstance(value, list | tuple | set | frozenset) \
+            or not all(isinstance(item, str) for item in value):
+        raise ConfigError(f"{name} must be a list of strings, not {_shown(value)}")
+    return tuple(value)
+
+
+def choice(*options: str) -> Callable[[Any, str], str]:
+    """A check that the value is one of ``options``."""
+    def check(value: Any, name: str) -> str:
+        if value not in options:
+            raise ConfigError(f"{name} must be one of {', '.join(map(repr, options))}, "
+                              f"not {_shown(value)}")
+        return str(value)
+    return check
 
 
 def whole(value: Any, name: str, *, least: int = 1, most: int | None = None) -> int:

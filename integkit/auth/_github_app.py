@@ -46,6 +46,7 @@ from .._errors import (
     ServerError,
 )
 from .._events import emit, logger, register_secret
+from .._validate import duration
 from .._version import __version__
 from ..http._context import TRACE_KEY, CallTrace
 from ._identity import digest
@@ -188,7 +189,8 @@ class GitHubApp(httpx.Auth):
         base_url: ``https://api.github.com``, or ``https://HOST/api/v3`` for GitHub Enterprise.
         repositories, permissions: narrow the token (GitHub's ``repositories`` /
             ``permissions`` body fields).
-        refresh_margin: refresh this many seconds before ``expires_at`` (default 5 minutes).
+        refresh_margin: refresh this long before ``expires_at`` (default 5 minutes; any
+            duration: ``300``, ``"5m"``).
         clock: epoch seconds (injected by tests).
 
     >>> app = GitHubApp(12345, "app.private-key.pem", owner="octo-org")   # doctest: +SKIP
@@ -210,7 +212,7 @@ class GitHubApp(httpx.Auth):
         base_url: str = "https://api.github.com",
         repositories: Sequence[str] | None = None,
         permissions: Mapping[str, str] | None = None,
-        refresh_margin: float = 300.0,
+        refresh_margin: float | str = 300.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if not str(app_id).strip():
@@ -225,7 +227,7 @@ class GitHubApp(httpx.Auth):
         self.base_url = base_url.rstrip("/")
         self.repositories = list(repositories) if repositories else None
         self.permissions = dict(permissions) if permissions else None
-        self.refresh_margin = float(refresh_margin)
+        self.refresh_margin = duration(refresh_margin, "refresh_margin")
         self._clock = clock
         self._skew = 0.0  # GitHub's clock minus ours, learnt from a refused JWT
         self._token: InstallationToken | None = None

@@ -35,6 +35,7 @@ import httpx
 
 from .._errors import ConfigError, SignatureError
 from .._events import register_secret
+from .._validate import duration
 from ._identity import digest
 from ._rotation import mask
 
@@ -259,7 +260,7 @@ def verify_hmac(
     secrets: SecretLookup,
     *,
     scheme: HmacScheme | None = None,
-    max_age: float = 300.0,
+    max_age: float | str = 300.0,
     now: float | None = None,
     seen_nonces: MutableSet[str] | None = None,
     **options: Any,
@@ -273,7 +274,8 @@ def verify_hmac(
             (returning None for an unknown key).
         scheme: the client's :class:`HmacScheme` (or pass the same keyword options as
             :class:`Hmac`, e.g. ``algorithm="sha512"``).
-        max_age: how far the timestamp may be from ``now``, in seconds either way.
+        max_age: how far the timestamp may be from ``now``, either way (any duration:
+            ``300``, ``"5m"``).
         seen_nonces: nonces already accepted (a set the caller keeps, e.g. per window); a
             repeat is refused as a replay and each accepted nonce is added.
 
@@ -281,6 +283,7 @@ def verify_hmac(
     ...             {"key_123": SECRET})                                  # doctest: +SKIP
     'key_123'
     """
+    max_age = duration(max_age, "max_age")
     scheme = scheme or HmacScheme(**options)
     lower = {k.lower(): v for k, v in headers.items()}
     value = lower.get(scheme.header.lower())

@@ -51,6 +51,8 @@ from .._errors import (
     ServerError,
 )
 from .._events import logger, register_secret
+from .._validate import duration
+from .._validate import timeout as check_timeout
 from ._headless import headless_reason
 from ._identity import digest, grant_subject
 from ._tokens import Token, TokenId, TokenStore
@@ -178,14 +180,6 @@ def _scope_list(scopes: str | Iterable[Any] | None) -> list[str]:
     return [s for scope in scopes for s in _scope_list(scope)]
 
 
-def _duration(value: float | str | None) -> float | None:
-    if value is None:
-        return None
-    from ..http import parse_duration
-
-    return parse_duration(value)
-
-
 def parse_challenge(header: str) -> dict[str, str]:
     """The parameters of a ``WWW-Authenticate: Bearer error="...", scope="..."`` header."""
     return {m.group(1).lower(): (m.group(2) if m.group(2) is not None else m.group(3))
@@ -269,8 +263,10 @@ class OAuth2(httpx.Auth):
         service_account, subject, audience: for ``jwt_bearer``: the key (dict, JSON or path),
             the user to act as (domain-wide delegation), the assertion's ``aud``.
         required_scopes: scopes every call needs (checked before the call is sent).
-        refresh_skew: refresh this many seconds before the access token expires (at most a
-            quarter of the token's lifetime, so very short-lived tokens still get used).
+        refresh_skew: the leeway: refresh this long before the access token expires (at most
+            a quarter of the token's lifetime, so very short-lived tokens still get used).
+            It, ``refresh_token_lifetime``, ``warn_before`` and ``timeout`` take any duration
+            (``60``, ``"1m"``, ``"PT1M"``).
         refresh_token_lifetime: how long refresh tokens live when the server does not say
             (``"7d"`` for a Google app in testing mode).
         warn_before: warn when the refresh token has less than this left (default 2 days).
@@ -304,12 +300,12 @@ class OAuth2(httpx.Auth):
         subject: str | None = None,
         audience: str | None = None,
         required_scopes: str | Sequence[str] | None = None,
-        refresh_skew: float = 60.0,
+        refresh_skew: float | str = 60.0,
         refresh_token_lifetime: float | str | None = None,
         warn_before: float | str = "2d",
         authorize_params: Mapping[str, str] | None = None,
         token_endpoint_auth_method: str | None = None,
-        timeout: float = 30.0,
+        timeout: float | str | httpx.Timeout = 30.0,
         verify: Any = True,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
@@ -355,12 +351,14 @@ class OAuth2(httpx.Auth):
         #: The store slot: the profile's login, or the explicit grant's own (see ``owner``).
         self.token_id = TokenId(service, profile, account, self._explicit_owner())
         self.required_scopes = frozenset(_scope_list(required_scopes))
-        self.refresh_skew = float(refresh_skew)
-        self.refresh_token_lifetime = _duration(refresh_token_lifetime)
-        self.warn_before = _duration(warn_before) or 0.0
+        self.refresh_skew = duration(refresh_skew, "refresh_skew")
+        self.refresh_token_lifetime = None if refresh_token_lifetime is None else duration(
+            refresh_token_lifetime, "refresh_token_lifetime", positive=True)
+        self.warn_before = duration(warn_before, "warn_before")
         self.authorize_params = dict(authorize_params or {})
         self.token_endpoint_auth_method = token_endpoint_auth_method
-        self._http_options: dict[str, Any] = {"timeout": timeout, "verify": verify}
+        self._http_options: dict[str, Any] = {"timeout": check_timeout(timeout),
+                                              "verify": verify}
         if transport is not None:
             self._http_options["transport"] = transport
         if store is None:
@@ -799,15 +797,17 @@ class OAuth2(httpx.Auth):
         logger.info("integkit: %s: logged in (authorization code)", self.token_id)
         return token
 
-    def login_loopback(self, *, open_browser: bool = True, timeout: float = 300.0,
+    def login_loopback(self, *, open_browser: bool = True, timeout: float | str = 300.0,
                        port: int = 0, on_url: Callable[[str], Any] | None = None) -> Token:
         """Log in with the browser: a one-shot listener on 127.0.0.1 (a free port, unless the
         configured redirect_uri names one) catches the redirect and the code is exchanged.
 
         ``on_url(url)`` receives the login URL (default: printed, and opened in the browser
         when ``open_browser``). In a headless run this raises AuthenticationError at once,
-        unless ``on_url`` is given (the caller then drives the login).
+        unless ``on_url`` is given (the caller then drives the login). ``timeout``: how long
+        to wait for the redirect (any duration: ``300``, ``"5m"``).
         """
+        timeout = duration(timeout, "timeout", positive=True)
         if on_url is None:
             reason = headless_reason()
             if reason is not None:
@@ -874,10 +874,11 @@ class OAuth2(httpx.Auth):
         self._device = _PendingDevice(body["device_code"], login)
         return login
 
-    def poll_device(self, *, timeout: float | None = None,
+    def poll_device(self, *, timeout: float | str | None = None,
                     sleep: Callable[[float], None] = time.sleep) -> Token:
         """Wait for the user to approve the device login, polling at the server's interval
-        (``slow_down`` adds 5 s); stores and returns the tokens."""
+        (``slow_down`` adds 5 s), at most ``timeout`` (any duration) besides the code's own
+        expiry; stores and returns the tokens."""
         from authlib.integrations.base_client import OAuthError
 
         pending = self._device
@@ -887,7 +888,7 @@ class OAuth2(httpx.Auth):
         interval = pending.login.interval
         deadline = pending.login.expires_at + 2 * interval
         if timeout is not None:
-            deadline = min(deadline, time.time() + timeout)
+            deadline = min(deadline, time.time() + duration(timeout, "timeout"))
         while True:
             sleep(interval)
             try:

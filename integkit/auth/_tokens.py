@@ -33,6 +33,7 @@ from cryptography.fernet import InvalidToken
 
 from .._errors import AuthenticationError, ConfigError
 from .._events import register_secret
+from .._validate import duration
 from ..state import StateBackend, open_state
 from ._keys import TokenKey, resolve_key
 
@@ -150,8 +151,9 @@ class TokenStore:
         state: a state URL (``sqlite:///...``, ``redis://...``), a StateBackend, None for
             the configured one, or ``"memory"`` for tokens kept in this process only.
         key: a TokenKey (default: resolved on first use: env, OS keyring, key file).
-        lock_ttl: seconds a lock outlives a holder that died without releasing it.
-        lock_timeout: seconds to wait for a lock before giving up.
+        lock_ttl: how long a lock outlives a holder that died without releasing it.
+        lock_timeout: how long to wait for a lock before giving up (both any duration:
+            ``60``, ``"1m"``).
     """
 
     def __init__(
@@ -159,15 +161,15 @@ class TokenStore:
         state: str | StateBackend | None = None,
         *,
         key: TokenKey | None = None,
-        lock_ttl: float = 60.0,
-        lock_timeout: float = 90.0,
+        lock_ttl: float | str = 60.0,
+        lock_timeout: float | str = 90.0,
     ) -> None:
         self._state_arg = state
         self._state: StateBackend | None = state if isinstance(state, StateBackend) else None
         self._key = key
         self._memory: dict[TokenId, Token] | None = {} if state == "memory" else None
-        self.lock_ttl = lock_ttl
-        self.lock_timeout = lock_timeout
+        self.lock_ttl = duration(lock_ttl, "lock_ttl", positive=True)
+        self.lock_timeout = duration(lock_timeout, "lock_timeout")
         self._ready = False
         self._guard = threading.Lock()
 
@@ -304,7 +306,8 @@ class TokenStore:
 
     # -- the refresh lock ----------------------------------------------------------------------
     @contextmanager
-    def lock(self, token_id: TokenId, *, timeout: float | None = None) -> Iterator[None]:
+    def lock(self, token_id: TokenId, *, timeout: float | str | None = None
+             ) -> Iterator[None]:
         """Hold the refresh lock of ``token_id`` across threads and processes (re-entrant in
         one thread). Re-read the store once inside: another holder may have refreshed."""
         where = f"memory-{id(self)}" if self._memory is not None else self.state.url
@@ -316,18 +319,18 @@ class TokenStore:
             finally:
                 _held.names[name] -= 1
             return
-        timeout = self.lock_timeout if timeout is None else timeout
-        deadline = time.monotonic() + timeout
+        wait = self.lock_timeout if timeout is None else duration(timeout, "timeout")
+        deadline = time.monotonic() + wait
         thread_lock = _thread_lock(name)
-        if not thread_lock.acquire(timeout=timeout):
-            self._lock_timeout(token_id, timeout)
+        if not thread_lock.acquire(timeout=wait):
+            self._lock_timeout(token_id, wait)
         owner = uuid.uuid4().hex
         try:
             if self._memory is None:
                 delay = 0.005
                 while not self._try_lock(token_id, owner):
                     if time.monotonic() > deadline:
-                        self._lock_timeout(token_id, timeout)
+                        self._lock_timeout(token_id, wait)
                     time.sleep(delay)
                     delay = min(delay * 2, 0.05)
             _held.names[name] = 1

@@ -17,8 +17,6 @@ served from a cache is a confusing thing to debug.
 from __future__ import annotations
 
 import enum
-import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from email.utils import parsedate_to_datetime
@@ -28,11 +26,14 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeAlias
 import httpx
 
 from .._errors import ConfigError
+from .._spec import Key, Spec
+from .._validate import duration, flag, texts
 
 if TYPE_CHECKING:
     from ._storage import CachedEntry
 
 __all__ = [
+    "CACHE",
     "NEVER",
     "Action",
     "CacheDecision",
@@ -48,37 +49,90 @@ __all__ = [
 NEVER: Literal["never"] = "never"
 TTL: TypeAlias = float | Literal["never"]
 STORABLE_STATUSES = frozenset({200, 203, 300, 301, 308})
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$", re.IGNORECASE)
-_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# A cache ``strategy:`` as gateway and service-worker configs name it -> the settings it means.
+STALE_WINDOW = 86400.0  # how long stale-if-error serves an old answer when not told
+STRATEGIES: dict[str, dict[str, Any]] = {
+    "stale-if-error": {},  # cache as usual; on a failure, answer from an expired entry
+    "network-only": {"enabled": False},
+    "cache-only": {"offline": True},
+}
 
 
 def parse_ttl(value: Any, *, where: str = "ttl") -> TTL:
-    """Seconds from ``300``, ``"300"``, ``"5m"``, ``"1h"``, ``"2d"``; or ``"never"``."""
+    """Seconds, in the one duration grammar (``300``, ``"5m"``, ``"1h"``, ``"PT1H"``,
+    ``"1w"``...); or ``"never"`` (never stored)."""
     if isinstance(value, str) and value.strip().lower() == NEVER:
         return NEVER
-    if isinstance(value, bool):
-        raise ConfigError(f"{where}: expected seconds, a duration like '5m', or 'never'")
-    if isinstance(value, int | float):
-        seconds = float(value)
-    else:
-        match = _DURATION.match(str(value))
-        if match is None:
-            raise ConfigError(
-                f"{where}: {value!r} is not a TTL; use seconds, a duration like '5m' or '1h', "
-                "or 'never'"
-            )
-        seconds = float(match.group(1)) * _UNITS[match.group(2).lower()]
-    if seconds < 0 or math.isnan(seconds):
-        raise ConfigError(f"{where}: a TTL cannot be negative")
-    return seconds
+    return duration(value, where)
+
+
+def _seconds(value: Any, where: str) -> float:
+    """A TTL where "never" means 0 (nothing kept fresh)."""
+    seconds = parse_ttl(value, where=where)
+    return 0.0 if seconds == NEVER else seconds
+
+
+def _patterns(value: Any, where: str) -> tuple[tuple[str, TTL], ...]:
+    """TTL patterns: ``{"*.retrieve": "1h", ...}`` or pairs, in order (the first match wins)."""
+    if isinstance(value, Mapping):
+        value = value.items()
+    elif isinstance(value, str) or not isinstance(value, list | tuple):
+        raise ConfigError(f"{where} must map endpoint or path patterns to TTLs "
+                          f"({{'*.retrieve': '1h'}}), not {value!r}")
+    pairs = []
+    for pair in value:
+        if not (isinstance(pair, list | tuple) and len(pair) == 2 and isinstance(pair[0], str)):
+            raise ConfigError(f"{where} must map patterns to TTLs, not {pair!r}")
+        pairs.append((pair[0], parse_ttl(pair[1], where=f"{where}[{pair[0]!r}]")))
+    return tuple(pairs)
+
+
+def _ttl(value: Any, where: str) -> dict[str, Any]:
+    """``ttl:`` holds patterns; one duration alone is the default TTL (``ttl: 5m``)."""
+    if isinstance(value, Mapping | list | tuple):
+        return {"ttl": value}
+    return {"default_ttl": value}
+
+
+def _methods(value: Any, where: str) -> frozenset[str]:
+    return frozenset(m.upper() for m in texts(value, where))
+
+
+def _strategy(value: Any, where: str) -> str:
+    if value not in STRATEGIES:
+        raise ConfigError(f"{where} must be one of {', '.join(map(repr, STRATEGIES))}, not "
+                          f"{value!r}; for a time to keep answers, set default_ttl")
+    return str(value)
+
+
+#: The keys of the HTTP cache (``cache:`` in a definition, ``cache=`` on ``ik.connect``).
+CACHE = Spec("cache", [
+    Key("enabled", flag),
+    Key("default_ttl", _seconds, aliases=("cache_ttl", "max_age")),
+    Key("ttl", _patterns, expand=_ttl),
+    Key("stale_if_error", _seconds),
+    Key("strategy", _strategy),
+    Key("offline", flag),
+    Key("revalidate", flag),
+    Key("methods", _methods, aliases=("request_method", "request_methods")),
+    Key("respect_cache_control", flag, aliases=("cache_control",)),
+    Key("ignored_params", texts),
+    Key("secret_params", texts),
+    Key("vary_headers", texts),
+])
 
 
 @dataclass(frozen=True)
 class CacheSettings:
     """How one connection caches; ``from_config`` reads a definition's ``cache:`` section.
 
-    >>> s = CacheSettings.from_config({"defaultTtl": "5m", "ttl": {"*.retrieve": "1h",
-    ...                                "events.*": "never"}, "staleIfError": "1d"})
+    Times take any duration (``300``, ``"5m"``, ``"1w"``, ``"PT1H"``); a TTL may also be
+    ``"never"``. ``strategy: stale-if-error`` keeps answering from an expired entry when the
+    service fails (for ``stale_if_error``, a day unless set); ``network-only`` turns the
+    cache off, ``cache-only`` answers only from it.
+
+    >>> s = CacheSettings.from_config({"default_ttl": "5m", "ttl": {"*.retrieve": "1h",
+    ...                                "events.*": "never"}, "stale_if_error": "1d"})
     >>> s.ttl_for("charges.retrieve", "/v1/charges/ch_1"), s.ttl_for("events.list", "/v1/events")
     (3600.0, 'never')
     """
@@ -94,43 +148,22 @@ class CacheSettings:
     ignored_params: tuple[str, ...] = ()
     secret_params: tuple[str, ...] = ()
     vary_headers: tuple[str, ...] = ()
+    spec: ClassVar[Spec] = CACHE  # the keys from_config reads
 
-    _KEYS: ClassVar[dict[str, str]] = {
-        "enabled": "enabled", "defaultTtl": "default_ttl", "ttl": "ttl",
-        "staleIfError": "stale_if_error", "offline": "offline", "revalidate": "revalidate",
-        "methods": "methods", "respectCacheControl": "respect_cache_control",
-        "ignoredParams": "ignored_params", "secretParams": "secret_params",
-        "varyHeaders": "vary_headers",
-    }
+    def __post_init__(self) -> None:
+        CACHE.check_fields(self)
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any] | None, **overrides: Any) -> CacheSettings:
-        """Settings from a definition's ``cache`` mapping (camelCase or snake_case keys)."""
-        names = {**cls._KEYS, **{v: v for v in cls._KEYS.values()}}
-        raw = {**dict(config or {}), **overrides}
-        unknown = sorted(k for k in raw if k not in names)
-        if unknown:
-            raise ConfigError(
-                f"cache: unknown keys {unknown}; known: {sorted(cls._KEYS)}"
-            )
-        kwargs = {names[k]: v for k, v in raw.items()}
-        patterns = kwargs.get("ttl") or {}
-        if isinstance(patterns, Mapping):
-            patterns = patterns.items()
-        kwargs["ttl"] = tuple(
-            (str(pattern), parse_ttl(value, where=f"cache.ttl[{pattern!r}]"))
-            for pattern, value in patterns
-        )
-        for name in ("default_ttl", "stale_if_error"):
-            if name in kwargs:
-                value = parse_ttl(kwargs[name], where=f"cache.{name}")
-                kwargs[name] = 0.0 if value == NEVER else value
-        if "methods" in kwargs:
-            kwargs["methods"] = frozenset(str(m).upper() for m in kwargs["methods"])
-        for name in ("ignored_params", "secret_params", "vary_headers"):
-            if name in kwargs:
-                kwargs[name] = tuple(str(v) for v in kwargs[name])
-        return cls(**kwargs)
+    def from_config(cls, *layers: Mapping[str, Any] | None, **overrides: Any) -> CacheSettings:
+        """Settings from ``cache:`` mappings, later ones winning (a definition's, then the
+        caller's ``cache=``), then ``overrides`` (canonical keyword arguments)."""
+        values = {**CACHE.read(*layers), **overrides}
+        strategy = values.pop("strategy", None)
+        if strategy is not None:
+            values = {**STRATEGIES[strategy], **values}
+            if strategy == "stale-if-error" and not values.get("stale_if_error"):
+                values["stale_if_error"] = STALE_WINDOW
+        return cls(**values)
 
     def with_(self, **changes: Any) -> CacheSettings:
         """A copy with some fields changed."""

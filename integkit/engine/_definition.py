@@ -15,17 +15,24 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .._errors import ConfigError
+from .._spec import Check, Key, Spec
+from .._validate import choice, positive_duration, text, texts
+from ..auth._oauth import GRANTS
+from ..cache import CacheSettings
+from ..http import CircuitBreaker, QuotaConfig, RateTier, RetryPolicy
+from ..ledger import PricingTable
+from ..pagination import paginator_from_config
+from ._responses import ERROR_CLASSES
 
-__all__ = ["ConnectorDef", "Operation", "Resource", "check_service_name"]
+__all__ = ["API_VERSION", "AUTH", "DEFINITION", "ERRORS", "OPERATION", "RESOURCE", "TIMEOUT",
+           "TIMESTAMPS", "ConnectorDef", "Operation", "Resource", "check_service_name"]
 
 _SERVICE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-# Fields integkit sets, never a definition file: where it came from and what it may read.
-_INTERNAL = frozenset({"origin", "source", "allowed_env"})
 
 
 def check_service_name(name: object, *, where: str = "service name") -> str:
@@ -65,9 +72,186 @@ class Operation:
     required: tuple[str, ...] = ()
 
 
+# -- what a definition may hold --------------------------------------------------------------
+# Each section's keys and checks, declared once. A section added to ConnectorDef adds its Key
+# to DEFINITION (tests/faults/test_strict_config_keys.py checks that they agree).
+def _mapping(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+        raise ConfigError(f"{where} must be a mapping with string keys, not {value!r}")
+    return dict(value)
+
+
+def _strings(value: Any, where: str) -> dict[str, str]:
+    """A mapping of strings to strings (header values, env var names); numbers must be
+    quoted so that ``2024-10`` or ``1.0`` stay what was written."""
+    mapping = _mapping(value, where)
+    wrong = [k for k, v in mapping.items() if not isinstance(v, str)]
+    if wrong:
+        raise ConfigError(f"{where}: {', '.join(map(repr, wrong))} must be strings (quote them)")
+    return mapping
+
+
+def _version(value: Any, where: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ConfigError(f"{where} must be a version string like '2024-10', not {value!r}")
+    return str(value)
+
+
+def _paginator(value: Any, where: str) -> Any:
+    try:
+        paginator_from_config(value)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    return value
+
+
+def _section(spec: Spec) -> Check:
+    """A section read by ``spec``: kept with canonical keys and its values as written."""
+    return lambda value, where: spec.canonical(value, where)
+
+
+def _tiers(value: Any, where: str) -> list[dict[str, Any]]:
+    if not isinstance(value, list):
+        raise ConfigError(f"{where} must be a list of tiers like {{limit: 25, per: 1s}}")
+    tiers = []
+    for i, tier in enumerate(value):
+        RateTier.from_config(tier)
+        tiers.append(RateTier.spec.canonical(tier, f"{where}[{i}]"))
+    return tiers
+
+
+def _codes(value: Any, where: str) -> dict[str, str]:
+    codes = _strings(value, where)
+    for code, name in codes.items():
+        if name not in ERROR_CLASSES:
+            raise ConfigError(f"{where}[{code!r}] must name an error class: one of "
+                              f"{', '.join(sorted(ERROR_CLASSES))}; not {name!r}")
+    return codes
+
+
+def _check_call(value: Any, where: str) -> Any:
+    return value if isinstance(value, str) and value else _section(CHECK)(value, where)
+
+
+def _env(value: Any, where: str) -> Any:
+    return text(value, where) if isinstance(value, str) else _section(AUTH_ENV)(value, where)
+
+
+def _scopes(value: Any, where: str) -> Any:
+    return value if isinstance(value, str) else list(texts(value, where))
+
+
+def _pricing(value: Any, where: str) -> dict[str, Any]:
+    PricingTable.from_mapping(value, source=where)
+    return dict(value)
+
+
+def _named(check: Check) -> Check:
+    """A top-level scalar, named in quotes as a definition's keys are (``'body' must...``)."""
+    return lambda value, where: check(value, repr(where))
+
+
+def _module(value: Any, where: str) -> str:
+    if not (isinstance(value, str) and re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", value)):
+        raise ConfigError(f"{where} {value!r} must be a dotted module name")
+    return value
+
+
+API_VERSION = Spec("api_version", [
+    Key("value", _version, required=True, aliases=("version",)),
+    Key("header", text),
+    Key("path", text),
+])
+CHECK = Spec("auth check", [Key("path", text, required=True), Key("params", _mapping)])
+AUTH_ENV = Spec("auth env", [Key(name, text) for name in (
+    "client_id", "client_secret", "refresh_token", "access_token", "instance_url", "login_url")])
+AUTH = Spec("auth", [
+    Key("type", choice("none", "bearer", "api_key", "basic", "oauth2"), aliases=("scheme",)),
+    Key("param", text), Key("env", _env), Key("password_env", text),
+    Key("header", text), Key("query", text), Key("prefix", text), Key("check", _check_call),
+    Key("grant", choice(*GRANTS)), Key("scopes", _scopes),
+    Key("token_url", text), Key("token_path", text),
+    Key("authorize_url", text), Key("authorize_path", text),
+    Key("device_authorization_url", text),
+    Key("device_authorization_path", text, aliases=("device_path",)),
+    Key("revoke_url", text), Key("revoke_path", text),
+    Key("authorize_params", _strings), Key("client_id", text), Key("login_url", text),
+    Key("token_endpoint_auth_method",
+        choice("client_secret_basic", "client_secret_post", "none")),
+    Key("refresh_skew", positive_duration, aliases=("leeway",)),
+])
+#: ``timeout:``: seconds (any duration) per network step, and ``total`` for a whole call.
+TIMEOUT = Spec("timeout", [
+    *(Key(step, positive_duration) for step in ("connect", "read", "write", "pool")),
+    Key("total", positive_duration, aliases=("deadline",)),
+])
+ERRORS = Spec("errors", [
+    Key("message", text), Key("code", text), Key("type", text), Key("param", text),
+    Key("codes", _codes),
+])
+TIMESTAMPS = Spec("timestamps", [Key("unit", choice("s", "ms", "us", "ns")),
+                                 Key("fields", lambda v, w: list(texts(v, w)))])
+RESOURCE = Spec("resource", [
+    Key("path", text, required=True), Key("records_path", text, optional=True),
+    Key("primary_key", text, optional=True), Key("cursor_field", text, optional=True),
+    Key("paginator", _paginator, optional=True), Key("params", _mapping),
+    Key("retrieve_path", text, optional=True), Key("endpoint", text, optional=True),
+])
+OPERATION = Spec("operation", [
+    Key("path", text, required=True),
+    Key("method", lambda v, w: choice("GET", "POST", "PUT", "PATCH", "DELETE")(
+        v.upper() if isinstance(v, str) else v, w)),
+    Key("doc", text), Key("required", texts),
+])
+#: The sections of a definition, one Key each. Definitions are data: where it came from and
+#: what it may read (ConnectorDef's origin, source, allowed_env) are integkit's to set.
+DEFINITION = Spec("definition", [
+    Key("service", _named(text)), Key("base_url", _named(text)),
+    Key("title", _named(text)), Key("docs", _named(text)),
+    Key("backup_base_urls", _named(texts)),
+    Key("module", _named(_module), optional=True),
+    Key("api_version", _section(API_VERSION)),
+    Key("auth", _section(AUTH)),
+    Key("headers", _strings),
+    Key("body", _named(choice("json", "form"))),
+    Key("idempotency", _section(Spec("idempotency", [Key("header", text)]))),
+    Key("request_id_header", _named(text)),
+    Key("retry", _section(RetryPolicy.spec)),
+    Key("breaker", _section(CircuitBreaker.spec), aliases=("circuit_breaker",)),
+    Key("timeout", _section(TIMEOUT), aliases=("timeouts",)),
+    Key("paginator", _paginator, aliases=("pagination",), optional=True),
+    Key("records_path", _named(text), optional=True),
+    Key("primary_key", _named(text), optional=True),
+    Key("timestamps", _section(TIMESTAMPS)),
+    Key("errors", _section(ERRORS)),
+    Key("rate_limits", _tiers, aliases=("rate_limit",)),
+    Key("quotas", _section(QuotaConfig.spec), aliases=("quota",)),
+    Key("cache", _section(CacheSettings.spec)),
+    Key("pricing", _pricing),
+    Key("resources", _mapping),  # each checked by RESOURCE, below
+    Key("operations", _mapping),  # each checked by OPERATION, below
+])
+_REQUIRED = ("service", "base_url")
+
+
+def _read(name: str, spelling: str, value: Any) -> Any:
+    """One top-level section, checked: its value as the definition keeps it."""
+    key = DEFINITION.keys[name]
+    return value if key.check is None or (key.optional and value is None) else \
+        key.check(value, spelling)
+
+
+def _operation(name: str, spec: Any) -> Operation:
+    values = OPERATION.read(spec or {"path": None}, what=f"operation {name!r}")
+    values["method"] = values.get("method", "POST")
+    values["required"] = tuple(values.get("required", ()))
+    return Operation(name=name, **values)
+
+
 @dataclass(frozen=True)
 class ConnectorDef:
-    """A validated connector definition."""
+    """A validated connector definition (its sections keyed by canonical snake_case names;
+    see :data:`DEFINITION`)."""
 
     service: str
     base_url: str
@@ -82,7 +266,7 @@ class ConnectorDef:
     request_id_header: str = "request-id"
     retry: dict[str, Any] = field(default_factory=dict)
     breaker: dict[str, Any] = field(default_factory=dict)
-    timeout: dict[str, float] = field(default_factory=dict)
+    timeout: dict[str, Any] = field(default_factory=dict)
     paginator: Any = None
     records_path: str | None = None
     primary_key: str | None = None
@@ -106,44 +290,46 @@ class ConnectorDef:
     def from_mapping(cls, raw: dict[str, Any], *, source: str = "<definition>",
                      origin: str = "file") -> ConnectorDef:
         """Validate a decoded definition; every problem found is named in one ConfigError.
-        ``origin`` is ``"shipped"`` for integkit's own definitions, else ``"file"``."""
+        ``origin`` is ``"shipped"`` for integkit's own definitions, else ``"file"``. Keys may
+        be spelt as any settings' (``rateLimits``, ``maxAttempts``: see integkit._spec);
+        the definition keeps them under their canonical names."""
         if not isinstance(raw, dict):
             raise ConfigError(f"{source}: a connector definition must be a mapping")
-        data = dict(raw)
         problems: list[str] = []
-        known = set(cls.__dataclass_fields__) - _INTERNAL
-        for key in sorted(set(data) - known):
-            problems.append(f"unknown key {key!r}")
-            data.pop(key)
-        for key in ("service", "base_url"):
-            if not isinstance(data.get(key), str) or not data.get(key):
+        data: dict[str, Any] = {}
+        spelt: dict[str, str] = {}
+        for spelling, value in raw.items():
+            name = DEFINITION.name_of(spelling)
+            if name is None:
+                problems.append(str(DEFINITION.unknown(spelling, what="")))
+            elif name in spelt:
+                problems.append(f"{spelt[name]!r} and {spelling!r} are the same key ({name}); "
+                                "give it once")
+            else:
+                spelt[name] = spelling
+                try:
+                    data[name] = _read(name, spelling, value)
+                except ConfigError as exc:
+                    problems.append(str(exc))
+        for key in _REQUIRED:
+            if not isinstance(data.get(key), str) and key not in spelt:
                 problems.append(f"{key!r} is required and must be a string")
-        if isinstance(data.get("service"), str) and data["service"] and \
-                not _SERVICE_NAME.match(data["service"]):
+        if isinstance(data.get("service"), str) and not _SERVICE_NAME.match(data["service"]):
             problems.append(f"'service' {data['service']!r} must be a plain name (letters, "
                             "digits, '_' and '-')")
-        module = data.get("module")
-        if module is not None and not (isinstance(module, str) and re.fullmatch(
-                r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", module)):
-            problems.append(f"'module' {module!r} must be a dotted module name")
-        if data.get("body", "json") not in ("json", "form"):
-            problems.append("'body' must be 'json' or 'form'")
-        resources = {}
+        resources, operations = {}, {}
         for name, spec in (data.pop("resources", None) or {}).items():
-            spec = {"path": spec} if isinstance(spec, str) else dict(spec or {})
+            spec = {"path": spec} if isinstance(spec, str) else spec
             try:
-                resources[name] = Resource(name=name, **spec)
-            except TypeError as exc:
-                problems.append(f"resource {name!r}: {exc}")
-        operations = {}
+                resources[name] = Resource(name=name, **RESOURCE.canonical(
+                    spec, f"resource {name!r}"))
+            except ConfigError as exc:
+                problems.append(str(exc))
         for name, spec in (data.pop("operations", None) or {}).items():
-            spec = dict(spec or {})
-            spec["method"] = str(spec.get("method", "POST")).upper()
-            spec["required"] = tuple(spec.get("required", ()))
             try:
-                operations[name] = Operation(name=name, **spec)
-            except TypeError as exc:
-                problems.append(f"operation {name!r}: {exc}")
+                operations[name] = _operation(name, spec)
+            except ConfigError as exc:
+                problems.append(str(exc))
         if problems:
             raise ConfigError(f"{source}: " + "; ".join(problems))
         data["backup_base_urls"] = tuple(data.get("backup_base_urls") or ())

@@ -23,7 +23,7 @@ from .._events import redact
 from .._jsonpath import find
 from ..http import json_body, retry_after
 
-__all__ = ["decode_json", "error_for_response", "error_for_transport"]
+__all__ = ["ERROR_CLASSES", "decode_json", "error_for_response", "error_for_transport"]
 
 _BY_STATUS: dict[int, type[ApiError]] = {
     401: AuthenticationError,
@@ -31,7 +31,7 @@ _BY_STATUS: dict[int, type[ApiError]] = {
     404: NotFoundError,
     429: RateLimitError,
 }
-_BY_NAME: dict[str, type[ApiError]] = {
+ERROR_CLASSES: dict[str, type[ApiError]] = {
     cls.__name__: cls
     for cls in (AuthenticationError, InvalidRequestError, NotFoundError, PermissionDeniedError,
                 QuotaExceededError, RateLimitError, ServerError)
@@ -89,7 +89,7 @@ def error_for_response(
     if param:
         message = f"{message} (parameter: {param})"
 
-    cls = _BY_NAME.get(str((paths.get("codes") or {}).get(code, "")))
+    cls = ERROR_CLASSES.get(str((paths.get("codes") or {}).get(code, "")))
     if cls is None:
         cls = _BY_STATUS.get(status) or (ServerError if status >= 500 else InvalidRequestError)
     fields: dict[str, Any] = dict(

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 import httpx
@@ -44,7 +44,6 @@ from ..http import (
     RateTier,
     RetryPolicy,
     build_transport,
-    parse_duration,
 )
 from ..http._context import TRACE_KEY
 from ..pagination import (
@@ -62,7 +61,7 @@ from ..results._estimate import Estimate
 from ..results._parquet_cache import ParquetCache
 from ..state import StateBackend, open_state
 from ..state._fallback import fallback_for
-from ._definition import ConnectorDef, Resource
+from ._definition import TIMEOUT, ConnectorDef, Resource
 from ._encoding import bracket_pairs, path_segment
 from ._estimate import estimate_listing
 from ._history import ListingRun, record_run
@@ -225,6 +224,10 @@ class Connection:
     >>> stripe.list("charges", created={"gte": "2024-01-01"}).to_frame()
     """
 
+    #: Whether the class builds its credentials itself from ``ik.connect``'s arguments
+    #: (else ``ik.connect`` builds them from the definition's ``auth:`` section).
+    own_auth: ClassVar[bool] = False
+
     def __init__(
         self,
         definition: ConnectorDef,
@@ -248,7 +251,7 @@ class Connection:
         key_prefix: str | None = None,
         user: str | None = None,
         priority: str = "interactive",
-        cache: bool | dict[str, Any] | CacheSettings | None = None,
+        cache: bool | str | float | dict[str, Any] | CacheSettings | None = None,
         allowed_origins: Sequence[str] = (),
         max_empty_pages: int = DEFAULT_MAX_EMPTY_PAGES,
         deadline: float | str | None = None,
@@ -257,11 +260,11 @@ class Connection:
         timeout = check_timeout(timeout)
         if priority not in _PRIORITIES:
             raise ConfigError(f"priority must be one of {_PRIORITIES}, not {priority!r}")
-        self.deadline = duration(
-            deadline if deadline is not None else
-            (definition.timeout or {}).get("total", DEFAULT_DEADLINE), "deadline",
-            positive=True)
+        steps = TIMEOUT.read(definition.timeout)  # the definition's timeout: section
+        self.deadline = steps.get("total", DEFAULT_DEADLINE) if deadline is None else \
+            duration(deadline, "deadline", positive=True)
         self.definition = definition
+        paginator_from_config(definition.paginator)  # a wrong option fails here, not mid-list
         self.max_empty_pages = check_max_empty_pages(max_empty_pages)
         self.service = definition.service
         self.base_url = (base_url or definition.base_url).rstrip("/")
@@ -275,11 +278,10 @@ class Connection:
         if isinstance(retry, RetryPolicy):
             policy = retry
         else:
-            policy = RetryPolicy.from_config(
-                {**definition.retry, **(retry or {})}, idempotency_header=idem_header
-            )
+            policy = RetryPolicy.from_config(definition.retry, retry,
+                                             idempotency_header=idem_header)
         if not isinstance(breaker, CircuitBreaker):
-            breaker = CircuitBreaker.from_config({**definition.breaker, **(breaker or {})})
+            breaker = CircuitBreaker.from_config(definition.breaker, breaker)
         self.account = account
         self.priority = priority
         self._state_url = state
@@ -306,8 +308,9 @@ class Connection:
             )
         default_headers.update(headers or {})
         if timeout is None:
-            spec = definition.timeout or {}
-            timeout = httpx.Timeout(spec.get("read", 60.0), connect=spec.get("connect", 10.0))
+            read = steps.get("read", 60.0)
+            timeout = httpx.Timeout(read, connect=steps.get("connect", 10.0),
+                                    write=steps.get("write", read), pool=steps.get("pool", read))
         self.client = httpx.Client(
             base_url=self.base_url, headers=default_headers, timeout=timeout,
             transport=build_transport(options, network=network), follow_redirects=True,
@@ -354,17 +357,20 @@ class Connection:
         except StateError as exc:  # state_fallback="local" goes on locally, else raises
             return build(fallback_for(url, exc))
 
-    def _cache_settings(self, cache: bool | dict[str, Any] | CacheSettings | None) -> CacheSettings:
-        """The definition's ``cache:`` section, overridden by ``cache=`` (False: off, though
-        offline mode still answers only from storage)."""
+    def _cache_settings(self, cache: bool | str | float | dict[str, Any] | CacheSettings | None
+                        ) -> CacheSettings:
+        """The definition's ``cache:`` section, overridden by ``cache=``: settings, a duration
+        (the default TTL: ``cache="1h"``), or False (off, though offline mode still answers
+        only from storage)."""
         if isinstance(cache, CacheSettings):
             return cache
-        base = CacheSettings.from_config(self.definition.cache)
+        if cache is None or cache is True:
+            return CacheSettings.from_config(self.definition.cache)
         if cache is False:
-            return base.with_(enabled=False)
-        if isinstance(cache, dict):
-            return CacheSettings.from_config({**self.definition.cache, **cache})
-        return base
+            return CacheSettings.from_config(self.definition.cache).with_(enabled=False)
+        if not isinstance(cache, dict):
+            cache = {"default_ttl": duration(cache, "cache")}
+        return CacheSettings.from_config(self.definition.cache, cache)
 
     def caller_identity(self) -> str:
         """Whose answers this connection gets, as a one-way name: the account and the
@@ -558,6 +564,7 @@ class Connection:
         clock = self._listing_options(endpoint, max_records=max_records, parallel=parallel,
                                       deadline=deadline, checkpoint=checkpoint,
                                       priority=priority, cache=cache, params=params)
+        paginator_from_config(paginator)  # its options are checked before any page
         listing = Listing(
             self, spec.path, {**spec.params, **self.prepare_params(params)},
             endpoint=endpoint,
@@ -579,7 +586,7 @@ class Connection:
             result = Result(listing, checkpoint=checkpoint, prefetch=prefetch,
                             max_records=max_records, on_complete=listing.finished)
         if cache:
-            max_age = 86_400.0 if cache is True else parse_duration(cache)
+            max_age = 86_400.0 if cache is True else duration(cache, "cache")
             result.cache_results(ParquetCache(get_settings().data_dir / "results"),
                                  max_age=max_age,
                                  key=f"{self.service}-{spec.name}-{listing.history_key()}")

@@ -7,7 +7,7 @@ from ._context import CallTrace, trace_of
 from ._failover import FailoverTransport
 from ._hints import ServerHintWarning, reset_after, retry_after, should_retry_hint
 from ._layer import Layer
-from ._limits import PRIORITY_KEY, RateLimiter, RateLimitTransport, RateTier, parse_duration
+from ._limits import PRIORITY_KEY, RateLimiter, RateLimitTransport, RateTier
 from ._observe import ApiDeprecationWarning, AttemptTransport
 from ._origins import Origin, Origins, origin_of, refusal
 from ._pipeline import PipelineOptions, build_transport
@@ -41,7 +41,6 @@ __all__ = [
     "json_body",
     "malformed_json",
     "origin_of",
-    "parse_duration",
     "refusal",
     "reset_after",
     "retry_after",

@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from .._errors import ApiError, CircuitOpenError, ConfigError, IntegkitError, RateLimitError
-from .._validate import duration, whole
+from .._errors import ApiError, CircuitOpenError, IntegkitError, RateLimitError
+from .._spec import Key, Spec
+from .._validate import positive_duration, whole
 from ._context import trace_of
 from ._layer import Flow, Layer, settle
 
-__all__ = ["BreakerTransport", "CircuitBreaker"]
+__all__ = ["BREAKER", "BreakerTransport", "CircuitBreaker"]
 
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half-open"
 
@@ -33,35 +34,40 @@ class _Circuit:
     probing: bool = False
 
 
+#: The keys of a circuit breaker (``breaker:`` in a definition, ``breaker=`` on connect).
+BREAKER = Spec("breaker", [
+    Key("failure_threshold", whole, aliases=("consecutive_failures",)),
+    Key("reset_timeout", positive_duration, aliases=("open_duration", "break_duration")),
+])
+
+
 class CircuitBreaker:
-    """Tracks circuits by key; thread-safe, clock injected."""
+    """Tracks circuits by key; thread-safe, clock injected. ``reset_timeout`` takes any
+    duration (``30``, ``"30s"``, ``"PT30S"``)."""
+
+    spec = BREAKER  # the keys from_config reads
 
     def __init__(
         self,
         failure_threshold: int = 5,
-        reset_timeout: float = 30.0,
+        reset_timeout: float | str = 30.0,
         *,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.failure_threshold = failure_threshold
-        self.reset_timeout = reset_timeout
+        checked = BREAKER.read({"failure_threshold": failure_threshold,
+                                "reset_timeout": reset_timeout})
+        self.failure_threshold: int = checked["failure_threshold"]
+        self.reset_timeout: float = checked["reset_timeout"]
         self.clock = clock
         self._circuits: dict[str, _Circuit] = {}
         self._lock = threading.Lock()
 
     @classmethod
-    def from_config(cls, config: dict[str, Any] | None) -> CircuitBreaker:
-        config = dict(config or {})
-        unknown = set(config) - {"failureThreshold", "resetTimeout"}
-        if unknown:
-            raise ConfigError(f"breaker: unknown keys {sorted(unknown)}; known: "
-                              "['failureThreshold', 'resetTimeout']")
-        return cls(
-            failure_threshold=whole(config.get("failureThreshold", 5),
-                                    "breaker failureThreshold"),
-            reset_timeout=duration(config.get("resetTimeout", 30.0), "breaker resetTimeout",
-                                   positive=True),
-        )
+    def from_config(cls, *layers: Mapping[str, Any] | None) -> CircuitBreaker:
+        """A breaker from ``breaker:`` mappings, later ones winning:
+        ``{failure_threshold: 8, reset_timeout: 30s}`` (or ``failureThreshold`` /
+        ``resetTimeout``)."""
+        return cls(**BREAKER.read(*layers))
 
     def state(self, key: str) -> str:
         with self._lock:

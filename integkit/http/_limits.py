@@ -22,7 +22,9 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from fractions import Fraction
+from functools import partial
+from typing import Any, ClassVar
 
 import httpx
 from pyrate_limiter import AbstractBucket, Rate, RateItem
@@ -30,7 +32,8 @@ from pyrate_limiter import AbstractBucket, Rate, RateItem
 from .._errors import ConfigError, RateLimitError
 from .._errors import TimeoutError as CallTimeout
 from .._events import logger
-from .._validate import duration, fraction, whole
+from .._spec import Key, Spec
+from .._validate import choice, fraction, positive_duration, text, texts, whole
 from ..state import StateBackend
 from ..state._buckets import Penalties, sliding_window, token_bucket
 from ..state._fallback import guarded
@@ -38,23 +41,49 @@ from ._context import trace_of
 from ._hints import PLAUSIBLE, reset_after, retry_after
 from ._layer import Flow, Layer, settle
 
-__all__ = ["RateLimiter", "RateLimitTransport", "RateTier", "parse_duration", "PRIORITY_KEY"]
+__all__ = ["TIER", "RateLimiter", "RateLimitTransport", "RateTier", "PRIORITY_KEY"]
 
 PRIORITY_KEY = "integkit.priority"
 _SCOPES = ("key", "endpoint", "user", "global")
 _ALGORITHMS = ("token_bucket", "sliding_window")
-_TIER_KEYS = frozenset({"name", "limit", "per", "algorithm", "burst", "scope", "endpoints",
-                        "for_keys", "margin"})
 
 
-def parse_duration(value: str | float | int) -> float:
-    """Seconds from ``30``, ``"1s"``, ``"15m"``, ``"1h"``, ``"1d"`` (finite, not negative)."""
-    return duration(value, "duration")
+def _per(unit: float) -> Callable[[Any, str], dict[str, Any]]:
+    """``requests_per_<unit>: n`` -> ``limit`` and ``per``, exactly (2.5 a second is 5 per
+    2 seconds: a limit counts whole calls)."""
+    def expand(value: Any, where: str) -> dict[str, Any]:
+        if isinstance(value, bool) or not isinstance(value, int | float) or \
+                not math.isfinite(value) or value <= 0:
+            raise ConfigError(f"{where} must be a number above 0, not {value!r}")
+        rate = Fraction(value).limit_denominator(1000)
+        return {"limit": rate.numerator, "per": unit * rate.denominator}
+    return expand
+
+
+#: The keys of a rate-limit tier (``rate_limits:`` in a definition, ``rate_limit=``).
+TIER = Spec("rate limit tier", [
+    Key("name", text),
+    Key("limit", whole, required=True),
+    Key("per", positive_duration, aliases=("period", "window")),
+    Key("requests_per_second", expand=_per(1.0)),
+    Key("requests_per_minute", expand=_per(60.0)),
+    Key("requests_per_hour", expand=_per(3600.0)),
+    Key("algorithm", choice(*_ALGORITHMS)),
+    Key("burst", whole, optional=True, aliases=("burst_size", "burst_limit", "max_burst")),
+    Key("scope", choice(*_SCOPES)),
+    Key("endpoints", texts),
+    Key("for_keys", text, optional=True),
+    Key("margin", partial(fraction, high=0.5)),
+])
 
 
 @dataclass(frozen=True)
 class RateTier:
-    """One limit: ``limit`` calls per ``per`` seconds (``burst`` at once for token buckets)."""
+    """One limit: ``limit`` calls per ``per`` seconds (``burst`` at once for token buckets).
+
+    ``per`` takes any duration (``1``, ``"1s"``, ``"1m"``, ``"PT1H"``); gateway spellings
+    map too: ``{"requestsPerSecond": 25, "burstSize": 50}`` is ``limit 25 per 1s, burst 50``.
+    """
 
     name: str
     limit: int
@@ -65,6 +94,10 @@ class RateTier:
     endpoints: tuple[str, ...] = ()
     for_keys: str | None = None
     margin: float = 0.015
+    spec: ClassVar[Spec] = TIER  # the keys from_config reads
+
+    def __post_init__(self) -> None:
+        TIER.check_fields(self, f"rate limit tier {self.name!r}")
 
     @classmethod
     def from_config(cls, config: Any) -> RateTier:
@@ -76,35 +109,10 @@ class RateTier:
         name = config.get("name", "requests")
         if not isinstance(name, str) or not name:
             raise ConfigError(f"rate limit tier name must be a non-empty string, not {name!r}")
-        where = f"rate limit tier {name!r}:"
-        unknown = set(config) - _TIER_KEYS
-        if unknown:
-            raise ConfigError(f"{where} unknown keys {sorted(unknown)}; known: "
-                              f"{sorted(_TIER_KEYS)}")
-        if "limit" not in config:
-            raise ConfigError("rate limit tier needs 'limit' (calls per 'per')")
-        algorithm, scope = config.get("algorithm", "token_bucket"), config.get("scope", "key")
-        if algorithm not in _ALGORITHMS:
-            raise ConfigError(f"{where} algorithm must be token_bucket or sliding_window, not "
-                              f"{algorithm!r}")
-        if scope not in _SCOPES:
-            raise ConfigError(f"{where} scope must be one of {_SCOPES}, not {scope!r}")
-        endpoints = config.get("endpoints", ())
-        if not isinstance(endpoints, list | tuple) or not all(isinstance(e, str)
-                                                             for e in endpoints):
-            raise ConfigError(f"{where} endpoints must be a list of patterns, not {endpoints!r}")
-        for_keys = config.get("for_keys")
-        if for_keys is not None and not isinstance(for_keys, str):
-            raise ConfigError(f"{where} for_keys must be a pattern like 'sk_test_*', not "
-                              f"{for_keys!r}")
-        burst = config.get("burst")
-        return cls(
-            name=name, limit=whole(config["limit"], f"{where} limit"),
-            per=duration(config.get("per", 1), f"{where} per", positive=True),
-            algorithm=algorithm, scope=scope, endpoints=tuple(endpoints), for_keys=for_keys,
-            burst=None if burst is None else whole(burst, f"{where} burst"),
-            margin=fraction(config.get("margin", 0.015), f"{where} margin", high=0.5),
-        )
+        values = TIER.read(config, what=f"rate limit tier {name!r}")
+        values.setdefault("name", name)
+        values.setdefault("per", 1.0)
+        return cls(**values)
 
     def applies_to_key(self, key_prefix: str | None) -> bool:
         """Whether the tier is for this kind of credential (e.g. Stripe test vs live keys)."""

@@ -38,6 +38,11 @@ from ._retry import RetryPolicy, RetryTransport
 __all__ = ["PipelineOptions", "build_transport"]
 
 
+# Marks the options a caller may pass through ``ik.connect(**options)``; the connection sets
+# the others itself.
+CALLER = {"caller": True}
+
+
 @dataclass
 class PipelineOptions:
     """Everything the layers need, read from a connector definition and the call's options."""
@@ -50,7 +55,7 @@ class PipelineOptions:
     quota: Quota | None = None
     priority: str = "interactive"
     request_id_header: str = "request-id"
-    max_connections: int = 20
+    max_connections: int = field(default=20, metadata=CALLER)
     verify: Any = True
     cert: Any = None
     auth: httpx.Auth | None = None
@@ -59,8 +64,9 @@ class PipelineOptions:
     identity: str | Callable[[], str] = ""
     cache: Any = None  # CacheSettings, or None for no HTTP cache at all
     cache_storage: Any = None  # a mapping, a callable opening one, or None: the state's
-    sleep: Callable[[float], None] = time.sleep
-    async_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    sleep: Callable[[float], None] = field(default=time.sleep, metadata=CALLER)
+    async_sleep: Callable[[float], Awaitable[None]] = field(default=asyncio.sleep,
+                                                            metadata=CALLER)
     deadline: float | None = None  # seconds one call may take in all (None: no bound)
 
 

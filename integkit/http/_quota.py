@@ -15,17 +15,18 @@ import asyncio
 import datetime as dt
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
 from .._errors import ConfigError, QuotaExceededError, StateError
 from .._errors import TimeoutError as CallTimeout
 from .._events import emit, logger
-from .._validate import duration, whole
+from .._spec import Key, Spec
+from .._validate import flag, positive_duration, whole
 from .._validate import fraction as in_range
 from ..state import StateBackend
 from ..state._fallback import guarded
@@ -33,11 +34,32 @@ from ._context import trace_of
 from ._layer import Flow, Layer, settle
 from ._limits import PRIORITY_KEY
 
-__all__ = ["Quota", "QuotaConfig", "QuotaEvent", "QuotaTransport"]
+__all__ = ["QUOTAS", "Quota", "QuotaConfig", "QuotaEvent", "QuotaTransport"]
+
+
+def _alerts(value: Any, where: str) -> tuple[float, ...]:
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise ConfigError(f"{where} must be a list of fractions like [0.8, 1.0], not {value!r}")
+    return tuple(sorted(in_range(a, where, include_high=True) for a in value))
+
+
+#: The keys of budgets (``quotas:`` in a definition, ``quotas=`` on ``ik.connect``).
+QUOTAS = Spec("quotas", [
+    Key("daily", whole, optional=True, aliases=("requests_per_day", "daily_limit")),
+    Key("monthly", whole, optional=True, aliases=("requests_per_month", "monthly_limit")),
+    Key("concurrent", whole, optional=True, aliases=("concurrency", "max_concurrency")),
+    Key("lease_seconds", positive_duration, aliases=("lease",)),
+    Key("bulk_reserve", in_range),
+    Key("alerts", _alerts),
+    Key("not_modified_free", flag),
+])
 
 
 @dataclass(frozen=True)
 class QuotaConfig:
+    """Budgets: calls a day and a month, calls in flight (``lease_seconds`` takes any
+    duration: ``120``, ``"2m"``), the share kept for interactive calls, alert thresholds."""
+
     daily: int | None = None
     monthly: int | None = None
     concurrent: int | None = None
@@ -45,36 +67,16 @@ class QuotaConfig:
     bulk_reserve: float = 0.1
     alerts: tuple[float, ...] = (0.8, 0.9, 1.0)
     not_modified_free: bool = False  # a 304 is not counted (GitHub's conditional requests)
+    spec: ClassVar[Spec] = QUOTAS  # the keys from_config reads
+
+    def __post_init__(self) -> None:
+        QUOTAS.check_fields(self)
 
     @classmethod
     def from_config(cls, config: Any) -> QuotaConfig:
         """Budgets from a definition's (or ``quotas=``'s) mapping; every value is checked, so
         ``{"concurrent": -1}`` fails here rather than waiting for a slot for ever."""
-        if config is not None and not isinstance(config, Mapping):
-            raise ConfigError(f"quotas must be a mapping like {{'daily': 10000}}, not {config!r}")
-        config = dict(config or {})
-        known = set(cls.__dataclass_fields__)
-        unknown = set(config) - known
-        if unknown:
-            raise ConfigError(f"quotas: unknown keys {sorted(unknown)}; known: {sorted(known)}")
-        for name in ("daily", "monthly", "concurrent"):
-            if config.get(name) is not None:
-                config[name] = whole(config[name], f"quotas {name}")
-        if "lease_seconds" in config:
-            config["lease_seconds"] = duration(config["lease_seconds"], "quotas lease_seconds",
-                                               positive=True)
-        if "bulk_reserve" in config:
-            config["bulk_reserve"] = in_range(config["bulk_reserve"], "quotas bulk_reserve")
-        if "alerts" in config:
-            alerts = config["alerts"]
-            if isinstance(alerts, str) or not isinstance(alerts, list | tuple):
-                raise ConfigError(f"quotas alerts must be a list of fractions like [0.8, 1.0], "
-                                  f"not {alerts!r}")
-            config["alerts"] = tuple(sorted(
-                in_range(a, "quotas alerts", include_high=True) for a in alerts))
-        if not isinstance(config.get("not_modified_free", False), bool):
-            raise ConfigError("quotas not_modified_free must be true or false")
-        return cls(**config)
+        return cls(**QUOTAS.read(config))
 
     @property
     def empty(self) -> bool:

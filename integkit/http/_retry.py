@@ -10,15 +10,17 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import Any, ClassVar
 
 import httpx
 import tenacity
 
 from .._errors import CircuitOpenError, ConfigError
 from .._events import logger
+from .._spec import Key, Spec
 from .._validate import duration, whole
 from .._validate import fraction as in_range
 from ._content import malformed_json
@@ -26,7 +28,7 @@ from ._context import trace_of
 from ._deadline import late, left
 from ._hints import retry_after, should_retry_hint
 
-__all__ = ["RetryPolicy", "RetryTransport", "Verdict"]
+__all__ = ["RETRY", "RetryPolicy", "RetryTransport", "Verdict"]
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 # Errors raised before a byte of the request reached the server: safe to resend any method.
@@ -40,12 +42,40 @@ class Verdict:
     reason: str = ""
 
 
+def _statuses(value: Any, where: str) -> frozenset[int]:
+    if isinstance(value, str | int) or not isinstance(value, list | tuple | set | frozenset) \
+            or not all(isinstance(s, int) and not isinstance(s, bool) and 100 <= s <= 599
+                       for s in value):
+        raise ConfigError(f"{where} must be a list of HTTP statuses, not {value!r}")
+    return frozenset(value)
+
+
+def _retries(value: Any, where: str) -> dict[str, Any]:
+    """``max_retries: n`` (retries after the first attempt) -> ``max_attempts: n + 1``."""
+    return {"max_attempts": whole(value, where, least=0) + 1}
+
+
+#: The keys of a retry policy (``retry:`` in a definition, ``retry=`` on ``ik.connect``).
+RETRY = Spec("retry", [
+    Key("max_attempts", whole),
+    Key("max_retries", aliases=("retries", "num_retries"), expand=_retries),
+    Key("initial_delay", duration, aliases=("initial_backoff", "base_delay")),
+    Key("backoff_multiplier", partial(in_range, low=1.0, high=100.0, include_high=True),
+        aliases=("multiplier",)),
+    Key("max_delay", duration, aliases=("max_backoff",)),
+    Key("max_retry_after", duration),
+    Key("retry_statuses", _statuses, aliases=("retryable_status_codes", "retry_on_status")),
+])
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """How many attempts, how long between them, and what counts as transient.
 
-    ``from_config`` reads the connector definition's shape:
-    ``{maxAttempts: 5, backoffMultiplier: 2, initialDelay: 0.5, maxDelay: 30}``.
+    ``from_config`` reads a definition's ``retry:`` section (and ``retry=`` overrides):
+    ``{max_attempts: 5, backoff_multiplier: 2, initial_delay: "500ms", max_delay: "30s"}``;
+    gateway spellings (``maxAttempts``, ``initialBackoff``, ``max_retries: 4``) map to these.
+    Delays take any duration (``0.5``, ``"1s"``, ``"PT30S"``), built directly too.
     """
 
     max_attempts: int = 5
@@ -56,39 +86,16 @@ class RetryPolicy:
     retry_statuses: frozenset[int] = frozenset({408, 425, 429, 500, 502, 503, 504})
     idempotency_header: str | None = None
     random: Callable[[], float] = field(default=random.random, compare=False)
+    spec: ClassVar[Spec] = RETRY  # the keys from_config reads
+
+    def __post_init__(self) -> None:
+        RETRY.check_fields(self)
 
     @classmethod
-    def from_config(cls, config: dict[str, Any] | None, **overrides: Any) -> RetryPolicy:
-        config = dict(config or {})
-        names = {
-            "maxAttempts": "max_attempts", "initialDelay": "initial_delay",
-            "backoffMultiplier": "backoff_multiplier", "maxDelay": "max_delay",
-            "maxRetryAfter": "max_retry_after", "retryStatuses": "retry_statuses",
-        }
-        kwargs = {names.get(k, k): v for k, v in config.items()}
-        unknown = set(kwargs) - set(cls.__dataclass_fields__) - {"random"}
-        if unknown:
-            raise ConfigError(f"retry: unknown keys {sorted(unknown)}; known: "
-                              f"{sorted(names)}")
-        if "max_attempts" in kwargs:
-            kwargs["max_attempts"] = whole(kwargs["max_attempts"], "retry maxAttempts")
-        for key, name in (("initial_delay", "initialDelay"), ("max_delay", "maxDelay"),
-                          ("max_retry_after", "maxRetryAfter")):
-            if key in kwargs:
-                kwargs[key] = duration(kwargs[key], f"retry {name}")
-        if "backoff_multiplier" in kwargs:
-            kwargs["backoff_multiplier"] = in_range(
-                kwargs["backoff_multiplier"], "retry backoffMultiplier", low=1.0, high=100.0,
-                include_high=True)
-        if "retry_statuses" in kwargs:
-            statuses = kwargs["retry_statuses"]
-            if isinstance(statuses, str | int) or not all(
-                    isinstance(s, int) and 100 <= s <= 599 for s in statuses):
-                raise ConfigError(f"retry retryStatuses must be a list of HTTP statuses, not "
-                                  f"{statuses!r}")
-            kwargs["retry_statuses"] = frozenset(statuses)
-        kwargs.update(overrides)
-        return cls(**kwargs)
+    def from_config(cls, *layers: Mapping[str, Any] | None, **overrides: Any) -> RetryPolicy:
+        """A policy from ``retry:`` mappings, later ones winning (the definition's, then the
+        caller's), then ``overrides`` (canonical keyword arguments)."""
+        return cls(**{**RETRY.read(*layers), **overrides})
 
     def backoff(self, attempt: int) -> float:
         """Full jitter: uniform in [0, min(max_delay, initial * multiplier ** (attempt-1))]."""

@@ -38,6 +38,7 @@ from decimal import Decimal
 from typing import Any
 
 from .._errors import ConfigError
+from .._spec import did_you_mean, unknown_key
 
 __all__ = [
     "GB",
@@ -131,7 +132,7 @@ class PricingTable:
         if not isinstance(raw, Mapping):
             raise ConfigError(f"{where}: must be a mapping with 'plans'")
         for key in sorted(set(raw) - _TABLE_KEYS):
-            problems.append(f"unknown key {key!r} (known: {', '.join(sorted(_TABLE_KEYS))})")
+            problems.append(unknown_key("", key, _TABLE_KEYS))
         currency = raw.get("currency", "USD")
         if not isinstance(currency, str) or not currency:
             problems.append("'currency' must be a code such as USD")
@@ -194,7 +195,7 @@ def _transfer(raw: Any, where: str, problems: list[str]) -> Transfer | None:
         problems.append(f"{where} must be a mapping {{per_gb: ..., free_gb: ...}}")
         return None
     for key in sorted(set(raw) - {"per_gb", "free_gb"}):
-        problems.append(f"{where}: unknown key {key!r} (known: free_gb, per_gb)")
+        problems.append(unknown_key(where, key, ("free_gb", "per_gb")))
     if "per_gb" not in raw:
         problems.append(f"{where}.per_gb is required")
         return None
@@ -237,7 +238,7 @@ def _tiers(
             ok = False
             continue
         for key in sorted(set(tier) - {"up_to", *_RATE_KEYS}):
-            problems.append(f"{here}: unknown key {key!r} (known: price, read, up_to, write)")
+            problems.append(unknown_key(here, key, ("up_to", *_RATE_KEYS)))
         if "up_to" not in tier:
             problems.append(f"{here}.up_to is required (null for the last tier)")
             ok = False
@@ -300,9 +301,8 @@ def _plan(
         return None
     n = len(problems)
     for key in sorted(set(spec) - _PLAN_KEYS[model]):
-        problems.append(
-            f"{where}: {key!r} is not a {model} key (known: {', '.join(sorted(_PLAN_KEYS[model]))})"
-        )
+        problems.append(f"{where}: {key!r} is not a {model} key"
+                        + did_you_mean(key, _PLAN_KEYS[model]))
     fee = _ZERO
     if model in ("monthly", "hybrid"):
         if "fee" not in spec:

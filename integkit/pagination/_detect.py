@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+import inspect
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
 
 from .._errors import ConfigError
 from .._jsonpath import find
+from .._spec import Key, Spec, suggest
 from ._base import Paginator
 from ._paginators import (
     Cursor,
@@ -40,22 +42,46 @@ ALIASES: dict[str, type[Paginator]] = {
 PaginatorSpec = str | dict[str, Any] | Paginator | None
 
 
+def _options_of(cls: type[Paginator]) -> list[str]:
+    """The keyword options a paginator class takes (through ``**kw`` to its bases)."""
+    names: list[str] = []
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        params = list(inspect.signature(init).parameters.values())[1:]
+        names += [p.name for p in params if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+                  and p.name not in names]
+        if not any(p.kind is p.VAR_KEYWORD for p in params):
+            break
+    return names
+
+
 def paginator_from_config(spec: PaginatorSpec) -> Paginator | None:
     """A fresh paginator for one listing from an alias, ``{"type": alias, **options}`` or a
-    template instance (copied, so listings never share a cursor); None means "detect"."""
+    template instance (copied, so listings never share a cursor); None means "detect".
+    Options are keys like any settings' (``cursor_path``, or ``cursorPath``); an unknown one
+    is a ConfigError naming it and the closest."""
     if spec is None or spec == "auto":
         return None
     if isinstance(spec, Paginator):
         return copy.deepcopy(spec)
+    if not isinstance(spec, str | Mapping):
+        raise ConfigError(f"paginator must be an alias like 'cursor', {{'type': alias, ...}} "
+                          f"or a Paginator, not {spec!r}")
     options = {"type": spec} if isinstance(spec, str) else dict(spec)
     alias = options.pop("type", None)
-    cls = ALIASES.get(alias or "")
+    cls = ALIASES.get(alias) if isinstance(alias, str) else None
     if cls is None:
+        guess = suggest(str(alias), ALIASES)
         raise ConfigError(
-            f"Unknown paginator {alias!r}; use one of {sorted(ALIASES)} or a Paginator instance."
+            f"Unknown paginator {alias!r}"
+            + (f" (did you mean {guess!r}?)" if guess else "")
+            + f"; use one of {sorted(ALIASES)} or a Paginator instance."
         )
+    keys = Spec(f"Bad options for paginator {alias!r}", [Key(name) for name in _options_of(cls)])
     try:
-        return cls(**options)
+        return cls(**keys.read(options))
     except TypeError as exc:
         raise ConfigError(f"Bad options for paginator {alias!r}: {exc}") from None
 

@@ -15,6 +15,7 @@ from fnmatch import fnmatchcase
 from typing import Any, TypeVar, overload
 
 from .._events import logger
+from .._validate import duration
 from ._claims import claimed_route
 from ._dedupe import SeenIds, SharedSeenIds
 from ._headers import HeadersLike
@@ -74,19 +75,20 @@ class Router:
     replays a body can change them): a delivery is also remembered by a digest of its body
     and of the event or topic it claims. ``remember`` bounds how many are kept.
     With ``state=`` (a state URL or backend; ``True`` for the configured one) the ids are
-    shared by every process on it for ``remember_for`` seconds, so several workers behind one
-    webhook URL handle each delivery once.
+    shared by every process on it for ``remember_for`` (any duration: ``"3d"``), so several
+    workers behind one webhook URL handle each delivery once.
     Registering a function with the same name for the same route again replaces it, so a
     notebook cell can be re-run.
     """
 
     def __init__(self, *, remember: int = 10_000, state: Any = None,
-                 remember_for: float = 3 * 86400.0) -> None:
+                 remember_for: float | str = 3 * 86400.0) -> None:
         self._routes: list[tuple[str, str, Handler]] = []
         self._actions: list[tuple[str, ActionHandler]] = []
         self._seen: SeenIds | SharedSeenIds = (
             SeenIds(remember) if state is None or state is False
-            else SharedSeenIds(None if state is True else state, ttl=remember_for))
+            else SharedSeenIds(None if state is True else state,
+                               ttl=duration(remember_for, "remember_for", positive=True)))
         self._lock = threading.Lock()
 
     @overload
@@ -150,7 +152,7 @@ class Router:
         *,
         secret: Secret | Sequence[Secret],
         url: str | None = None,
-        tolerance: float | None = DEFAULT_TOLERANCE,
+        tolerance: float | str | None = DEFAULT_TOLERANCE,
         now: float | None = None,
     ) -> list[Any]:
         """Verify a delivery (as :func:`verify`), then call the handlers of its event type.

@@ -8,6 +8,7 @@ from typing import Any
 
 from .._errors import ConfigError
 from .._events import register_secret
+from .._validate import duration
 from ._claims import check_claims
 from ._headers import HeadersLike, normalize_headers
 from ._schemes import SCHEMES, Delivery, Params, Scheme, Secret, SignatureMismatch
@@ -63,18 +64,19 @@ def verified(
     *,
     secret: Secret | Sequence[Secret],
     url: str | None = None,
-    tolerance: float | None = DEFAULT_TOLERANCE,
+    tolerance: float | str | None = DEFAULT_TOLERANCE,
     now: float | None = None,
 ) -> tuple[Scheme, Delivery, dict[str, Any]]:
     """Verify, then return the scheme, the normalised delivery and the parsed event (whose
     unsigned routing header, where the service has one, must fit the signed body)."""
     scheme = scheme_for(service)
+    window = None if tolerance is None else duration(tolerance, "tolerance")
     secrets = _secrets(secret)
     delivery = Delivery(_raw(body), normalize_headers(headers), url)
     moment = time.time() if now is None else now
     for number, candidate in enumerate(secrets, 1):
         try:
-            scheme.verify(delivery, candidate, tolerance=tolerance, now=moment)
+            scheme.verify(delivery, candidate, tolerance=window, now=moment)
             break
         except SignatureMismatch:
             # Rotation: the next secret may match. Other errors (a missing header, a stale
@@ -93,7 +95,7 @@ def verify(
     *,
     secret: Secret | Sequence[Secret],
     url: str | None = None,
-    tolerance: float | None = DEFAULT_TOLERANCE,
+    tolerance: float | str | None = DEFAULT_TOLERANCE,
     now: float | None = None,
 ) -> dict[str, Any]:
     """Check a webhook's signature and return its parsed event.
@@ -106,8 +108,8 @@ def verify(
         secret: the endpoint's signing secret (for SendGrid, the verification key), or a list
             of them while a secret is being rotated: any may match.
         url: the full URL the service requested; required for Twilio.
-        tolerance: the replay window in seconds for schemes with a signed timestamp (Stripe,
-            Slack, SendGrid); None for no window.
+        tolerance: the replay window for schemes with a signed timestamp (Stripe, Slack,
+            SendGrid): any duration (``300``, ``"5m"``); None for no window.
         now: the current Unix time, for tests (default: the clock).
 
     Returns:

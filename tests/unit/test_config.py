@@ -56,7 +56,7 @@ def test_bad_config_file_is_named(tmp_path) -> None:
 
 
 def test_configure_rejects_unknown_settings() -> None:
-    with pytest.raises(ik.ConfigError, match="unknown settings \\['colour'\\]"):
+    with pytest.raises(ik.ConfigError, match="configure\\(\\): unknown key 'colour'"):
         ik.configure(colour="blue")
 
 

@@ -32,6 +32,7 @@ from ..._errors import (
     PermissionDeniedError,
     RateLimitError,
 )
+from ..._validate import duration
 from ...http import RetryPolicy, reset_after, retry_after
 from ...http._retry import Verdict
 from ...pagination import PageRequest
@@ -163,7 +164,7 @@ class GitHubConnection(Connection):
                  quotas: dict[str, Any] | None = None, account: str = "default",
                  **options: Any) -> None:
         if not isinstance(retry, RetryPolicy):
-            retry = GitHubRetryPolicy.from_config({**definition.retry, **(retry or {})})
+            retry = GitHubRetryPolicy.from_config(definition.retry, retry)
         if quotas is not None:  # a 304 never spends a budget the caller sets
             quotas = {"not_modified_free": True, **quotas}
         app_id = getattr(options.get("auth"), "app_id", None)
@@ -487,8 +488,9 @@ class GitHubConnection(Connection):
         self, owner: str, repo: str, workflow: str | int, *, run_id: int | None = None,
         branch: str | None = None, head_sha: str | None = None,
         on_complete: Callable[[dict[str, Any]], Any] | None = None,
-        on_update: Callable[[dict[str, Any]], Any] | None = None, timeout: float = 3600.0,
-        share: float = 0.5, min_interval: float = 1.0, max_interval: float = 60.0,
+        on_update: Callable[[dict[str, Any]], Any] | None = None,
+        timeout: float | str = 3600.0, share: float = 0.5, min_interval: float | str = 1.0,
+        max_interval: float | str = 60.0,
         sleep: Callable[[float], None] = time.sleep, stats: RunWatch | None = None,
     ) -> dict[str, Any]:
         """Follow a run of ``workflow`` (id or file name) to its conclusion and return it.
@@ -499,8 +501,12 @@ class GitHubConnection(Connection):
         requests remaining spread over the time to the reset, of which the watch takes
         ``share``, between ``min_interval`` and ``max_interval`` seconds. ``on_update`` sees
         each status change, ``on_complete`` the finished run. ``stats`` (a ``RunWatch``)
-        collects polls, free 304s and seconds waited.
+        collects polls, free 304s and seconds waited. ``timeout`` and the intervals take any
+        duration (``"1h"``, ``"30s"``).
         """
+        timeout = duration(timeout, "timeout", positive=True)
+        min_interval = duration(min_interval, "min_interval", positive=True)
+        max_interval = duration(max_interval, "max_interval", positive=True)
         if run_id is None:
             filters = {k: v for k, v in (("branch", branch), ("head_sha", head_sha)) if v}
             listing = self.workflow_runs(f"{owner}/{repo}", workflow=workflow, per_page=1,

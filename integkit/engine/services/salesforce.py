@@ -42,8 +42,9 @@ from ..._errors import (
     RateLimitError,
 )
 from ..._events import logger
+from ..._validate import duration, positive_duration
 from ...auth import Bearer, OAuth2, TokenStore
-from ...http import PRIORITY_KEY, CallTrace, parse_duration
+from ...http import PRIORITY_KEY, CallTrace
 from ...http._context import TRACE_KEY
 from ...http._quota import _sforce_usage
 from ...pagination import PageRequest
@@ -106,6 +107,8 @@ class SalesforceConnection(Connection):
     ``bulk_poll_interval`` (first pause between job polls), ``token_store``.
     """
 
+    own_auth = True  # a connected app's refresh token, or an existing session
+
     def __init__(
         self,
         definition: ConnectorDef,
@@ -121,7 +124,7 @@ class SalesforceConnection(Connection):
         api_version: str | None = None,
         bulk_threshold: int = 10_000,
         bulk_page_size: int = 50_000,
-        bulk_poll_interval: float = 0.5,
+        bulk_poll_interval: float | str = 0.5,
         token_store: TokenStore | None = None,
         quotas: dict[str, Any] | None = None,
         account: str = "default",
@@ -168,7 +171,7 @@ class SalesforceConnection(Connection):
         self.api_version = str(api_version or definition.api_version.get("value", "60.0"))
         self.bulk_threshold = int(bulk_threshold)
         self.bulk_page_size = int(bulk_page_size)
-        self.bulk_poll_interval = float(bulk_poll_interval)
+        self.bulk_poll_interval = positive_duration(bulk_poll_interval, "bulk_poll_interval")
         self.sleep = options.get("sleep", time.sleep)
         self._explicit_daily = (quotas or {}).get("daily") if quotas is not None else None
         self._describes: dict[str, dict[str, Any]] = {}
@@ -381,7 +384,7 @@ class SalesforceConnection(Connection):
             listing.object, cols) if listing.object else {}, checkpoint=checkpoint,
             max_records=max_records, on_complete=listing.finished)
         if cache:
-            max_age = 86_400.0 if cache is True else parse_duration(cache)
+            max_age = 86_400.0 if cache is True else duration(cache, "cache")
             result.cache_results(ParquetCache(get_settings().data_dir / "results"),
                                  max_age=max_age,
                                  key=f"salesforce-{listing.endpoint}-{listing.history_key()}")

@@ -81,7 +81,7 @@ class ShopifyConnection(Connection):
         if "/admin/api/" not in root:
             root += template.format(version=version)
         if not isinstance(retry, RetryPolicy):
-            retry = ShopifyRetryPolicy.from_config({**definition.retry, **(retry or {})})
+            retry = ShopifyRetryPolicy.from_config(definition.retry, retry)
         super().__init__(dataclasses.replace(definition, api_version={}), base_url=root,
                          retry=retry, **options)
         self.api_version = version

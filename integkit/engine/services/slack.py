@@ -86,7 +86,7 @@ class SlackConnection(Connection):
                  **options: Any) -> None:
         retry = options.get("retry")
         self._policy = retry if isinstance(retry, RetryPolicy) else RetryPolicy.from_config(
-            {**definition.retry, **(retry or {})})
+            definition.retry, retry)
         self._sleep: Callable[[float], None] = options.get("sleep", time.sleep)
         super().__init__(definition, **options)
         self.signing_secret = signing_secret or os.environ.get("SLACK_SIGNING_SECRET")
