@@ -5,6 +5,7 @@ so the two cannot drift apart. Each follows the service's documentation and offi
 
     stripe    Stripe-Signature: t=<unix>,v1=<hex>[,v1=...]   HMAC-SHA256(secret, "{t}.{body}")
     github    X-Hub-Signature-256: sha256=<hex>              HMAC-SHA256(secret, body)
+              (a JSON body, or a form body ``payload=<json>``)
     slack     X-Slack-Signature: v0=<hex>                    HMAC-SHA256(secret, "v0:{ts}:{body}")
     twilio    X-Twilio-Signature: <base64>                   HMAC-SHA1(token, url + sorted params)
     shopify   X-Shopify-Hmac-Sha256: <base64>                HMAC-SHA256(secret, body)
@@ -30,6 +31,7 @@ from .._errors import ConfigError, SignatureError
 __all__ = [
     "SCHEMES",
     "Delivery",
+    "Event",
     "GitHub",
     "Params",
     "Scheme",
@@ -44,6 +46,9 @@ __all__ = [
 
 Secret: TypeAlias = str | bytes
 Params: TypeAlias = Mapping[str, str | Sequence[str]]
+Event: TypeAlias = dict[str, Any] | bytes
+"""A verified delivery's content: its event dict, or (GitHub, when the signed body is not a
+JSON object) the raw body bytes."""
 
 _JSON = "application/json"
 _FORM = "application/x-www-form-urlencoded"
@@ -90,7 +95,7 @@ class Scheme:
     """A service's webhook signature: ``sign`` makes the headers, ``verify`` checks them.
 
     Subclasses set the class attributes and implement ``sign``/``verify``; ``parse`` turns the
-    verified body into the event dict (a JSON object by default).
+    verified body into the event dict (a JSON object by default; GitHub may give the raw body).
     """
 
     service: ClassVar[str]
@@ -109,7 +114,7 @@ class Scheme:
         """Return if ``delivery`` is signed with ``secret``; raise SignatureError otherwise."""
         raise NotImplementedError
 
-    def parse(self, delivery: Delivery) -> dict[str, Any]:
+    def parse(self, delivery: Delivery) -> Event:
         """The verified body as the event dict."""
         return self._json_object(delivery.body)
 
@@ -243,7 +248,9 @@ class GitHub(Scheme):
 
     def sign(self, body: bytes, secret: Secret, *, timestamp: int, url: str | None = None,
              params: Params | None = None) -> dict[str, str]:
-        return {"X-Hub-Signature-256": self._signature(secret, body), "Content-Type": _JSON}
+        form = body.startswith(b"payload=")  # a webhook whose content type is form-encoded
+        return {"X-Hub-Signature-256": self._signature(secret, body),
+                "Content-Type": _FORM if form else _JSON}
 
     def verify(self, delivery: Delivery, secret: Secret, *, tolerance: float | None,
                now: float) -> None:
@@ -252,6 +259,23 @@ class GitHub(Scheme):
             raise self._malformed(self.signature_header, "it does not start with sha256=")
         if not _same(self._signature(secret, delivery.body), given):
             raise self._mismatch()
+
+    def parse(self, delivery: Delivery) -> Event:
+        """The event: the JSON object, or the JSON in a form body's ``payload`` field (a
+        webhook whose content type is ``application/x-www-form-urlencoded``). A signed body
+        that is neither is still GitHub's delivery: its raw bytes, as received."""
+        content_type = (delivery.header("content-type") or "").lower()
+        text: bytes = delivery.body
+        if _FORM in content_type or (not content_type and text.startswith(b"payload=")):
+            payload = _form(text).get("payload")
+            if not payload:
+                return delivery.body
+            text = payload[0].encode()
+        try:
+            value = json.loads(text)
+        except ValueError:
+            return delivery.body
+        return value if isinstance(value, dict) else delivery.body
 
 
 class Slack(Scheme):

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal, overload
 
 from .._errors import ConfigError
 from .._events import register_secret
 from ._claims import check_claims
 from ._headers import HeadersLike, normalize_headers
-from ._schemes import SCHEMES, Delivery, Params, Scheme, Secret, SignatureMismatch
+from ._schemes import SCHEMES, Delivery, Event, Params, Scheme, Secret, SignatureMismatch
 
 __all__ = ["known_services", "scheme_for", "sign", "verified", "verify"]
 
@@ -65,7 +65,7 @@ def verified(
     url: str | None = None,
     tolerance: float | None = DEFAULT_TOLERANCE,
     now: float | None = None,
-) -> tuple[Scheme, Delivery, dict[str, Any]]:
+) -> tuple[Scheme, Delivery, Event]:
     """Verify, then return the scheme, the normalised delivery and the parsed event (whose
     unsigned routing header, where the service has one, must fit the signed body)."""
     scheme = scheme_for(service)
@@ -86,6 +86,22 @@ def verified(
     return scheme, delivery, event
 
 
+# GitHub may hand back a raw body (bytes); every other service's event is a dict, so typed
+# callers of those need not narrow.
+@overload
+def verify(  # type: ignore[overload-overlap]
+    service: Literal["github"],
+    body: bytes | bytearray | memoryview | str,
+    headers: HeadersLike | None,
+    *,
+    secret: Secret | Sequence[Secret],
+    url: str | None = None,
+    tolerance: float | None = DEFAULT_TOLERANCE,
+    now: float | None = None,
+) -> Event: ...
+
+
+@overload
 def verify(
     service: str,
     body: bytes | bytearray | memoryview | str,
@@ -95,7 +111,19 @@ def verify(
     url: str | None = None,
     tolerance: float | None = DEFAULT_TOLERANCE,
     now: float | None = None,
-) -> dict[str, Any]:
+) -> dict[str, Any]: ...
+
+
+def verify(
+    service: str,
+    body: bytes | bytearray | memoryview | str,
+    headers: HeadersLike | None,
+    *,
+    secret: Secret | Sequence[Secret],
+    url: str | None = None,
+    tolerance: float | None = DEFAULT_TOLERANCE,
+    now: float | None = None,
+) -> Any:
     """Check a webhook's signature and return its parsed event.
 
     Args:
@@ -112,7 +140,9 @@ def verify(
 
     Returns:
         The event: the JSON object; Twilio's and Slack's form fields as a dict (Slack's
-        interactive ``payload`` as its JSON); for SendGrid ``{"events": [...]}``.
+        interactive ``payload`` as its JSON; GitHub's form deliveries, ``payload=<json>``,
+        likewise); for SendGrid ``{"events": [...]}``. A GitHub delivery whose signed body is
+        no JSON object is valid too: its raw body bytes come back.
 
     Raises:
         SignatureError: a header is missing or malformed, the signature does not match, the
