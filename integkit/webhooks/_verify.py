@@ -10,7 +10,16 @@ from .._errors import ConfigError
 from .._events import register_secret
 from ._claims import check_claims
 from ._headers import HeadersLike, normalize_headers
-from ._schemes import SCHEMES, Delivery, Event, Params, Scheme, Secret, SignatureMismatch
+from ._schemes import (
+    SCHEMES,
+    Delivery,
+    Event,
+    Params,
+    Scheme,
+    Secret,
+    SignatureMismatch,
+    Twilio,
+)
 
 __all__ = ["known_services", "scheme_for", "sign", "verified", "verify"]
 
@@ -168,6 +177,7 @@ def sign(
     timestamp: int | None = None,
     url: str | None = None,
     params: Params | None = None,
+    algorithm: str | None = None,
 ) -> dict[str, str]:
     """The headers ``service`` would send with ``body``: for emulators and your own tests.
 
@@ -179,15 +189,22 @@ def sign(
         url: the URL the webhook is sent to; required for Twilio. A JSON body for Twilio is
             signed through the URL: it must carry ``bodySHA256=<hex sha256 of body>``.
         params: Twilio only: the POST parameters, when they should not be read from ``body``.
+        algorithm: Twilio only: ``"HMAC_SHA256"`` signs as a webhook with a SharedKey does
+            (``secret`` is the key's secret), announced in
+            ``X-Twilio-Webhooks-Signature-Settings``; default: HMAC-SHA1, no such header.
 
     >>> sign("shopify", b"{}", secret="shpss_example")["X-Shopify-Hmac-Sha256"]
     'nZEXWDCJdwxa3I3YXJ5krTuV7fUaHVrJWsbE4+vh8VM='
     """
     scheme = scheme_for(service)
-    if params is not None and scheme.service != "twilio":
-        raise ConfigError(f"params= only applies to twilio, not {scheme.service}")
+    for name, given in (("params", params), ("algorithm", algorithm)):
+        if given is not None and scheme.service != "twilio":
+            raise ConfigError(f"{name}= only applies to twilio, not {scheme.service}")
     if not isinstance(secret, str | bytes):
         raise ConfigError("sign() takes one secret (str or bytes), not a list")
     (key,) = _secrets(secret)
     moment = int(time.time()) if timestamp is None else int(timestamp)
+    if isinstance(scheme, Twilio):
+        return scheme.sign(_raw(body), key, timestamp=moment, url=url, params=params,
+                           algorithm=algorithm)
     return scheme.sign(_raw(body), key, timestamp=moment, url=url, params=params)
