@@ -64,6 +64,7 @@ from ._definition import ConnectorDef, Resource
 from ._encoding import bracket_pairs, path_segment
 from ._estimate import estimate_listing
 from ._history import ListingRun, record_run
+from ._quota_status import QuotaStatus
 from ._responses import decode_json, error_for_response, error_for_transport
 
 __all__ = ["Connection", "Listing"]
@@ -424,7 +425,7 @@ class Connection:
         (connectors override: a COUNT() query, a total in the first page...); None here."""
         return None
 
-    def quota_status(self, *, clear_pause: bool = False) -> dict[str, Any]:
+    def quota_status(self, *, clear_pause: bool = False) -> QuotaStatus:
         """Budgets left, reset times, limiter tiers and whether calls are being held back (a
         server's pause: ``pauses``, with the time the server asked for); ``clear_pause``
         first lifts every pause on this connection's limits, for every process."""
@@ -432,7 +433,7 @@ class Connection:
         limits = self.limiter.status() if self.limiter else []
         now = time.time()
         paused = [t for t in limits if t["paused_until"] and t["paused_until"] > now]
-        return {
+        return QuotaStatus({
             "service": self.service,
             "budgets": self.quota.status() if self.quota else {},
             "limits": limits,
@@ -445,7 +446,7 @@ class Connection:
                        for t in paused],
             "pauses_cleared": cleared,
             "seconds_waited": self.limiter.waited if self.limiter else 0.0,
-        }
+        })
 
     # -- one call -------------------------------------------------------------------------
     def _encode(self, params: dict[str, Any] | None) -> Any:

@@ -234,6 +234,12 @@ class Emulator:
         body = orjson.dumps({"error": {"message": f"HTTP {status}", "type": "api_error"}})
         return body, [(b"content-type", b"application/json")]
 
+    def limits_text(self) -> list[str]:
+        """The limits this emulator enforces, in words (its card in a notebook shows them)."""
+        if self.limiter is None:
+            return []
+        return [f"{self.limiter.rate:g} requests/s per key, burst {self.limiter.burst:g}"]
+
     def stats(self) -> dict[str, Any]:
         return {"service": self.service, "objects": dict(self.objects),
                 "rate_limited": self.rate_limited, "requests": len(self.request_log),

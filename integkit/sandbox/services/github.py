@@ -229,6 +229,12 @@ class GitHubEmulator(Emulator):
         GitHub's (None: the definition's own tiers)."""
         return {"token": self.api_key, "rate_limit": self.client_rate_limits()}
 
+    def limits_text(self) -> list[str]:
+        windows = [f"{name}: {limit:,} per " + (f"{period / 3600:g}h" if period % 3600 == 0
+                                                 else f"{period / 60:g}min")
+                   for name, (limit, period) in self.windows.limits.items()]
+        return [*windows, *super().limits_text()]
+
     def client_rate_limits(self) -> list[dict[str, Any]] | None:
         """The connector's rate-limit tiers with this emulator's windows (None if GitHub's)."""
         if self.windows.limits == DEFAULT_LIMITS and self.limiter is None:

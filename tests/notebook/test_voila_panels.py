@@ -1,8 +1,9 @@
-"""``ik.login`` where users run dashboards: a notebook served by Voila on 127.0.0.1, opened in
-headless Chromium (Debian's package, driven by Playwright), logging in through the panels as a
-person would: a key typed into the masked entry and saved (checked against the Stripe
+"""Panels where users run them: a notebook served by Voila on 127.0.0.1, opened in headless
+Chromium (Debian's package, driven by Playwright), logging in through ``ik.login``'s panels as
+a person would: a key typed into the masked entry and saved (checked against the Stripe
 emulator), and an OAuth sign-in whose link opens the sandbox provider's authorization page in a
-new tab, which redirects to the panel's loopback listener.
+new tab, which redirects to the panel's loopback listener. The same page shows the HTML cards
+of a running sandbox, a Result's stats and ``ik.quota()``.
 
 Voila runs the kernel without stdin, so the old rule (a person can type here) called it
 headless and the login raised; a person sees and clicks its widgets, so the panels show.
@@ -60,6 +61,9 @@ def _notebook(tmp_path: Path, stripe_url: str, provider_url: str) -> Path:
         f"key_panel = ik.login('stripe', base_url={stripe_url!r}, check={json.dumps(check)})\n"
         "key_panel",
         f"oauth_panel = ik.login({str(definition)!r}, client_id='notebook-app')\noauth_panel",
+        "sb = ik.sandbox('stripe', records=120)\nsb",
+        "charges = sb.connect().list('charges')\nframe = charges.to_frame()\ncharges.stats",
+        "ik.quota('stripe')",
     ]
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
@@ -69,7 +73,7 @@ def _notebook(tmp_path: Path, stripe_url: str, provider_url: str) -> Path:
     return path
 
 
-def test_both_panels_log_in_under_voila_in_a_real_browser(
+def test_under_voila_a_person_logs_in_through_the_panels_and_sees_the_cards(
         chromium: Path, services: tuple[Any, OAuthProvider, str], tmp_path: Path,
         tmp_path_factory: pytest.TempPathFactory) -> None:
     from playwright.sync_api import sync_playwright
@@ -77,7 +81,7 @@ def test_both_panels_log_in_under_voila_in_a_real_browser(
     stripe, oauth, provider_url = services
     notebook = _notebook(tmp_path, stripe.url, provider_url)
     blocked: list[str] = []
-    shot = tmp_path_factory.getbasetemp() / "voila-login.png"
+    shot = tmp_path_factory.getbasetemp() / "voila-panels.png"
     with serve_voila(notebook, tmp_path) as url, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(chromium), headless=True,
                                      args=LAUNCH_ARGS)
@@ -118,10 +122,21 @@ def test_both_panels_log_in_under_voila_in_a_real_browser(
             text = oauth_panel.inner_text()
             assert "notes.read" in text and "notes.write" not in text
             assert oauth.token_calls["authorization_code"] == 1
+
+            # -- the cards: a running sandbox, what the read cost, the budgets left ----------
+            sandbox_card = page.locator(".integkit-sandbox")
+            sandbox_card.wait_for(timeout=30_000)
+            assert "Sandbox · stripe · running" in sandbox_card.inner_text()
+            assert "2025-07-01 12:00 UTC" in sandbox_card.inner_text()
+            stats_card = page.locator(".integkit-stats")
+            assert "Stats · 120 records in 2 pages" in stats_card.inner_text()
+            quota_card = page.locator(".integkit-quota")
+            assert "Quota · stripe · not throttled" in quota_card.inner_text()
+            assert "rate limits" in quota_card.inner_text()
             page.screenshot(path=str(shot), full_page=True)
         finally:
             browser.close()
-    print(f"login screenshot: {shot}")
+    print(f"panels screenshot: {shot}")
     # Voila's page asks a CDN for its icon font (aborted; it has its own); the login never left
     left = [u for u in blocked if not u.startswith("https://cdn.jsdelivr.net/npm/@fortawesome/")]
     assert not left, f"the page tried to leave loopback: {sorted(set(left))}"
