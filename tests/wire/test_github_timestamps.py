@@ -17,7 +17,7 @@ import integkit as ik
 from integkit.sandbox import SandboxServer
 from integkit.sandbox.services.github import GitHubEmulator
 
-from .conftest import Recorder
+from ._recorder import Recorder
 
 SPEC = Path(__file__).parents[2].parent / "shared" / "specs" / "github" / "api.github.com.json"
 REPO = "octo-org/atlas"

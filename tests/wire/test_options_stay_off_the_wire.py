@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse
 import integkit as ik
 from integkit.sandbox import SandboxServer, create_emulator
 
-from .conftest import Recorder
+from ._recorder import Recorder
 
 CURSOR = {"type": "cursor", "cursor_path": "meta.next", "cursor_param": "cursor"}
 
