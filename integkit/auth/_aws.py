@@ -8,12 +8,17 @@ module gives integkit's AWS connectors, and analysts, one way to get a session:
 - ``aws_session(role_arn=...)``: those credentials call STS ``AssumeRole``; the result is a
   botocore ``RefreshableCredentials`` that calls AssumeRole again shortly before the
   temporary credentials expire, so an hours-long notebook run never hits ``ExpiredToken``.
+  "Shortly" is relative to the credentials' own lifetime: botocore's fixed windows (renew
+  from 15 minutes before expiry, block from 10) would renew 15-minute credentials
+  (``duration=900``) on every call; here they are the last quarter and sixth of the lifetime,
+  at most botocore's (so an hour's credentials renew as botocore renews them).
 
 boto3 is the optional ``aws`` extra and is imported only here, on first use.
 """
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from .._errors import AuthenticationError, ConfigError, PermissionDeniedError
@@ -26,6 +31,21 @@ if TYPE_CHECKING:
 __all__ = ["aws_session"]
 
 _INSTALL = 'AWS support needs boto3: pip install "integkit[aws]"'
+# botocore's windows before expiry: renew when one call can (advisory), every call waits for
+# the renewal (mandatory); scaled down for credentials that live less than an hour.
+_ADVISORY, _MANDATORY = 15 * 60, 10 * 60
+_ADVISORY_SHARE, _MANDATORY_SHARE = 1 / 4, 1 / 6
+
+
+def refresh_windows(lifetime: float) -> tuple[float, float]:
+    """(advisory, mandatory) seconds before expiry for credentials valid ``lifetime`` seconds.
+
+    >>> refresh_windows(3600), refresh_windows(900)
+    ((900.0, 600.0), (225.0, 150.0))
+    """
+    lifetime = max(float(lifetime), 0.0)
+    return (min(_ADVISORY, lifetime * _ADVISORY_SHARE),
+            min(_MANDATORY, lifetime * _MANDATORY_SHARE))
 
 
 def _boto3() -> Any:
@@ -81,6 +101,7 @@ def aws_session(
 
     def assume() -> dict[str, str]:
         """One AssumeRole call, in the shape RefreshableCredentials wants."""
+        asked = time.time()
         try:
             answer = sts.assume_role(**params)
         except NoCredentialsError:
@@ -105,6 +126,8 @@ def aws_session(
         for secret in (creds["SecretAccessKey"], creds["SessionToken"]):
             register_secret(secret)
         expiry = creds["Expiration"]
+        if hasattr(expiry, "timestamp"):
+            lifetimes.append(expiry.timestamp() - asked)
         expiry_text = expiry.isoformat() if hasattr(expiry, "isoformat") else str(expiry)
         message = f"assumed {role_arn} as {mask(creds['AccessKeyId'])} until {expiry_text}"
         logger.debug("integkit: %s", message)
@@ -113,8 +136,12 @@ def aws_session(
         return {"access_key": creds["AccessKeyId"], "secret_key": creds["SecretAccessKey"],
                 "token": creds["SessionToken"], "expiry_time": expiry_text}
 
+    lifetimes: list[float] = []
+    first = assume()
+    advisory, mandatory = refresh_windows(lifetimes[0] if lifetimes else duration)
     credentials = RefreshableCredentials.create_from_metadata(
-        metadata=assume(), refresh_using=assume, method="assume-role"
+        metadata=first, refresh_using=assume, method="assume-role",
+        advisory_timeout=advisory, mandatory_timeout=mandatory,
     )
 
     class _Assumed(CredentialProvider):  # type: ignore[misc]  # botocore is untyped

@@ -65,6 +65,7 @@ from ._definition import TIMEOUT, ConnectorDef, Resource
 from ._encoding import bracket_pairs, path_segment
 from ._estimate import estimate_listing
 from ._history import ListingRun, record_run
+from ._quota_status import QuotaStatus
 from ._responses import decode_json, error_for_response, error_for_transport
 
 __all__ = ["Connection", "Listing"]
@@ -73,6 +74,37 @@ USER_AGENT = f"integkit/{__version__} (+https://pypi.org/project/integkit)"
 _ABSENT = object()
 DEFAULT_DEADLINE = 300.0  # seconds one call may take in all, retries and waits included
 _PRIORITIES = ("interactive", "bulk")
+# Options of a connection (ik.rest / ik.connect) that no API takes as a query parameter: given
+# to list() or retrieve() they are a mistake to name, never a parameter to send. Names an
+# API may well use (state, user, name, auth, timeout, api_version...) are not in this list.
+_CONNECTION_OPTIONS = frozenset({
+    "base_url", "backup_base_urls", "endpoint_url", "allowed_origins", "headers", "rate_limit",
+    "quotas", "breaker", "coalesce", "key_prefix", "timestamps", "idempotency_header",
+    "allow_env", "allow_modules",
+})
+# Options of a listing: retrieve() reads one object, so they do not apply to it.
+_LISTING_OPTIONS = frozenset({
+    "records_path", "primary_key", "checkpoint", "max_records", "paginator", "prefetch",
+    "parallel", "max_empty_pages", "deadline",
+})
+
+
+def _refuse_options(params: dict[str, Any], *, where: str, listing: bool,
+                    service: str) -> None:
+    """ConfigError when ``params`` holds one of integkit's own options, which must never
+    travel as a query parameter."""
+    own = sorted(set(params) & (_CONNECTION_OPTIONS if listing
+                                else _CONNECTION_OPTIONS | _LISTING_OPTIONS))
+    if not own:
+        return
+    name = own[0]
+    if name in _CONNECTION_OPTIONS:
+        fix = (f"it is an option of the connection: pass it to ik.rest(...) or "
+               f"ik.connect({service!r}, ...)")
+    else:
+        fix = "it is an option of a listing: pass it to list(...)"
+    raise ConfigError(f"{where}: {name}= is integkit's, not a query parameter of the API; "
+                      f"{fix}. Nothing was sent.")
 
 
 # The deadline of the listing whose page is being sent, if it has one: (monotonic instant,
@@ -407,7 +439,7 @@ class Connection:
         (connectors override: a COUNT() query, a total in the first page...); None here."""
         return None
 
-    def quota_status(self, *, clear_pause: bool = False) -> dict[str, Any]:
+    def quota_status(self, *, clear_pause: bool = False) -> QuotaStatus:
         """Budgets left, reset times, limiter tiers and whether calls are being held back (a
         server's pause: ``pauses``, with the time the server asked for); ``clear_pause``
         first lifts every pause on this connection's limits, for every process."""
@@ -415,7 +447,7 @@ class Connection:
         limits = self.limiter.status() if self.limiter else []
         now = time.time()
         paused = [t for t in limits if t["paused_until"] and t["paused_until"] > now]
-        return {
+        return QuotaStatus({
             "service": self.service,
             "budgets": self.quota.status() if self.quota else {},
             "limits": limits,
@@ -428,7 +460,7 @@ class Connection:
                        for t in paused],
             "pauses_cleared": cleared,
             "seconds_waited": self.limiter.waited if self.limiter else 0.0,
-        }
+        })
 
     # -- one call -------------------------------------------------------------------------
     def _encode(self, params: dict[str, Any] | None) -> Any:
@@ -541,13 +573,18 @@ class Connection:
         cache: bool | str | float | None = None,
         max_empty_pages: int | None = None,
         deadline: float | str | None = None,
+        records_path: str | None = None,
+        primary_key: str | None = None,
         **params: Any,
     ) -> Result:
         """A lazy Result over every record of ``resource`` (a name, or a path like ``/v1/x``).
 
-        ``params`` are the service's own query parameters. ``checkpoint`` names a folder that
-        makes the extraction resumable across processes; ``max_records`` stops early. Search
-        endpoints that page by POST take ``method="POST"`` and a ``json`` body.
+        ``params`` are the service's own query parameters; integkit's options never join
+        them (a connection's option given here, such as ``headers=``, is a ConfigError).
+        ``records_path`` and ``primary_key`` override the connection's for this listing.
+        ``checkpoint`` names a folder that makes the extraction resumable across processes;
+        ``max_records`` stops early. Search endpoints that page by POST take
+        ``method="POST"`` and a ``json`` body.
         ``parallel=N`` splits the listing where the service allows (time ranges on Stripe's
         ``created``) and fetches N partitions at once, within the connection's rate limits;
         records still come in the order a single cursor gives. ``cache="1h"`` (or seconds, or
@@ -561,6 +598,11 @@ class Connection:
         spec = self._resource(resource)
         endpoint = spec.endpoint or (
             spec.path if spec.name.startswith(("/", "http")) else f"{spec.name}.list")
+        _refuse_options(params, where=f"list({resource!r})", listing=True,
+                        service=self.service)
+        for name, value in (("records_path", records_path), ("primary_key", primary_key)):
+            if value is not None and (not isinstance(value, str) or not value.strip()):
+                raise ConfigError(f"{name} must be a field name or path (text), not {value!r}")
         clock = self._listing_options(endpoint, max_records=max_records, parallel=parallel,
                                       deadline=deadline, checkpoint=checkpoint,
                                       priority=priority, cache=cache, params=params)
@@ -568,10 +610,10 @@ class Connection:
         listing = Listing(
             self, spec.path, {**spec.params, **self.prepare_params(params)},
             endpoint=endpoint,
-            records_path=spec.records_path or self.definition.records_path,
+            records_path=records_path or spec.records_path or self.definition.records_path,
             paginator=paginator or spec.paginator or self.definition.paginator,
             method=method, json=json, priority=priority,
-            primary_key=spec.primary_key or self.definition.primary_key,
+            primary_key=primary_key or spec.primary_key or self.definition.primary_key,
             max_empty_pages=max_empty_pages, clock=clock,
         )
         result: Result
@@ -587,9 +629,12 @@ class Connection:
                             max_records=max_records, on_complete=listing.finished)
         if cache:
             max_age = 86_400.0 if cache is True else duration(cache, "cache")
+            key = f"{self.service}-{spec.name}-{listing.history_key()}"
+            if records_path or primary_key:  # they change what the same pages give
+                key += "-" + fingerprint({"records_path": records_path,
+                                          "primary_key": primary_key})
             result.cache_results(ParquetCache(get_settings().data_dir / "results"),
-                                 max_age=max_age,
-                                 key=f"{self.service}-{spec.name}-{listing.history_key()}")
+                                 max_age=max_age, key=key)
         return result
 
     def _listing_options(
@@ -661,6 +706,8 @@ class Connection:
         """One object of ``resource`` by id (one path segment, percent-encoded: an id such as
         ``"?limit=3"`` is looked up as that id, never turned into a query)."""
         spec = self._resource(resource)
+        _refuse_options(params, where=f"retrieve({resource!r}, ...)", listing=False,
+                        service=self.service)
         segment = path_segment(id, service=self.service, endpoint=f"{spec.name}.retrieve")
         path = (spec.retrieve_path.format(id=segment) if spec.retrieve_path
                 else f"{spec.path}/{segment}")

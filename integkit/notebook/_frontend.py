@@ -1,10 +1,10 @@
 """Is there a frontend that renders widgets and live bars here?
 
-The login panel asks whether a *person* can answer; the dashboard and progress bars ask a
-weaker question: whether anything will *show* what they draw. A Jupyter frontend or a terminal
-does (:func:`integkit.auth.is_interactive`), and so does Voila, which executes the notebook
-without stdin (so it looks headless to the login rule) but renders every widget it produces.
-Papermill, nbconvert, nbval and CI runs get plain text and no background timer.
+A Jupyter frontend or a terminal does (:func:`integkit.auth.is_interactive`), and so does
+Voila, which executes the notebook without stdin (so it looks headless to that rule) but
+renders every widget it produces to the person viewing the page: the dashboard, progress bars
+and the login panel all show there. Only the terminal login prompt needs stdin. Papermill,
+nbconvert, nbval and CI runs get plain text and no background timer.
 """
 
 from __future__ import annotations

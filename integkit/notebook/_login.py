@@ -1,6 +1,9 @@
 """``ik.login(service)``: the login panel of a service, or its terminal fallback, or, where
 nobody can answer (papermill, CI, no frontend), an AuthenticationError naming what to set.
 
+Voila runs the notebook in a kernel without stdin, which looks headless, yet renders every
+widget to the person viewing the page: there the panel is shown (see ``_frontend``).
+
     ik.login("stripe")                      # masked key entry; ik.connect("stripe") finds it
     ik.login("salesforce")                  # sign in with the browser (or a device code)
 
@@ -17,6 +20,7 @@ from .._config import get_settings
 from .._errors import ConfigError
 from ..auth import TokenStore
 from ..auth._headless import _ipython_shell, headless_reason
+from ._frontend import frontend_missing
 from ._login_spec import login_spec
 
 __all__ = ["login"]
@@ -62,7 +66,8 @@ def login(
     if not isinstance(check, bool):
         options["check"] = check
     spec = login_spec(service, store=store, **options)
-    reason = headless_reason()
+    # A panel needs someone who sees it (Voila counts); the terminal prompt needs stdin.
+    reason = headless_reason() if ui == "text" else frontend_missing()
     if reason is not None:
         raise spec.headless_error(reason)
     profile = profile or get_settings().profile

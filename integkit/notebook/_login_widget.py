@@ -61,6 +61,11 @@ class _Panel:
     def refresh(self) -> None:
         """Show what is stored for the picked profile."""
 
+    def _show(self, rows: list[Any]) -> None:
+        """The panel's VBox, marked so that pages and browser tests can find it."""
+        self.widget = widgets.VBox(rows)
+        self.widget.add_class("integkit-login")
+
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.widget._repr_mimebundle_(**kwargs)
 
@@ -99,9 +104,8 @@ class KeyPanel(_Panel):
                                    tooltip="check the key and store it encrypted")
         self.save.on_click(self._on_save)
         self.result: KeyLogin | None = None
-        rows = [self.header, self.profile, *([self.username] if basic else []), self.key,
-                self.save, self.status]
-        self.widget = widgets.VBox(rows)
+        self._show([self.header, self.profile, *([self.username] if basic else []), self.key,
+                    self.save, self.status])
         self.refresh()
 
     def refresh(self) -> None:
@@ -169,9 +173,8 @@ class OAuthPanel(_Panel):
         self.logout.on_click(self._on_logout)
         buttons = [self.sign_in, *([self.device] if self.auth.device_authorization_url else []),
                    self.logout]
-        self.widget = widgets.VBox([self.header, self.profile, widgets.HBox(buttons),
-                                    self.link, widgets.HBox([self.paste, self.finish]),
-                                    self.status, self.scopes])
+        self._show([self.header, self.profile, widgets.HBox(buttons), self.link,
+                    widgets.HBox([self.paste, self.finish]), self.status, self.scopes])
         self.refresh()
 
     # -- state ---------------------------------------------------------------------------------

@@ -141,6 +141,11 @@ class Stats:
     def as_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self) if f.repr}
 
+    def _repr_html_(self) -> str:
+        from ..notebook._html import stats_html
+
+        return stats_html(self)
+
     def __str__(self) -> str:
         return (
             f"{self.records:,} records in {self.pages:,} pages, {self.calls:,} calls "

@@ -80,6 +80,11 @@ class Sandbox:
         return self.server.url
 
     @property
+    def running(self) -> bool:
+        """Whether the emulator still answers (False after :meth:`stop`)."""
+        return self.server.running
+
+    @property
     def api_key(self) -> str:
         return self.emulator.api_key
 
@@ -136,6 +141,11 @@ class Sandbox:
 
     def __repr__(self) -> str:
         return f"<Sandbox {self.service} at {self.url}>"
+
+    def _repr_html_(self) -> str:
+        from ..notebook._html import sandbox_html
+
+        return sandbox_html(self)
 
 
 def sandbox(service: str, *, records: int = 1000, seed: int = 0,

@@ -21,7 +21,7 @@ from urllib.parse import unquote_plus
 
 import orjson
 
-from . import _webhooks
+from ._admin import ADMIN_PREFIX, admin_router
 from ._clock import Moment, SandboxClock
 from ._faults import Faults, Headers, Message, Receive, Scope, Send
 from ._limits import RateLimiter
@@ -37,8 +37,6 @@ __all__ = [
     "parse_params",
 ]
 
-STATS_PATH = "/__sandbox__/stats"
-WEBHOOKS_PATH = _webhooks.ADMIN_PATH
 _GZIP_MIN = 1000
 _GZIP_LEVEL = 4
 _LOG_CAP = 200_000
@@ -204,8 +202,12 @@ class Emulator:
         self.webhooks = WebhookSender(self.service)
         self.lock = threading.RLock()
         self._app = self.faults.wrap(self._serve)
+        self._admin = admin_router(self.stats, self.faults, self.webhooks)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(ADMIN_PREFIX):
+            await self._admin(scope, receive, send)
+            return
         await self._app(scope, receive, send)
 
     def add_api_key(self, key: str) -> None:
@@ -232,6 +234,12 @@ class Emulator:
         body = orjson.dumps({"error": {"message": f"HTTP {status}", "type": "api_error"}})
         return body, [(b"content-type", b"application/json")]
 
+    def limits_text(self) -> list[str]:
+        """The limits this emulator enforces, in words (its card in a notebook shows them)."""
+        if self.limiter is None:
+            return []
+        return [f"{self.limiter.rate:g} requests/s per key, burst {self.limiter.burst:g}"]
+
     def stats(self) -> dict[str, Any]:
         return {"service": self.service, "objects": dict(self.objects),
                 "rate_limited": self.rate_limited, "requests": len(self.request_log),
@@ -249,22 +257,16 @@ class Emulator:
                    for k, v in scope.get("headers", ())}
         path = scope["path"]
         method = scope["method"]
-        if path == STATS_PATH:
-            reply = Reply(200, orjson.dumps(self.stats()))
-        elif path == WEBHOOKS_PATH:
-            status, answer = self.webhooks.admin(method, orjson.loads(body) if body else None)
-            reply = Reply(status, orjson.dumps(answer))
-        else:
-            if self.latency > 0:
-                await asyncio.sleep(self.latency)
-            request = Request(method, path, scope.get("query_string", b"").decode("latin-1"),
-                              headers, body)
-            with self.lock:
-                reply = self.handle(request)
-                log = self.request_log
-                if len(log) >= _LOG_CAP:
-                    del log[: _LOG_CAP // 2]
-                log.append((method, path, reply.status, reply.log_key))
+        if self.latency > 0:
+            await asyncio.sleep(self.latency)
+        request = Request(method, path, scope.get("query_string", b"").decode("latin-1"),
+                          headers, body)
+        with self.lock:
+            reply = self.handle(request)
+            log = self.request_log
+            if len(log) >= _LOG_CAP:
+                del log[: _LOG_CAP // 2]
+            log.append((method, path, reply.status, reply.log_key))
         out = reply.body
         own_type = any(k.lower() == b"content-type" for k, _ in reply.headers)
         raw_headers: Headers = [] if own_type else [(b"content-type", b"application/json")]

@@ -2,11 +2,9 @@
 
 ``Faults`` is ASGI middleware in front of an emulator, programmable from Python (tests, often
 from another thread than the server's) and over HTTP, so that a benchmark can drive an
-emulator running in a child process::
+emulator running in a child process (``/__sandbox__/faults``, see ``_admin``)::
 
     POST   /__sandbox__/faults   {"kind": "fail", "status": 503, "times": 2, "path": "/v1/charges*"}
-    DELETE /__sandbox__/faults   clear every rule
-    GET    /__sandbox__/faults   the rules, their counters and ``hits``
 
 Each rule may be scoped by a ``path`` glob and a ``method``, and ``after=N`` lets the first N
 matching requests through untouched. Rules act like proxies stacked in the order they were
@@ -29,9 +27,7 @@ import orjson
 
 from .._errors import ConfigError
 
-__all__ = ["ADMIN_PATH", "FaultRule", "Faults"]
-
-ADMIN_PATH = "/__sandbox__/faults"
+__all__ = ["FaultRule", "Faults"]
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -169,6 +165,21 @@ class Faults:
             self._rules.append(rule)
         return rule
 
+    def program(self, spec: Any) -> list[FaultRule]:
+        """Add the rules of a JSON spec (what the HTTP admin route receives): one rule
+        ``{"kind": ..., **options}``, ``{"faults": [rule, ...]}`` or a list of rules; an empty
+        spec adds none."""
+        if not spec:
+            return []
+        specs = spec.get("faults", [spec]) if isinstance(spec, dict) else spec
+        if not isinstance(specs, list) or not all(isinstance(item, dict) for item in specs):
+            raise ConfigError('a fault spec is {"kind": ..., ...}, {"faults": [...]} or a list')
+        added = []
+        for item in specs:
+            options = dict(item)
+            added.append(self.add(options.pop("kind", ""), **options))
+        return added
+
     def clear(self) -> None:
         """Remove every rule (``hits`` keeps counting)."""
         with self._lock:
@@ -214,9 +225,6 @@ class Faults:
         async def faulty(scope: Scope, receive: Receive, send: Send) -> None:
             if scope["type"] != "http":
                 await app(scope, receive, send)
-                return
-            if scope["path"] == ADMIN_PATH:
-                await self._admin(scope, receive, send)
                 return
             plan = self._plan(scope["method"], scope["path"])
             if plan is None:
@@ -274,31 +282,6 @@ class Faults:
         # A graceful close (FIN after the bytes already written): the client reads the part,
         # then the connection ends short of Content-Length.
         _drop(raw_send, reset=False)
-
-    async def _admin(self, scope: Scope, receive: Receive, send: Send) -> None:
-        method = scope["method"]
-        status, payload = 200, None
-        try:
-            if method == "DELETE":
-                self.clear()
-            elif method == "POST":
-                raw = await _drain(receive)
-                spec = orjson.loads(raw) if raw.strip() else {}
-                specs = spec.get("faults", [spec]) if isinstance(spec, dict) else spec
-                if spec == {}:
-                    specs = []
-                for item in specs:
-                    item = dict(item)
-                    self.add(item.pop("kind", ""), **item)
-            elif method != "GET":
-                status, payload = 405, {"error": {"message": f"{method} not allowed"}}
-        except (ConfigError, TypeError, ValueError) as exc:
-            status, payload = 400, {"error": {"message": str(exc), "type": "invalid_request"}}
-        body = orjson.dumps(payload if payload is not None else self.state())
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
 
 
 def _adding_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:

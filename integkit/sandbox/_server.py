@@ -59,6 +59,12 @@ class SandboxServer:
             time.sleep(0.005)
         return self
 
+    @property
+    def running(self) -> bool:
+        """Whether the server is up (started and not stopped)."""
+        return self._server is not None and self._thread is not None and \
+            self._thread.is_alive()
+
     def stop(self) -> None:
         if self._server is not None:
             self._server.should_exit = True

@@ -19,9 +19,7 @@ from typing import Any
 
 import httpx
 
-__all__ = ["ADMIN_PATH", "Delivery", "WebhookEndpoint", "WebhookSender"]
-
-ADMIN_PATH = "/__sandbox__/webhooks"
+__all__ = ["Delivery", "WebhookEndpoint", "WebhookSender"]
 
 
 @dataclass

@@ -159,10 +159,12 @@ def _shopify(event: dict[str, Any], claimed: str) -> str | None:
 _HEADER = {"github": "X-GitHub-Event", "shopify": "X-Shopify-Topic"}
 
 
-def check_claims(service: str, event: dict[str, Any], headers: Mapping[str, str]) -> None:
-    """Raise SignatureError when the unsigned routing header contradicts the signed body."""
+def check_claims(service: str, event: dict[str, Any] | bytes,
+                 headers: Mapping[str, str]) -> None:
+    """Raise SignatureError when the unsigned routing header contradicts the signed body (a
+    raw body, no JSON object, has no shape to contradict it)."""
     claimed = claimed_route(service, headers)
-    if not claimed:
+    if not claimed or not isinstance(event, dict):
         return
     body_is = _github(event, claimed) if service == "github" else _shopify(event, claimed)
     if body_is is not None:

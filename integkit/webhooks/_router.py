@@ -25,8 +25,9 @@ from ._verify import DEFAULT_TOLERANCE, scheme_for, verified
 
 __all__ = ["ActionHandler", "Handler", "Router"]
 
-Handler = Callable[[dict[str, Any]], Any]
-"""``handler(event)``."""
+Handler = Callable[[Any], Any]
+"""``handler(event)``: the event dict (for a GitHub delivery whose signed body is no JSON
+object, the raw body bytes)."""
 ActionHandler = Callable[[dict[str, Any], dict[str, Any]], Any]
 """``handler(action, payload)``: a Slack block action and the interactive payload it came in."""
 
@@ -207,6 +208,9 @@ class Router:
             logger.debug("integkit: no handler for %s webhook %s", service,
                          unit.keys[0] if unit.keys else "(no event type)")
         results = [fn(unit.event) for fn in handlers]
+        payload = unit.event
+        if not isinstance(payload, dict):  # a raw body carries no Slack actions
+            return results
         for action in unit.actions:
             action_id = action.get("action_id")
             if not isinstance(action_id, str):
@@ -214,7 +218,7 @@ class Router:
             for pattern, action_fn in actions:
                 if pattern in ("*", action_id) or ("*" in pattern
                                                    and fnmatchcase(action_id, pattern)):
-                    results.append(action_fn(action, unit.event))
+                    results.append(action_fn(action, payload))
         return results
 
     def __repr__(self) -> str:

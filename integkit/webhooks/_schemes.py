@@ -5,8 +5,10 @@ so the two cannot drift apart. Each follows the service's documentation and offi
 
     stripe    Stripe-Signature: t=<unix>,v1=<hex>[,v1=...]   HMAC-SHA256(secret, "{t}.{body}")
     github    X-Hub-Signature-256: sha256=<hex>              HMAC-SHA256(secret, body)
+              (a JSON body, or a form body ``payload=<json>``)
     slack     X-Slack-Signature: v0=<hex>                    HMAC-SHA256(secret, "v0:{ts}:{body}")
-    twilio    X-Twilio-Signature: <base64>                   HMAC-SHA1(token, url + sorted params)
+    twilio    X-Twilio-Signature: <base64>                   HMAC-SHA1(token, url + sorted params),
+              or HMAC-SHA256 when X-Twilio-Webhooks-Signature-Settings says algorithm=HMAC_SHA256
     shopify   X-Shopify-Hmac-Sha256: <base64>                HMAC-SHA256(secret, body)
     sendgrid  X-Twilio-Email-Event-Webhook-Signature: <b64>  ECDSA P-256 SHA-256 over ts + body
 
@@ -30,6 +32,7 @@ from .._errors import ConfigError, SignatureError
 __all__ = [
     "SCHEMES",
     "Delivery",
+    "Event",
     "GitHub",
     "Params",
     "Scheme",
@@ -44,6 +47,9 @@ __all__ = [
 
 Secret: TypeAlias = str | bytes
 Params: TypeAlias = Mapping[str, str | Sequence[str]]
+Event: TypeAlias = dict[str, Any] | bytes
+"""A verified delivery's content: its event dict, or (GitHub, when the signed body is not a
+JSON object) the raw body bytes."""
 
 _JSON = "application/json"
 _FORM = "application/x-www-form-urlencoded"
@@ -90,7 +96,7 @@ class Scheme:
     """A service's webhook signature: ``sign`` makes the headers, ``verify`` checks them.
 
     Subclasses set the class attributes and implement ``sign``/``verify``; ``parse`` turns the
-    verified body into the event dict (a JSON object by default).
+    verified body into the event dict (a JSON object by default; GitHub may give the raw body).
     """
 
     service: ClassVar[str]
@@ -109,7 +115,7 @@ class Scheme:
         """Return if ``delivery`` is signed with ``secret``; raise SignatureError otherwise."""
         raise NotImplementedError
 
-    def parse(self, delivery: Delivery) -> dict[str, Any]:
+    def parse(self, delivery: Delivery) -> Event:
         """The verified body as the event dict."""
         return self._json_object(delivery.body)
 
@@ -243,7 +249,9 @@ class GitHub(Scheme):
 
     def sign(self, body: bytes, secret: Secret, *, timestamp: int, url: str | None = None,
              params: Params | None = None) -> dict[str, str]:
-        return {"X-Hub-Signature-256": self._signature(secret, body), "Content-Type": _JSON}
+        form = body.startswith(b"payload=")  # a webhook whose content type is form-encoded
+        return {"X-Hub-Signature-256": self._signature(secret, body),
+                "Content-Type": _FORM if form else _JSON}
 
     def verify(self, delivery: Delivery, secret: Secret, *, tolerance: float | None,
                now: float) -> None:
@@ -252,6 +260,23 @@ class GitHub(Scheme):
             raise self._malformed(self.signature_header, "it does not start with sha256=")
         if not _same(self._signature(secret, delivery.body), given):
             raise self._mismatch()
+
+    def parse(self, delivery: Delivery) -> Event:
+        """The event: the JSON object, or the JSON in a form body's ``payload`` field (a
+        webhook whose content type is ``application/x-www-form-urlencoded``). A signed body
+        that is neither is still GitHub's delivery: its raw bytes, as received."""
+        content_type = (delivery.header("content-type") or "").lower()
+        text: bytes = delivery.body
+        if _FORM in content_type or (not content_type and text.startswith(b"payload=")):
+            payload = _form(text).get("payload")
+            if not payload:
+                return delivery.body
+            text = payload[0].encode()
+        try:
+            value = json.loads(text)
+        except ValueError:
+            return delivery.body
+        return value if isinstance(value, dict) else delivery.body
 
 
 class Slack(Scheme):
@@ -301,22 +326,49 @@ class Slack(Scheme):
 
 
 class Twilio(Scheme):
-    """``X-Twilio-Signature``: base64 HMAC-SHA1 of the full URL followed by every POST parameter
+    """``X-Twilio-Signature``: base64 HMAC of the full URL followed by every POST parameter
     (sorted by name, name then value). For JSON bodies the URL carries ``bodySHA256`` (the hex
     SHA-256 of the body) and no parameters are appended. As twilio-python, the URL is tried with
     and without its port.
+
+    The HMAC is SHA-1 with the account's Auth Token, unless the delivery carries
+    ``X-Twilio-Webhooks-Signature-Settings: key=<id>,algorithm=HMAC_SHA256`` (a webhook signed
+    with a SharedKey): then SHA-256 with that key's secret. The header is read as
+    twilio-python's ``get_signature_algorithm`` reads it; an algorithm it does not know fails.
     """
 
     service = "twilio"
     title = "Twilio"
     signature_header = "X-Twilio-Signature"
-    secret_hint = "the Auth Token of the Twilio account that owns the number or service"
+    settings_header = "X-Twilio-Webhooks-Signature-Settings"
+    secret_hint = ("the Auth Token of the Twilio account that owns the number or service (for "
+                   "a delivery signed with a SharedKey, that key's secret)")
+    algorithms: ClassVar[dict[str, str]] = {"HMAC_SHA1": "sha1", "HMAC_SHA256": "sha256"}
 
-    def _signature(self, secret: Secret, url: str, params: Mapping[str, Sequence[str]]) -> str:
+    def _signature(self, secret: Secret, url: str, params: Mapping[str, Sequence[str]],
+                   digest: str = "sha1") -> str:
         text = url + "".join(
             name + value for name in sorted(params) for value in sorted(set(params[name]))
         )
-        return base64.b64encode(_mac(secret, text.encode(), "sha1")).decode()
+        return base64.b64encode(_mac(secret, text.encode(), digest)).decode()
+
+    def _digest(self, algorithm: str) -> str:
+        digest = self.algorithms.get(algorithm.upper())
+        if digest is None:
+            raise SignatureError(
+                f"Twilio webhook: {self.settings_header} names the signature algorithm "
+                f"{algorithm!r}, which integkit does not know (it knows "
+                f"{', '.join(self.algorithms)}); upgrade integkit if Twilio added it.")
+        return digest
+
+    def algorithm(self, delivery: Delivery) -> str:
+        """The algorithm a delivery announces: ``algorithm=`` in the settings header (names
+        and values stripped), else HMAC_SHA1, the Auth Token's."""
+        for part in (delivery.header(self.settings_header) or "").split(","):
+            name, separator, value = part.partition("=")
+            if separator and name.strip() == "algorithm" and value.strip():
+                return value.strip()
+        return "HMAC_SHA1"
 
     @staticmethod
     def _url(url: str | None) -> str:
@@ -334,8 +386,11 @@ class Twilio(Scheme):
         return values[0] if values else None
 
     def sign(self, body: bytes, secret: Secret, *, timestamp: int, url: str | None = None,
-             params: Params | None = None) -> dict[str, str]:
+             params: Params | None = None, algorithm: str | None = None) -> dict[str, str]:
         url = self._url(url)
+        if algorithm is not None and algorithm.upper() not in self.algorithms:
+            raise ConfigError(f"twilio: algorithm must be one of {', '.join(self.algorithms)}, "
+                              f"not {algorithm!r}")
         body_hash = self._body_hash(url)
         if body_hash is not None:
             if body_hash != hashlib.sha256(body).hexdigest():
@@ -351,13 +406,18 @@ class Twilio(Scheme):
         else:
             fields = _form(body)
         content_type = _JSON if body_hash is not None else _FORM
-        return {self.signature_header: self._signature(secret, url, fields),
-                "Content-Type": content_type}
+        digest = self._digest(algorithm or "HMAC_SHA1")
+        headers = {self.signature_header: self._signature(secret, url, fields, digest),
+                   "Content-Type": content_type}
+        if algorithm is not None:
+            headers[self.settings_header] = f"algorithm={algorithm.upper()}"
+        return headers
 
     def verify(self, delivery: Delivery, secret: Secret, *, tolerance: float | None,
                now: float) -> None:
         url = self._url(delivery.url)
         given = self._require(delivery, self.signature_header)
+        digest = self._digest(self.algorithm(delivery))
         body_hash = self._body_hash(url)
         fields: Mapping[str, Sequence[str]] = {}
         if body_hash is None:
@@ -367,7 +427,8 @@ class Twilio(Scheme):
                 "Twilio webhook: the body's SHA-256 is not the bodySHA256 in the URL: the body "
                 "changed on the way. Pass the raw request bytes."
             )
-        matches = [_same(self._signature(secret, u, fields), given) for u in _url_variants(url)]
+        matches = [_same(self._signature(secret, u, fields, digest), given)
+                   for u in _url_variants(url)]
         if not any(matches):
             raise self._mismatch(
                 "The url must be the URL Twilio requested, exactly as configured in the console "

@@ -23,7 +23,7 @@ __all__ = ["Unit", "units"]
 class Unit:
     """One thing to hand to handlers: the event, the types it routes by, its id for dedupe."""
 
-    event: dict[str, Any]
+    event: dict[str, Any] | bytes
     keys: tuple[str, ...]
     id: str | None
     actions: tuple[dict[str, Any], ...] = ()  # Slack block actions, for on_action handlers
@@ -107,6 +107,10 @@ _BY_SERVICE: dict[str, Callable[[dict[str, Any], Mapping[str, str]], list[Unit]]
 }
 
 
-def units(service: str, event: dict[str, Any], headers: Mapping[str, str]) -> list[Unit]:
+def units(service: str, event: dict[str, Any] | bytes,
+          headers: Mapping[str, str]) -> list[Unit]:
     """The units of a verified delivery (one, or one per event of a SendGrid batch)."""
+    if isinstance(event, bytes):  # a signed GitHub body that is no JSON object: by its header
+        name = headers.get("x-github-event")
+        return [Unit(event, (name,) if name else (), headers.get("x-github-delivery"))]
     return _BY_SERVICE[service](event, headers)

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal, overload
 
 from .._errors import ConfigError
 from .._events import register_secret
 from .._validate import duration
 from ._claims import check_claims
 from ._headers import HeadersLike, normalize_headers
-from ._schemes import SCHEMES, Delivery, Params, Scheme, Secret, SignatureMismatch
+from ._schemes import (
+    SCHEMES,
+    Delivery,
+    Event,
+    Params,
+    Scheme,
+    Secret,
+    SignatureMismatch,
+    Twilio,
+)
 
 __all__ = ["known_services", "scheme_for", "sign", "verified", "verify"]
 
@@ -66,7 +75,7 @@ def verified(
     url: str | None = None,
     tolerance: float | str | None = DEFAULT_TOLERANCE,
     now: float | None = None,
-) -> tuple[Scheme, Delivery, dict[str, Any]]:
+) -> tuple[Scheme, Delivery, Event]:
     """Verify, then return the scheme, the normalised delivery and the parsed event (whose
     unsigned routing header, where the service has one, must fit the signed body)."""
     scheme = scheme_for(service)
@@ -88,6 +97,22 @@ def verified(
     return scheme, delivery, event
 
 
+# GitHub may hand back a raw body (bytes); every other service's event is a dict, so typed
+# callers of those need not narrow.
+@overload
+def verify(  # type: ignore[overload-overlap]
+    service: Literal["github"],
+    body: bytes | bytearray | memoryview | str,
+    headers: HeadersLike | None,
+    *,
+    secret: Secret | Sequence[Secret],
+    url: str | None = None,
+    tolerance: float | str | None = DEFAULT_TOLERANCE,
+    now: float | None = None,
+) -> Event: ...
+
+
+@overload
 def verify(
     service: str,
     body: bytes | bytearray | memoryview | str,
@@ -97,7 +122,19 @@ def verify(
     url: str | None = None,
     tolerance: float | str | None = DEFAULT_TOLERANCE,
     now: float | None = None,
-) -> dict[str, Any]:
+) -> dict[str, Any]: ...
+
+
+def verify(
+    service: str,
+    body: bytes | bytearray | memoryview | str,
+    headers: HeadersLike | None,
+    *,
+    secret: Secret | Sequence[Secret],
+    url: str | None = None,
+    tolerance: float | str | None = DEFAULT_TOLERANCE,
+    now: float | None = None,
+) -> Any:
     """Check a webhook's signature and return its parsed event.
 
     Args:
@@ -114,7 +151,9 @@ def verify(
 
     Returns:
         The event: the JSON object; Twilio's and Slack's form fields as a dict (Slack's
-        interactive ``payload`` as its JSON); for SendGrid ``{"events": [...]}``.
+        interactive ``payload`` as its JSON; GitHub's form deliveries, ``payload=<json>``,
+        likewise); for SendGrid ``{"events": [...]}``. A GitHub delivery whose signed body is
+        no JSON object is valid too: its raw body bytes come back.
 
     Raises:
         SignatureError: a header is missing or malformed, the signature does not match, the
@@ -140,6 +179,7 @@ def sign(
     timestamp: int | None = None,
     url: str | None = None,
     params: Params | None = None,
+    algorithm: str | None = None,
 ) -> dict[str, str]:
     """The headers ``service`` would send with ``body``: for emulators and your own tests.
 
@@ -151,15 +191,22 @@ def sign(
         url: the URL the webhook is sent to; required for Twilio. A JSON body for Twilio is
             signed through the URL: it must carry ``bodySHA256=<hex sha256 of body>``.
         params: Twilio only: the POST parameters, when they should not be read from ``body``.
+        algorithm: Twilio only: ``"HMAC_SHA256"`` signs as a webhook with a SharedKey does
+            (``secret`` is the key's secret), announced in
+            ``X-Twilio-Webhooks-Signature-Settings``; default: HMAC-SHA1, no such header.
 
     >>> sign("shopify", b"{}", secret="shpss_example")["X-Shopify-Hmac-Sha256"]
     'nZEXWDCJdwxa3I3YXJ5krTuV7fUaHVrJWsbE4+vh8VM='
     """
     scheme = scheme_for(service)
-    if params is not None and scheme.service != "twilio":
-        raise ConfigError(f"params= only applies to twilio, not {scheme.service}")
+    for name, given in (("params", params), ("algorithm", algorithm)):
+        if given is not None and scheme.service != "twilio":
+            raise ConfigError(f"{name}= only applies to twilio, not {scheme.service}")
     if not isinstance(secret, str | bytes):
         raise ConfigError("sign() takes one secret (str or bytes), not a list")
     (key,) = _secrets(secret)
     moment = int(time.time()) if timestamp is None else int(timestamp)
+    if isinstance(scheme, Twilio):
+        return scheme.sign(_raw(body), key, timestamp=moment, url=url, params=params,
+                           algorithm=algorithm)
     return scheme.sign(_raw(body), key, timestamp=moment, url=url, params=params)

@@ -9,115 +9,46 @@ request is aborted.
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlparse
 
-import httpx
 import pytest
+
+from ._voila import LAUNCH_ARGS, loopback_only, require_chromium, serve_voila
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "notebooks" / "06_dashboard.ipynb"
-LOOPBACK = {"127.0.0.1", "localhost"}
-CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
-INSTALL = "sudo apt-get install -y chromium  (what .ci/run does; see README.md)"
-
-
-def _find_chromium() -> Path | None:
-    """Chromium where .ci/run or the README's set-up puts it (``INTEGKIT_CHROMIUM`` wins)."""
-    named = os.environ.get("INTEGKIT_CHROMIUM")
-    candidates = [named] if named else [*CHROMIUM_CANDIDATES, shutil.which("chromium")]
-    return next((Path(c) for c in candidates if c and Path(c).is_file()), None)
 
 
 @pytest.fixture(scope="session")
 def chromium() -> Path:
     """The installed Chromium. Missing: a failure under CI=true (.ci/run installs it), else a
     skip naming the command that installs it. Tests never install anything themselves."""
-    pytest.importorskip("playwright.sync_api")
-    found = _find_chromium()
-    if found is None:
-        reason = f"no Chromium found ({', '.join(CHROMIUM_CANDIDATES)}); install it: {INSTALL}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"the browser test must run in CI: {reason}")
-        pytest.skip(reason)
-    return found
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    return require_chromium()
 
 
 @pytest.fixture
 def voila(tmp_path: Path) -> Iterator[str]:
     """Voila serving notebook 06 on a free loopback port, with a private integkit home."""
-    port = _free_port()
-    script = Path(sys.executable).with_name("voila")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "voila"]
-    env = {**os.environ, "INTEGKIT_HOME": str(tmp_path / "home")}
-    env.pop("INTEGKIT_STATE", None)
-    log = (tmp_path / "voila.log").open("w")
-    proc = subprocess.Popen(
-        [*command, str(NOTEBOOK), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
-         "--show_tracebacks=True", "--Voila.root_dir=" + str(NOTEBOOK.parent)],
-        cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"voila exited: {(tmp_path / 'voila.log').read_text()[-2000:]}")
-            try:
-                httpx.get(url + "api", timeout=1)
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline:
-                    pytest.fail("voila did not start within 30 s")
-                time.sleep(0.2)
+    with serve_voila(NOTEBOOK, tmp_path) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-        log.close()
 
 
 def test_browser_renders_the_dashboard(
     chromium: Path, voila: str, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    from playwright.sync_api import Route, sync_playwright
+    from playwright.sync_api import sync_playwright
 
     blocked: list[str] = []
-
-    def loopback_only(route: Route) -> None:
-        host = urlparse(route.request.url).hostname or ""
-        if host in LOOPBACK or route.request.url.startswith(("data:", "blob:")):
-            route.continue_()
-        else:
-            blocked.append(route.request.url)
-            route.abort()
 
     out = tmp_path_factory.getbasetemp()
     shot, whole = out / "dashboard.png", out / "dashboard-page.png"
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(chromium), headless=True,
-                                     args=["--no-sandbox", "--disable-gpu"])
+                                     args=LAUNCH_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 2400})
-            page.route("**/*", loopback_only)
+            page.route("**/*", loopback_only(blocked))
             page.goto(voila, timeout=45_000)
             panel = page.locator(".integkit-dashboard")
             panel.wait_for(timeout=45_000)

@@ -118,10 +118,21 @@ class GitHubRetryPolicy(RetryPolicy):
         return super().decide(request, outcome, attempt)
 
 
-def _iso(value: Any) -> str:
-    """GitHub's ISO 8601 form (``2024-01-31T00:00:00Z``) from a date, datetime or string."""
+def _iso(value: Any, name: str = "time") -> str:
+    """GitHub's ISO 8601 form (``2024-01-31T00:00:00Z``) from a date, datetime or ISO text.
+
+    The API describes ``since`` / ``until`` as full timestamps (``YYYY-MM-DDTHH:MM:SSZ``) and
+    does not take a bare date, so ``"2025-01-01"`` goes out as midnight UTC of that day and a
+    time with an offset as the same instant in UTC.
+    """
     if isinstance(value, str):
-        return value
+        try:
+            parsed = dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ConfigError(
+                f"{name}={value!r} is not a date or an ISO 8601 time: pass '2025-01-31', "
+                "'2025-01-31T09:30:00Z', a date or a datetime") from None
+        return _iso(parsed)
     if isinstance(value, dt.datetime):
         when: dt.datetime = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
         return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -129,7 +140,8 @@ def _iso(value: Any) -> str:
         return value.strftime("%Y-%m-%dT00:00:00Z")
     if hasattr(value, "to_pydatetime"):  # pandas.Timestamp
         return str(_iso(value.to_pydatetime()))
-    raise ConfigError(f"not a time: {value!r}; use a date, a datetime or an ISO string")
+    raise ConfigError(f"{name}={value!r} is not a time; use a date, a datetime or ISO 8601 "
+                      "text ('2025-01-31T09:30:00Z')")
 
 
 def _day(value: Any) -> str:
@@ -308,7 +320,7 @@ class GitHubConnection(Connection):
             params["labels"] = ",".join(labels)
         for key in ("since", "until", "before"):
             if params.get(key) is not None:
-                params[key] = _iso(params[key])
+                params[key] = _iso(params[key], key)
         if params.get("created") is not None:
             params["created"] = _created_range(params["created"])
         return params

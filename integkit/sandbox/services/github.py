@@ -114,6 +114,9 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
          "add_required_checks"),
     )
 ]
+# A query parameter of ``format: date-time`` (``since``, ``until``): RFC 3339's full form, as
+# GitHub's description states it (``YYYY-MM-DDTHH:MM:SSZ``); a bare date is not one.
+_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
 _REPOSITORIES_ALIAS = re.compile(r"/repositories/(?P<id>\d+)(?P<rest>/.*)?")
 
 
@@ -225,6 +228,12 @@ class GitHubEmulator(Emulator):
         """The token, and client-side limits matching this emulator's when they differ from
         GitHub's (None: the definition's own tiers)."""
         return {"token": self.api_key, "rate_limit": self.client_rate_limits()}
+
+    def limits_text(self) -> list[str]:
+        windows = [f"{name}: {limit:,} per " + (f"{period / 3600:g}h" if period % 3600 == 0
+                                                 else f"{period / 60:g}min")
+                   for name, (limit, period) in self.windows.limits.items()]
+        return [*windows, *super().limits_text()]
 
     def client_rate_limits(self) -> list[dict[str, Any]] | None:
         """The connector's rate-limit tiers with this emulator's windows (None if GitHub's)."""
@@ -1068,6 +1077,8 @@ def _time_param(query: dict[str, str], name: str, resource: str) -> float | None
     if not raw:
         return None
     try:
+        if not _DATE_TIME.fullmatch(raw):
+            raise ValueError(raw)
         return parse_time(raw)
     except ValueError:
         raise _validation(resource, name, value=raw) from None

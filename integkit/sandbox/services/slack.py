@@ -202,6 +202,10 @@ class SlackEmulator(Emulator):
                     "burst": int(self.limiter.burst)}]
         return creds
 
+    def limits_text(self) -> list[str]:
+        tiers = ["Slack's method tiers 1-4, chat.postMessage per channel"] if self.tiers else []
+        return [*tiers, *super().limits_text()]
+
     def add_token(self, token: str | None = None, *, scopes: tuple[str, ...] | list[str] =
                   BOT_SCOPES) -> str:
         """Accept another bot token with ``scopes`` (e.g. to meet ``missing_scope``)."""
