@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .._errors import ConfigError
+from ..results._schema import flatten_schema, time_spec
 
 __all__ = ["ConnectorDef", "Operation", "Resource", "check_service_name"]
 
@@ -52,6 +53,13 @@ class Resource:
     params: dict[str, Any] = field(default_factory=dict)
     retrieve_path: str | None = None
     endpoint: str | None = None  # the name limits and the ledger use; default "<name>.list"
+    # The fields its records carry, as the service documents them (field -> type; nested
+    # mappings for objects): an empty listing's frame has these columns, every frame their types.
+    schema: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "schema", flatten_schema(
+            self.schema, where=f"resource {self.name!r}: schema"))
 
 
 @dataclass(frozen=True)
@@ -87,6 +95,7 @@ class ConnectorDef:
     records_path: str | None = None
     primary_key: str | None = None
     timestamps: dict[str, Any] = field(default_factory=dict)
+    schema: dict[str, str] = field(default_factory=dict)  # fields every listing has
     errors: dict[str, Any] = field(default_factory=dict)
     rate_limits: list[dict[str, Any]] = field(default_factory=list)
     quotas: dict[str, Any] = field(default_factory=dict)
@@ -101,6 +110,11 @@ class ConnectorDef:
 
     def __post_init__(self) -> None:
         check_service_name(self.service, where=f"{self.source}: service")
+        # One form for the time fields and the schema, checked here (names the file).
+        object.__setattr__(self, "timestamps", time_spec(
+            self.timestamps, where=f"{self.source}: timestamps"))
+        object.__setattr__(self, "schema", flatten_schema(
+            self.schema, where=f"{self.source}: schema"))
 
     @classmethod
     def from_mapping(cls, raw: dict[str, Any], *, source: str = "<definition>",
@@ -112,6 +126,8 @@ class ConnectorDef:
         data = dict(raw)
         problems: list[str] = []
         known = set(cls.__dataclass_fields__) - _INTERNAL
+        for key in [k for k in data if isinstance(k, str) and k.startswith("x-")]:
+            data.pop(key)  # extension fields: room for YAML anchors (shared schemas)
         for key in sorted(set(data) - known):
             problems.append(f"unknown key {key!r}")
             data.pop(key)
@@ -135,6 +151,8 @@ class ConnectorDef:
                 resources[name] = Resource(name=name, **spec)
             except TypeError as exc:
                 problems.append(f"resource {name!r}: {exc}")
+            except ConfigError as exc:
+                problems.append(str(exc))
         operations = {}
         for name, spec in (data.pop("operations", None) or {}).items():
             spec = dict(spec or {})
@@ -147,8 +165,13 @@ class ConnectorDef:
         if problems:
             raise ConfigError(f"{source}: " + "; ".join(problems))
         data["backup_base_urls"] = tuple(data.get("backup_base_urls") or ())
-        return cls(resources=resources, operations=operations, origin=origin, source=source,
-                   **data)
+        try:
+            return cls(resources=resources, operations=operations, origin=origin,
+                       source=source, **data)
+        except ConfigError as exc:
+            if str(exc).startswith(source):
+                raise
+            raise ConfigError(f"{source}: {exc}") from None
 
     # -- the environment: read only with consent for a user's file ------------------------
     def env_names(self) -> list[str]:

@@ -39,7 +39,7 @@ from ..pagination import (
     request_identity,
     restored_request,
 )
-from ._arrow import records_to_array, records_to_table, require_objects
+from ._arrow import apply_schema, records_to_array, records_to_table, require_objects
 from ._checkpoint import Checkpoint, fingerprint
 from ._dedupe import RecordKeys, warn_duplicates
 from ._estimate import Estimate
@@ -62,7 +62,8 @@ class Fetched:
 
 
 class PageSource(Protocol):
-    """What a Result reads pages from (the connector engine implements it)."""
+    """What a Result reads pages from (the connector engine implements it). A source may also
+    declare ``schema`` (dotted column -> type name: see integkit.results._schema)."""
 
     service: str
     endpoint: str
@@ -576,6 +577,10 @@ class Result:
         self._result_cache = (cache, max_age, key)
         return self
 
+    def _shape(self) -> tuple[dict[str, Any] | None, dict[str, str] | None]:
+        """How this Result's records become a table: its source's time fields and schema."""
+        return self._source.timestamps, getattr(self._source, "schema", None)
+
     def _from_cache(self) -> pa.Table | None:
         if self._result_cache is None or self._pages or self._table is not None:
             return None
@@ -584,6 +589,8 @@ class Result:
         if table is not None:
             self.stats.cache_hits += 1
             self.stats.records = table.num_rows
+            timestamps, schema = self._shape()
+            table = apply_schema(table, schema, timestamps)  # written by an older schema
         return table
 
     def to_arrow(self, *, progress: bool | None = None) -> pa.Table:
@@ -603,9 +610,10 @@ class Result:
             ]
             if self.max_records is not None and len(records) > self.max_records:
                 records, arrays = records[: self.max_records], None
+            timestamps, schema = self._shape()
             with _bulk_allocation():
                 self._table = records_to_table(
-                    records, timestamps=self._source.timestamps, arrays=arrays
+                    records, timestamps=timestamps, arrays=arrays, schema=schema
                 )
             if self._result_cache is not None and self.max_records is None:
                 cache, _, key = self._result_cache
@@ -640,7 +648,8 @@ class Result:
                 continue
             records.extend(self._pages[index].records[: n - len(records)])
             index += 1
-        return records_to_table(records, timestamps=self._source.timestamps).to_pandas()
+        timestamps, schema = self._shape()
+        return records_to_table(records, timestamps=timestamps, schema=schema).to_pandas()
 
     def __len__(self) -> int:
         """Records fetched so far (not the total, which most APIs do not tell)."""
