@@ -25,10 +25,13 @@ from ._schema import (
     ISO_DATETIME,
     arrow_type,
     empty_table,
+    items,
+    retyped,
     time_rule,
     time_spec,
     time_target,
 )
+from ._schema import columns as declared_columns
 
 __all__ = [
     "FieldTypeWarning",
@@ -383,6 +386,21 @@ def _conform(column: pa.ChunkedArray, target: pa.DataType, kind: str,
     return None
 
 
+def _nested(column: pa.ChunkedArray, target: pa.DataType,
+            name: str) -> pa.ChunkedArray | None:
+    """A list of objects with its items' declared fields cast (None: as it is, with a
+    warning when a value is not what was declared)."""
+    if column.type == target:
+        return None
+    try:
+        return column.cast(target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
+        warnings.warn(f"integkit: the items of {name!r} hold a field that is not what the "
+                      f"schema declares ({redact(str(exc))[:80]}); the column stays as it came",
+                      FieldTypeWarning, stacklevel=4)
+        return None
+
+
 def apply_schema(table: pa.Table, schema: Mapping[str, str] | None,
                  spec: Mapping[str, Any] | None = None) -> pa.Table:
     """``table`` with every declared column in its declared type. Columns present are cast;
@@ -399,11 +417,16 @@ def apply_schema(table: pa.Table, schema: Mapping[str, str] | None,
         parts = name.split(".")
         present.update(".".join(parts[:i]) for i in range(1, len(parts)))
     added: dict[str, pa.Array] = {}
-    for name, kind in schema.items():
+    for name, kind in declared_columns(schema).items():
         target = arrow_type(name, kind, spec, schema)
         column = columns.get(name)
         if column is not None:
-            typed = _conform(column, target, kind, name)
+            fields = items(name, schema) if kind == "list" else None
+            if fields and (pa.types.is_list(column.type) or pa.types.is_large_list(column.type)):
+                target = retyped(column.type, {"[]." + k: v for k, v in fields.items()}, spec)
+                typed = _nested(column, target, name)
+            else:
+                typed = _conform(column, target, kind, name)
             if typed is not None:
                 columns[name] = typed
             continue

@@ -625,8 +625,9 @@ class Result:
 
     def to_frame(self, *, progress: bool | None = None) -> pd.DataFrame:
         """All records as a pandas DataFrame: dotted columns for nested fields, typed times
-        (``progress``: a bar while pages arrive; default: where someone sees it)."""
-        return self.to_arrow(progress=progress).to_pandas()
+        (``progress``: a bar while pages arrive; default: where someone sees it). Declared
+        dates are ``datetime64`` too."""
+        return self.to_arrow(progress=progress).to_pandas(date_as_object=False)
 
     def to_parquet(self, path: str | Path, **options: Any) -> Path:
         """Write all records to a Parquet file; returns its path."""
@@ -649,7 +650,8 @@ class Result:
             records.extend(self._pages[index].records[: n - len(records)])
             index += 1
         timestamps, schema = self._shape()
-        return records_to_table(records, timestamps=timestamps, schema=schema).to_pandas()
+        return records_to_table(records, timestamps=timestamps, schema=schema).to_pandas(
+            date_as_object=False)
 
     def __len__(self) -> int:
         """Records fetched so far (not the total, which most APIs do not tell)."""

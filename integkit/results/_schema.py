@@ -27,10 +27,14 @@ from .._errors import ConfigError
 __all__ = [
     "TYPE_NAMES",
     "arrow_type",
+    "columns",
+    "declared_type",
     "empty_table",
     "flatten_schema",
+    "items",
     "merge_schemas",
     "merge_time_specs",
+    "retyped",
     "time_rule",
     "time_spec",
     "time_target",
@@ -57,10 +61,11 @@ def _type_name(value: Any, field: str, where: str) -> str:
 
 
 def flatten_schema(raw: Any, *, where: str = "schema") -> dict[str, str]:
-    """A declared schema as ``{dotted column: type name}``, in declaration order.
+    """A declared schema as ``{dotted column: type name}``, in declaration order; a list of
+    objects (``[{...}]``) is one list column whose items' fields are named ``column[].field``.
 
-    >>> flatten_schema({"id": "string", "billing": {"city": "str"}})
-    {'id': 'string', 'billing.city': 'string'}
+    >>> flatten_schema({"id": "string", "billing": {"city": "str"}, "tags": [{"n": "int"}]})
+    {'id': 'string', 'billing.city': 'string', 'tags': 'list', 'tags[].n': 'integer'}
     """
     if raw is None:
         return {}
@@ -76,6 +81,10 @@ def flatten_schema(raw: Any, *, where: str = "schema") -> dict[str, str]:
             name = prefix + key
             if isinstance(value, Mapping):
                 walk(value, name + ".")
+            elif (isinstance(value, list) and len(value) == 1
+                  and isinstance(value[0], Mapping)):
+                out[name] = "list"  # a list of objects with these fields: name[].field
+                walk(value[0], name + "[].")
             else:
                 out[name] = _type_name(value, name, where)
 
@@ -180,21 +189,93 @@ def time_target(how: str) -> pa.DataType:
     return pa.timestamp(how if how in ("ms", "us", "ns") else "ms", tz="UTC")
 
 
+def columns(schema: Mapping[str, str]) -> dict[str, str]:
+    """The declared columns (item fields of lists left out: they type their list column)."""
+    return {n: k for n, k in schema.items() if "[]" not in n}
+
+
+def items(name: str, schema: Mapping[str, str]) -> dict[str, str]:
+    """The declared fields of the items of list column ``name``, relative to an item."""
+    prefix = name + "[]."
+    return {n[len(prefix):]: k for n, k in schema.items() if n.startswith(prefix)}
+
+
+def _leaf(kind: str, spec: Mapping[str, Any] | None) -> pa.DataType:
+    return _PLAIN.get(kind) or time_target(str((spec or {}).get("unit", "s")))
+
+
+def _children(fields: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """``{"a.b": t, "c": u}`` grouped by first name: ``{"a": {"b": t}, "c": {"": u}}``;
+    ``"x[].y"`` stays under ``x[]``."""
+    groups: dict[str, dict[str, str]] = {}
+    for path, kind in fields.items():
+        head, _, rest = path.partition(".")
+        groups.setdefault(head, {})[rest] = kind
+    return groups
+
+
+def declared_type(fields: Mapping[str, str], spec: Mapping[str, Any] | None) -> pa.DataType:
+    """A struct of ``fields`` (paths relative to it, ``x[].y`` for lists of objects)."""
+    out = []
+    for head, rest in _children(fields).items():
+        if head.endswith("[]"):
+            continue  # typed with its list (below)
+        if "" in rest:
+            kind = rest[""]
+            item = {p[len(head) + 3:]: k for p, k in fields.items()
+                    if p.startswith(head + "[].")}
+            typed = pa.list_(declared_type(item, spec)) if kind == "list" and item else \
+                _leaf(kind, spec)
+            out.append(pa.field(head, typed))
+        else:
+            out.append(pa.field(head, declared_type(rest, spec)))
+    return pa.struct(out)
+
+
+def retyped(have: pa.DataType, fields: Mapping[str, str],
+            spec: Mapping[str, Any] | None) -> pa.DataType:
+    """``have`` (a struct, or a list of them) with the declared ``fields`` in their types;
+    fields not declared, and declared ones arriving as objects, keep theirs."""
+    if pa.types.is_list(have) or pa.types.is_large_list(have):
+        inner = {p[3:]: k for p, k in fields.items() if p.startswith("[].")}
+        return pa.list_(retyped(have.value_type, inner, spec)) if inner else have
+    if not pa.types.is_struct(have):
+        return have
+    groups = _children(fields)
+    out = []
+    for child in have:
+        name = child.name
+        leaf = groups.get(name, {}).get("")
+        nested = {k: v for k, v in groups.get(name, {}).items() if k}
+        nested.update({"[]." + k: v for k, v in groups.get(name + "[]", {}).items()})
+        if nested and pa.types.is_nested(child.type):
+            out.append(child.with_type(retyped(child.type, nested, spec)))
+        elif leaf and leaf != "list" and not pa.types.is_nested(child.type):
+            out.append(child.with_type(_leaf(leaf, spec)))
+        else:
+            out.append(child)
+    return pa.struct(out)
+
+
 def arrow_type(name: str, kind: str, spec: Mapping[str, Any] | None,
                schema: Mapping[str, str] | None = None) -> pa.DataType:
-    """The Arrow type column ``name`` declared as ``kind`` gets (time fields are times)."""
+    """The Arrow type column ``name`` declared as ``kind`` gets (time fields are times; a list
+    whose items' fields are declared is a list of those objects)."""
     how = time_rule(name, spec, schema)
     if how is not None:
         return time_target(how)
-    return _PLAIN.get(kind) or time_target(str((spec or {}).get("unit", "s")))
+    fields = items(name, schema or {})
+    if kind == "list" and fields:
+        return pa.list_(declared_type(fields, spec))
+    return _leaf(kind, spec)
 
 
 def empty_table(schema: Mapping[str, str] | None, spec: Mapping[str, Any] | None) -> pa.Table:
     """No rows, and the declared columns with their types (none without a schema)."""
     if not schema:
         return pa.table({})
-    return pa.schema([pa.field(n, arrow_type(n, k, spec, schema)) for n, k in schema.items()]
-                     ).empty_table()
+    return pa.schema([pa.field(n, arrow_type(n, k, spec, schema))
+                      for n, k in columns(schema).items()]).empty_table()
 
 
 # ISO 8601 date-times (a date and a time of day, optional fraction and zone), nothing looser.
