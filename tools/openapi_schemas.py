@@ -24,6 +24,7 @@ come when they do.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import re
 import sys
@@ -73,7 +74,9 @@ SERVICES = {
 }
 
 
+@functools.cache
 def load_spec(path: Path) -> dict[str, Any]:
+    """A description, parsed once (Reader only reads it)."""
     text = path.read_text()
     if path.suffix == ".json":
         return dict(json.loads(text))
@@ -265,10 +268,11 @@ def _wrap(line: str, width: int = 99, indent: str = "    ") -> list[str]:
     return [*out, line]
 
 
-def generate(service: str, specs: Path) -> tuple[list[str], dict[str, Tree]]:
+def generate(service: str, specs: Path, connectors: Path = ROOT / "connectors"
+             ) -> tuple[list[str], dict[str, Tree]]:
     """The generated block for ``service`` and its resources' field trees."""
     config = SERVICES[service]
-    text = (ROOT / "connectors" / f"{service}.yaml").read_text()
+    text = (connectors / f"{service}.yaml").read_text()
     # Read without the references to the block being made (it may not hold them yet).
     definition = yaml.safe_load(re.sub(r",?[ \t]*schema:[ \t]*\*[\w-]+", "", text))
     reader = Reader(load_spec(specs / config.spec), config)
@@ -301,12 +305,13 @@ def main(argv: list[str] | None = None, out: Callable[[str], None] = print) -> i
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("services", nargs="+", choices=sorted(SERVICES))
     parser.add_argument("--specs", type=Path, default=ROOT.parent / "shared" / "specs")
+    parser.add_argument("--connectors", type=Path, default=ROOT / "connectors")
     parser.add_argument("--check", action="store_true", help="only say which blocks are stale")
     args = parser.parse_args(argv)
     stale = []
     for service in args.services:
-        path = ROOT / "connectors" / f"{service}.yaml"
-        block, _ = generate(service, args.specs)
+        path = args.connectors / f"{service}.yaml"
+        block, _ = generate(service, args.specs, args.connectors)
         text = path.read_text()
         fresh = _replace(text, block)
         if fresh == text:
@@ -314,7 +319,7 @@ def main(argv: list[str] | None = None, out: Callable[[str], None] = print) -> i
         stale.append(service)
         if not args.check:
             path.write_text(fresh)
-            out(f"wrote {path.relative_to(ROOT)}")
+            out(f"wrote {path}")
     if args.check and stale:
         out(f"stale: {', '.join(stale)} (run tools/openapi_schemas.py {' '.join(stale)})")
         return 1

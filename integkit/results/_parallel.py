@@ -90,7 +90,8 @@ class ParallelResult(Result):
 
     def _split(self) -> list[Result]:
         if self._children is None:
-            sources = self._partitioner(self.stats)  # probes it sends count in the stats
+            with self.stats.timing():  # probes it sends count in the stats
+                sources = self._partitioner(self.stats)
             # partitions of one listing: this Result drops repeats across them; independent
             # listings (gather): each drops its own. Warnings come from here, the reader.
             self._children = [Result(s, prefetch=False, stats=self.stats,

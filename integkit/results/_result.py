@@ -99,7 +99,12 @@ class Page:
 
 @dataclass
 class Stats:
-    """What reading a Result cost so far."""
+    """What reading a Result cost so far.
+
+    ``seconds`` is wall-clock time: how long at least one page was being fetched, so pages
+    fetched at once by parallel workers count once (a read paused between pages does not
+    count). ``call_seconds`` adds up every page's fetch, worker by worker.
+    """
 
     calls: int = 0
     attempts: int = 0
@@ -113,7 +118,29 @@ class Stats:
     bytes: int = 0
     seconds: float = 0.0
     duplicates: int = 0
+    call_seconds: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    _active: int = field(default=0, repr=False, compare=False)  # fetches in flight
+    _mark: float = field(default=0.0, repr=False, compare=False)  # wall time counted up to
+
+    @contextlib.contextmanager
+    def timing(self) -> Iterator[None]:
+        """Time one fetch (or a partition probe): wall time while any is in flight goes to
+        ``seconds`` (kept up to date as each one ends), its own duration to ``call_seconds``."""
+        begin = time.perf_counter()
+        with self._lock:
+            if self._active == 0:
+                self._mark = begin
+            self._active += 1
+        try:
+            yield
+        finally:
+            end = time.perf_counter()
+            with self._lock:
+                self.seconds += end - self._mark
+                self._mark = end
+                self._active -= 1
+                self.call_seconds += end - begin
 
     def add(self, trace: CallTrace) -> None:
         with self._lock:
@@ -364,11 +391,9 @@ class Result:
                trail: PageTrail) -> _Step:
         """Fetch one page and work out the next request, touching no committed state; a
         next request that repeats one of ``trail`` raises PaginationError."""
-        started = time.perf_counter()
-        fetched = self._source.fetch(request)
+        with self.stats.timing():
+            fetched = self._source.fetch(request)
         self.stats.add(fetched.trace)
-        with self._lock:
-            self.stats.seconds += time.perf_counter() - started
         require_objects(fetched.records, service=self.service, endpoint=self.endpoint)
         if paginator is None:
             paginator = detect_paginator(fetched.response, fetched.data)  # type: ignore[arg-type]

@@ -56,7 +56,8 @@ def _type_name(value: Any, field: str, where: str) -> str:
     name = _ALIASES.get(value, value) if isinstance(value, str) else None
     if name not in TYPE_NAMES:
         raise ConfigError(f"{where}: field {field!r} has type {value!r}; a type is one of "
-                          f"{', '.join(TYPE_NAMES)} (or a mapping, for a nested object)")
+                          f"{', '.join(TYPE_NAMES)} (a mapping for a nested object, "
+                          "[mapping] for a list of objects)")
     return str(name)
 
 
