@@ -1,11 +1,14 @@
 """Records -> one flat, typed pyarrow Table; the single conversion behind frames and Parquet.
 
 Nested objects become dotted columns (``billing_details.address.city``); the schema is the union
-over every record, so a field that only later pages carry still gets its column; declared
-timestamp fields become UTC timestamps, whatever mix of epoch numbers and ISO strings they
-arrive as. A field whose type changes mid-listing (``"12"`` after ``12``) keeps the type it
-started with when its values can be cast to it losslessly; otherwise it falls back to text and
-a :class:`FieldTypeWarning` names the field, rather than failing the extraction.
+over every record, so a field that only later pages carry still gets its column; time fields
+(see ``_schema.time_spec``) become UTC timestamps, whatever mix of epoch numbers and ISO
+strings they arrive as, and, where detection is on (``ik.rest``), so do text columns that
+consistently hold ISO 8601 date-times. A field whose type changes mid-listing (``"12"`` after
+``12``) keeps the type it started with when its values can be cast to it losslessly; otherwise
+it falls back to text and a :class:`FieldTypeWarning` names the field, rather than failing the
+extraction. Last, a declared schema types its columns and adds those no record carried, so
+no records at all still make a table of the listing's columns.
 """
 
 from __future__ import annotations
