@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -25,7 +26,8 @@ import pyarrow.compute as pc
 from .._errors import ConfigError, ServerError
 from .._events import redact
 from ._schema import (
-    ISO_DATETIME,
+    ISO_NAIVE,
+    ISO_ZONED,
     arrow_type,
     empty_table,
     items,
@@ -318,20 +320,24 @@ def _iso_times(column: pa.ChunkedArray) -> pa.ChunkedArray | pa.Array | None:
     """A text column as UTC timestamps when its values are consistently ISO 8601 date-times:
     every value (nulls aside) a date with a time of day, all with a zone or all without (then
     UTC), and at least two of them or one on every row. None otherwise."""
-    values = [v for v in column.to_pylist() if v is not None]
-    if not values or (len(values) < 2 and column.null_count):
+    valid = len(column) - column.null_count
+    if valid == 0 or (valid < 2 and column.null_count):
         return None
-    zoned = set()
-    for value in values:
-        match = ISO_DATETIME.match(value)
-        if match is None:
-            return None
-        zoned.add(match.group("zone") is not None)
-    if len(zoned) > 1:
+    first = column.drop_null()[0].as_py()
+    zoned = re.match(ISO_ZONED, first) is not None
+    if not zoned and re.match(ISO_NAIVE, first) is None:
+        return None  # most text columns stop here, at their first value
+    pattern = ISO_ZONED if zoned else ISO_NAIVE
+    if pc.sum(pc.match_substring_regex(column, pattern)).as_py() != valid:
         return None
-    try:
-        return pa.array([_instant(v, "s") for v in column.to_pylist()],
-                        type=pa.timestamp("ms", tz="UTC"))
+    target = pa.timestamp("ms", tz="UTC")
+    try:  # Arrow parses ISO 8601 itself; sub-millisecond digits are cut, as below
+        parsed = pc.cast(column, pa.timestamp("ns", tz="UTC") if zoned else pa.timestamp("ns"))
+        return parsed.cast(pa.timestamp("ns", tz="UTC")).cast(target, safe=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    try:  # forms Arrow does not read (no seconds, "+02" zones), or years past 2262
+        return pa.array([_instant(v, "iso") for v in column.to_pylist()], type=target)
     except (ValueError, OverflowError, pa.ArrowInvalid):
         return None
 

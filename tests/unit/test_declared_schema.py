@@ -151,11 +151,11 @@ def test_gathered_empty_listings_keep_every_listings_columns(home) -> None:
 
 
 def test_a_cached_empty_listing_reads_back_with_its_columns(home) -> None:
-    serve(home, [[]], path="/v1/cached")
-    first = connect(home).list("/v1/cached", cache="1h")
+    serve(home, [[]], path="/v1/cached-empty-shape")
+    first = connect(home).list("/v1/cached-empty-shape", cache="1h")
     assert list(first.to_frame().columns) == list(EXPECTED)
     calls = len(home.seen)
-    again = connect(home).list("/v1/cached", cache="1h")
+    again = connect(home).list("/v1/cached-empty-shape", cache="1h")
     frame = again.to_frame()
     assert len(home.seen) == calls and again.stats.cache_hits == 1  # from Parquet, no call
     assert list(frame.columns) == list(EXPECTED) and frame["amount"].dtype == "int64"
