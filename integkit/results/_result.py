@@ -323,7 +323,6 @@ class Result:
         primary_key = getattr(source, "primary_key", None) if dedupe else None
         self._keys = RecordKeys(primary_key) if primary_key else None
         self._warn_repeats = warn
-        self._lock = threading.Lock()
         self._read_lock = threading.RLock()  # one reader commits at a time
         self._readers = 0  # open pages() iterators: the page ahead lives while one does
         self._ahead: _PageAhead | None = None
