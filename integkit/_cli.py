@@ -25,6 +25,17 @@ def _missing_sandbox() -> str | None:
             "pip install 'integkit[sandbox]'")
 
 
+def _count(text: str) -> int:
+    """A number of records for ``--records``: a whole number, 0 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} records: say 0 or more")
+    return value
+
+
 def _demo(records: int, chaos: bool) -> int:
     problem = _missing_sandbox()
     if problem is not None:
@@ -56,13 +67,20 @@ def _demo(records: int, chaos: bool) -> int:
 
     print(f"\nPulled {len(df):,} charges into a DataFrame of {df.shape[1]} columns "
           f"in {elapsed:.2f}s.\n")
-    print(df["status"].value_counts().rename("charges").to_frame().to_string())
-    paid = df[df["status"] == "succeeded"]
-    scale = paid["currency"].map(lambda c: 1 if c in _ZERO_DECIMAL else 100)
-    volume = (paid["amount"] / scale).groupby(paid["currency"]).sum().sort_values(ascending=False)
-    print("\nSucceeded volume by currency (major units):")
-    print(volume.round(2).head(5).to_string())
-    print(f"\nFirst charge: {df['created'].min():%Y-%m-%d}, last: {df['created'].max():%Y-%m-%d}")
+    if df.empty:
+        # The frame keeps its columns and types (from the definition): the summary would
+        # run as is, but a summary of nothing says nothing.
+        typed = ", ".join(f"{c} ({df[c].dtype})" for c in ("amount", "currency", "created"))
+        print(f"No charges to summarise; the frame still has its columns: {typed}, ...")
+    else:
+        print(df["status"].value_counts().rename("charges").to_frame().to_string())
+        paid = df[df["status"] == "succeeded"]
+        scale = paid["currency"].map(lambda c: 1 if c in _ZERO_DECIMAL else 100).astype(int)
+        volume = (paid["amount"] / scale).groupby(paid["currency"]).sum()
+        print("\nSucceeded volume by currency (major units):")
+        print(volume.sort_values(ascending=False).round(2).head(5).to_string())
+        print(f"\nFirst charge: {df['created'].min():%Y-%m-%d}, "
+              f"last: {df['created'].max():%Y-%m-%d}")
     print(f"\nStats: {charges.stats}")
     if len(df) != records or df["id"].duplicated().any():
         print("ERROR: the extraction lost or duplicated records", file=sys.stderr)
@@ -77,7 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--version", action="version", version=f"integkit {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="pull charges from the local Stripe emulator")
-    demo.add_argument("--records", type=int, default=20_000, help="charges to pull (20000)")
+    demo.add_argument("--records", type=_count, default=20_000,
+                      help="charges to pull (20000; 0 shows an empty listing)")
     demo.add_argument("--chaos", action="store_true",
                       help="inject 5xx bursts and dropped connections along the way")
     commands.add_parser("services", help="list the shipped connectors")

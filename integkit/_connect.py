@@ -19,6 +19,7 @@ from ._spec import Key, Spec
 from .auth import ApiKey, Basic, Bearer, OAuth2
 from .engine import Connection, ConnectorDef, load_definition
 from .http import PipelineOptions
+from .results._schema import flatten_schema, time_spec
 
 __all__ = ["connect", "connect_keywords", "default_connection", "live_connections", "quota",
            "rest"]
@@ -290,7 +291,8 @@ def rest(
     primary_key: str | None = None,
     name: str = "rest",
     headers: dict[str, str] | None = None,
-    timestamps: dict[str, Any] | None = None,
+    timestamps: Any = None,
+    schema: dict[str, Any] | None = None,
     idempotency_header: str | None = None,
     **options: Any,
 ) -> Connection:
@@ -302,6 +304,12 @@ def rest(
     page is kept once and counted in ``stats.duplicates``.
     Requests go only to ``base_url``'s origin (and ``backup_base_urls=``): a next-page URL or
     redirect elsewhere raises OriginError, unless ``allowed_origins=[...]`` names it.
+    ``schema`` declares the fields of its records (``{"id": "integer", "total": "number",
+    "paid_at": "timestamp"}``; nested mappings for objects): frames have those columns with
+    those types, even when a listing is empty. ``timestamps`` names the time fields: a list of
+    fields (globs), or a mapping of field -> unit of epoch numbers (``"s"``, ``"ms"``...),
+    ``"iso"`` or a strptime format (``"%d/%m/%Y %H:%M"``); other text columns whose every
+    value is an ISO 8601 date-time become timestamps too, unless ``timestamps=False``.
 
     >>> api = ik.rest("https://api.example.com/v2", auth=ik.auth.Bearer(token),
     ...               paginator={"type": "cursor", "cursor_path": "meta.next"})  # doctest: +SKIP
@@ -310,7 +318,9 @@ def rest(
     definition = ConnectorDef(
         service=name, base_url=base_url, paginator=paginator, records_path=records_path,
         primary_key=primary_key,
-        headers=dict(headers or {}), timestamps=dict(timestamps or {}),
+        headers=dict(headers or {}),
+        timestamps=time_spec(timestamps, where="ik.rest(timestamps=)", detect=True),
+        schema=flatten_schema(schema, where="ik.rest(schema=)"),
         idempotency={"header": idempotency_header} if idempotency_header else {},
     )
     conn = Connection(definition, auth=auth, **options)

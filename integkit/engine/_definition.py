@@ -21,12 +21,13 @@ from typing import Any
 
 from .._errors import ConfigError
 from .._spec import Check, Key, Spec
-from .._validate import choice, positive_duration, text, texts
+from .._validate import choice, flag, positive_duration, text, texts
 from ..auth._oauth import GRANTS
 from ..cache import CacheSettings
 from ..http import CircuitBreaker, QuotaConfig, RateTier, RetryPolicy
 from ..ledger import PricingTable
 from ..pagination import paginator_from_config
+from ..results._schema import flatten_schema, time_spec
 from ._responses import ERROR_CLASSES
 
 __all__ = ["API_VERSION", "AUTH", "DEFINITION", "ERRORS", "OPERATION", "RESOURCE", "TIMEOUT",
@@ -59,6 +60,13 @@ class Resource:
     params: dict[str, Any] = field(default_factory=dict)
     retrieve_path: str | None = None
     endpoint: str | None = None  # the name limits and the ledger use; default "<name>.list"
+    # The fields its records carry, as the service documents them (field -> type; nested
+    # mappings for objects): an empty listing's frame has these columns, every frame their types.
+    schema: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "schema", flatten_schema(
+            self.schema, where=f"resource {self.name!r}: schema"))
 
 
 @dataclass(frozen=True)
@@ -189,13 +197,17 @@ ERRORS = Spec("errors", [
     Key("message", text), Key("code", text), Key("type", text), Key("param", text),
     Key("codes", _codes),
 ])
-TIMESTAMPS = Spec("timestamps", [Key("unit", choice("s", "ms", "us", "ns")),
-                                 Key("fields", lambda v, w: list(texts(v, w)))])
+TIMESTAMPS = Spec("timestamps", [
+    Key("unit", choice("s", "ms", "us", "ns")),
+    Key("fields", lambda v, w: v if isinstance(v, Mapping) else list(texts(v, w))),
+    Key("how", _mapping), Key("detect", flag),
+])
 RESOURCE = Spec("resource", [
     Key("path", text, required=True), Key("records_path", text, optional=True),
     Key("primary_key", text, optional=True), Key("cursor_field", text, optional=True),
     Key("paginator", _paginator, optional=True), Key("params", _mapping),
     Key("retrieve_path", text, optional=True), Key("endpoint", text, optional=True),
+    Key("schema", _mapping),
 ])
 OPERATION = Spec("operation", [
     Key("path", text, required=True),
@@ -222,7 +234,8 @@ DEFINITION = Spec("definition", [
     Key("paginator", _paginator, aliases=("pagination",), optional=True),
     Key("records_path", _named(text), optional=True),
     Key("primary_key", _named(text), optional=True),
-    Key("timestamps", _section(TIMESTAMPS)),
+    Key("timestamps", lambda v, w: time_spec(TIMESTAMPS.canonical(v, w), where=w)),
+    Key("schema", _mapping),  # fields every listing has (checked by flatten_schema)
     Key("errors", _section(ERRORS)),
     Key("rate_limits", _tiers, aliases=("rate_limit",)),
     Key("quotas", _section(QuotaConfig.spec), aliases=("quota",)),
@@ -271,6 +284,7 @@ class ConnectorDef:
     records_path: str | None = None
     primary_key: str | None = None
     timestamps: dict[str, Any] = field(default_factory=dict)
+    schema: dict[str, str] = field(default_factory=dict)  # fields every listing has
     errors: dict[str, Any] = field(default_factory=dict)
     rate_limits: list[dict[str, Any]] = field(default_factory=list)
     quotas: dict[str, Any] = field(default_factory=dict)
@@ -285,6 +299,11 @@ class ConnectorDef:
 
     def __post_init__(self) -> None:
         check_service_name(self.service, where=f"{self.source}: service")
+        # One form for the time fields and the schema, checked here (names the file).
+        object.__setattr__(self, "timestamps", time_spec(
+            self.timestamps, where=f"{self.source}: timestamps"))
+        object.__setattr__(self, "schema", flatten_schema(
+            self.schema, where=f"{self.source}: schema"))
 
     @classmethod
     def from_mapping(cls, raw: dict[str, Any], *, source: str = "<definition>",
@@ -299,6 +318,8 @@ class ConnectorDef:
         data: dict[str, Any] = {}
         spelt: dict[str, str] = {}
         for spelling, value in raw.items():
+            if isinstance(spelling, str) and spelling.startswith("x-"):
+                continue  # extension fields: room for YAML anchors (shared schemas)
             name = DEFINITION.name_of(spelling)
             if name is None:
                 problems.append(str(DEFINITION.unknown(spelling, what="")))
@@ -333,8 +354,13 @@ class ConnectorDef:
         if problems:
             raise ConfigError(f"{source}: " + "; ".join(problems))
         data["backup_base_urls"] = tuple(data.get("backup_base_urls") or ())
-        return cls(resources=resources, operations=operations, origin=origin, source=source,
-                   **data)
+        try:
+            return cls(resources=resources, operations=operations, origin=origin,
+                       source=source, **data)
+        except ConfigError as exc:
+            if str(exc).startswith(source):
+                raise
+            raise ConfigError(f"{source}: {exc}") from None
 
     # -- the environment: read only with consent for a user's file ------------------------
     def env_names(self) -> list[str]:

@@ -59,6 +59,7 @@ from ..results import Fetched, ParallelResult, Result, Stats
 from ..results._checkpoint import fingerprint
 from ..results._estimate import Estimate
 from ..results._parquet_cache import ParquetCache
+from ..results._schema import flatten_schema, merge_schemas
 from ..state import StateBackend, open_state
 from ..state._fallback import fallback_for
 from ._definition import TIMEOUT, ConnectorDef, Resource
@@ -136,6 +137,7 @@ class Listing:
         records_path: str | None, paginator: Any, method: str = "GET", json: Any = None,
         priority: str | None = None, primary_key: str | None = None,
         max_empty_pages: int | None = None, clock: ListingClock | None = None,
+        schema: dict[str, str] | None = None,
     ) -> None:
         self.conn = conn
         self.service = conn.service
@@ -149,6 +151,8 @@ class Listing:
         self.json = json
         self.clock = clock
         self.timestamps = conn.definition.timestamps or None
+        # The columns and types of its frame, declared (the definition's, the caller's).
+        self.schema = schema or None
         self.primary_key = primary_key  # records repeating one already read are dropped
         self.max_empty_pages = check_max_empty_pages(
             conn.max_empty_pages if max_empty_pages is None else max_empty_pages)
@@ -163,7 +167,7 @@ class Listing:
             records_path=self.records_path, paginator=paginator or self.paginator_spec,
             method=self.method, json=self.json, priority=self.priority,
             primary_key=self.primary_key, max_empty_pages=self.max_empty_pages,
-            clock=self.clock,
+            clock=self.clock, schema=self.schema,
         )
 
     def first_request(self) -> PageRequest:
@@ -241,8 +245,10 @@ class Listing:
         """Remember what a complete read took, for later estimates (never fails the read)."""
         stats = result.stats
         try:
+            # The calls' own times added up (an estimate divides them among its workers).
             run = ListingRun(records=stats.records, pages=stats.pages, calls=stats.calls,
-                             seconds=stats.seconds, bytes=stats.bytes, finished_at=time.time(),
+                             seconds=stats.call_seconds, bytes=stats.bytes,
+                             finished_at=time.time(),
                              facts=self.conn.run_facts(self, result))
             record_run(self.conn.state, self.history_key(), run)
         except Exception as exc:  # noqa: BLE001 - history is a nicety, the data is what counts
@@ -575,6 +581,7 @@ class Connection:
         deadline: float | str | None = None,
         records_path: str | None = None,
         primary_key: str | None = None,
+        schema: dict[str, Any] | None = None,
         **params: Any,
     ) -> Result:
         """A lazy Result over every record of ``resource`` (a name, or a path like ``/v1/x``).
@@ -593,9 +600,13 @@ class Connection:
         connection's, 20) is how many empty pages that say "more" are followed in a row.
         Records repeating the ``primary_key`` of one already read are kept once.
         ``deadline="10m"`` bounds the whole listing (from its first page): past it, the next
-        page raises TimeoutError.
+        page raises TimeoutError. ``schema`` (field -> type) adds to or overrides the fields the
+        definition declares for the resource: the frame has those columns, typed, even when
+        no record comes back.
         """
         spec = self._resource(resource)
+        declared = merge_schemas(self.definition.schema, spec.schema,
+                                 flatten_schema(schema, where="schema="))
         endpoint = spec.endpoint or (
             spec.path if spec.name.startswith(("/", "http")) else f"{spec.name}.list")
         _refuse_options(params, where=f"list({resource!r})", listing=True,
@@ -614,7 +625,7 @@ class Connection:
             paginator=paginator or spec.paginator or self.definition.paginator,
             method=method, json=json, priority=priority,
             primary_key=primary_key or spec.primary_key or self.definition.primary_key,
-            max_empty_pages=max_empty_pages, clock=clock,
+            max_empty_pages=max_empty_pages, clock=clock, schema=declared,
         )
         result: Result
         if parallel > 1:

@@ -1,31 +1,48 @@
 """Records -> one flat, typed pyarrow Table; the single conversion behind frames and Parquet.
 
 Nested objects become dotted columns (``billing_details.address.city``); the schema is the union
-over every record, so a field that only later pages carry still gets its column; declared
-timestamp fields become UTC timestamps, whatever mix of epoch numbers and ISO strings they
-arrive as. A field whose type changes mid-listing (``"12"`` after ``12``) keeps the type it
-started with when its values can be cast to it losslessly; otherwise it falls back to text and
-a :class:`FieldTypeWarning` names the field, rather than failing the extraction.
+over every record, so a field that only later pages carry still gets its column; time fields
+(see ``_schema.time_spec``) become UTC timestamps, whatever mix of epoch numbers and ISO
+strings they arrive as, and, where detection is on (``ik.rest``), so do text columns that
+consistently hold ISO 8601 date-times. A field whose type changes mid-listing (``"12"`` after
+``12``) keeps the type it started with when its values can be cast to it losslessly; otherwise
+it falls back to text and a :class:`FieldTypeWarning` names the field, rather than failing the
+extraction. Last, a declared schema types its columns and adds those no record carried, so
+no records at all still make a table of the listing's columns.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import fnmatch
 import json
+import re
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .._errors import ServerError
+from .._errors import ConfigError, ServerError
 from .._events import redact
+from ._schema import (
+    ISO_NAIVE,
+    ISO_ZONED,
+    arrow_type,
+    empty_table,
+    items,
+    retyped,
+    time_rule,
+    time_spec,
+    time_target,
+)
+from ._schema import columns as declared_columns
 
 __all__ = [
     "FieldTypeWarning",
+    "apply_schema",
     "combine_arrays",
+    "detect_timestamps",
     "flatten_table",
     "records_to_array",
     "records_to_table",
@@ -157,46 +174,44 @@ def _epoch(value: float, unit: str) -> dt.datetime:
     return dt.datetime.fromtimestamp(value / scale, tz=dt.UTC)
 
 
-def _instant(value: Any, unit: str) -> dt.datetime | None:
-    """A timestamp field's value as an instant: epoch numbers in ``unit`` (also as text),
-    ISO-8601 strings; ValueError for anything else."""
+def _instant(value: Any, how: str) -> dt.datetime | None:
+    """A time field's value as an instant: epoch numbers in unit ``how`` (also as text; in
+    seconds when ``how`` is ``"iso"`` or a format), text in the strptime format ``how``, else
+    ISO 8601 text (naive times are UTC); ValueError for anything else."""
     if value is None:
         return None
     if isinstance(value, bool):
         raise ValueError(f"{value!r} is not a time")
+    unit = how if how in _UNITS else "s"
     if isinstance(value, int | float):
         return _epoch(float(value), unit)
     if isinstance(value, str):
         text = value.strip()
-        try:
-            return _epoch(float(text), unit)
-        except ValueError:
-            pass
-        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+        if "%" in how:
+            parsed = dt.datetime.strptime(text, how)
+        else:
+            try:
+                return _epoch(float(text), unit)
+            except ValueError:
+                pass
+            parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parsed.astimezone(dt.UTC) if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
     raise ValueError(f"{value!r} is not a time")
 
 
-def _timestamp_column(values: list[Any], spec: dict[str, Any], name: str) -> pa.Array | None:
-    """A declared timestamp field whose values came in mixed forms, as timestamps; None (and a
-    warning) when one of them is no time at all."""
-    unit = spec.get("unit", "s")
-    target = pa.timestamp("ms" if unit == "s" else unit, tz="UTC")
+def _timestamp_column(values: list[Any], how: str, name: str) -> pa.Array | None:
+    """A time field whose values came in mixed forms, as timestamps; None (and a warning)
+    when one of them is no time at all."""
     try:
-        return pa.array([_instant(v, unit) for v in values], type=target)
+        return pa.array([_instant(v, how) for v in values], type=time_target(how))
     except (ValueError, TypeError, OverflowError, pa.ArrowInvalid):
         warnings.warn(f"integkit: timestamp field {name!r} holds values that are no time; "
                       "the column is text", FieldTypeWarning, stacklevel=4)
         return None
 
 
-def _is_timestamp_field(name: str, spec: dict[str, Any] | None) -> bool:
-    return bool(spec and spec.get("fields")) and any(
-        fnmatch.fnmatchcase(name, p) for p in spec["fields"])  # type: ignore[index]
-
-
-def _slow_path(records: Sequence[dict[str, Any]],
-               timestamps: dict[str, Any] | None = None) -> pa.Table:
+def _slow_path(records: Sequence[dict[str, Any]], timestamps: dict[str, Any] | None = None,
+               schema: Mapping[str, str] | None = None) -> pa.Table:
     """Column by column, for records whose fields disagree in type."""
     flat: list[dict[str, Any]] = []
     for record in records:
@@ -210,49 +225,225 @@ def _slow_path(records: Sequence[dict[str, Any]],
     for name in names:
         values = [row.get(name) for row in flat]
         column = None
-        if _is_timestamp_field(name, timestamps):
+        how = time_rule(name, timestamps, schema)
+        if how is not None:
             try:
                 plain = pa.array(values)
             except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-                column = _timestamp_column(values, timestamps or {}, name)
+                column = _timestamp_column(values, how, name)
             else:
                 column = plain  # one form throughout: type_timestamps casts it as a whole
         columns[name] = column if column is not None else _column(values, name)
     return pa.table(columns)
 
 
-def type_timestamps(table: pa.Table, spec: dict[str, Any] | None) -> pa.Table:
-    """Cast the columns matching ``spec["fields"]`` (globs) to ``timestamp[unit, UTC]``.
+def _parsed_times(column: pa.ChunkedArray | pa.Array, how: str, target: pa.DataType,
+                  name: str) -> pa.ChunkedArray | pa.Array | None:
+    """Text read as times (ISO 8601, epoch numbers as text, or the strptime format ``how``):
+    by Arrow where it can, else value by value (naive times are UTC); None when a value is
+    no time (and a warning)."""
+    try:
+        if "%" in how:
+            return pc.strptime(column, format=how, unit=target.unit,
+                               error_is_null=False).cast(target)
+        return pc.cast(column, target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    try:
+        return pa.array([_instant(v, how) for v in column.to_pylist()], type=target)
+    except (ValueError, TypeError, OverflowError, pa.ArrowInvalid):
+        pass
+    odd = next((v for v in column.to_pylist() if v is not None and _no_time(v, how)), None)
+    shape = f" in the format {how!r}" if "%" in how else ""
+    warnings.warn(f"integkit: timestamp field {name!r} holds {redact(repr(odd))[:40]}, which is "
+                  f"no time{shape}; the column is text", FieldTypeWarning, stacklevel=5)
+    return None
 
-    Integers are read as epoch values in ``spec["unit"]`` (default seconds); ISO-8601 strings
-    are parsed. Columns of any other type are left alone.
+
+def _no_time(value: Any, how: str) -> bool:
+    try:
+        _instant(value, how)
+    except (ValueError, TypeError, OverflowError):
+        return True
+    return False
+
+
+def _as_time(column: pa.ChunkedArray | pa.Array, how: str,
+             name: str) -> pa.ChunkedArray | pa.Array | None:
+    """``column`` as the time column ``how`` says, or None to keep it as it is."""
+    target = time_target(how)
+    kind = column.type
+    unit = how if how in _UNITS else "s"
+    epoch = pa.timestamp(unit, tz="UTC")
+    try:
+        if pa.types.is_timestamp(kind):
+            moment = column if kind.tz else column.cast(pa.timestamp(kind.unit, tz="UTC"))
+            return moment.cast(target)
+        if pa.types.is_integer(kind) or pa.types.is_null(kind):
+            return column.cast(pa.int64()).cast(epoch).cast(target)
+        if pa.types.is_floating(kind):
+            return pc.round(column).cast(pa.int64()).cast(epoch).cast(target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None  # not what the definition promised; keep the raw values
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return _parsed_times(column, how, target, name)
+    return None
+
+
+def type_timestamps(table: pa.Table, spec: dict[str, Any] | None,
+                    schema: Mapping[str, str] | None = None) -> pa.Table:
+    """Cast the time columns (``spec``'s globs, and fields ``schema`` declares ``timestamp``)
+    to UTC timestamps.
+
+    Numbers are epoch values in the field's unit (default ``spec["unit"]``, seconds); text is
+    ISO 8601 (or the field's strptime format). Columns of any other type are left alone.
     """
-    if not spec or not spec.get("fields"):
+    if not spec and not schema:
         return table
-    unit = spec.get("unit", "s")
-    if unit not in _UNITS:
-        raise ValueError(f"timestamp unit must be one of {sorted(_UNITS)}, not {unit!r}")
-    # Seconds are stored as milliseconds: Parquet has no seconds unit, and a frame should read
-    # back from Parquet exactly as it was written.
-    target = pa.timestamp("ms" if unit == "s" else unit, tz="UTC")
-    patterns = list(spec["fields"])
+    if spec and "how" not in spec:  # a definition's raw form
+        try:
+            spec = time_spec(spec)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
     columns = list(table.columns)
     for index, name in enumerate(table.column_names):
-        if not any(fnmatch.fnmatchcase(name, p) for p in patterns):
+        how = time_rule(name, spec, schema)
+        if how is None:
             continue
-        column = columns[index]
-        kind = column.type
-        try:
-            epoch = pa.timestamp(unit, tz="UTC")
-            if pa.types.is_integer(kind) or pa.types.is_null(kind):
-                columns[index] = column.cast(pa.int64()).cast(epoch).cast(target)
-            elif pa.types.is_floating(kind):
-                columns[index] = pc.round(column).cast(pa.int64()).cast(epoch).cast(target)
-            elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
-                columns[index] = pc.cast(column, target)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            continue  # not what the definition promised; keep the raw values
+        typed = _as_time(columns[index], how, name)
+        if typed is not None:
+            columns[index] = typed
     return pa.Table.from_arrays(columns, names=table.column_names)
+
+
+def _iso_times(column: pa.ChunkedArray) -> pa.ChunkedArray | pa.Array | None:
+    """A text column as UTC timestamps when its values are consistently ISO 8601 date-times:
+    every value (nulls aside) a date with a time of day, all with a zone or all without (then
+    UTC), and at least two of them or one on every row. None otherwise."""
+    valid = len(column) - column.null_count
+    if valid == 0 or (valid < 2 and column.null_count):
+        return None
+    first = column.drop_null()[0].as_py()
+    zoned = re.match(ISO_ZONED, first) is not None
+    if not zoned and re.match(ISO_NAIVE, first) is None:
+        return None  # most text columns stop here, at their first value
+    pattern = ISO_ZONED if zoned else ISO_NAIVE
+    if pc.sum(pc.match_substring_regex(column, pattern)).as_py() != valid:
+        return None
+    target = pa.timestamp("ms", tz="UTC")
+    try:  # Arrow parses ISO 8601 itself; sub-millisecond digits are cut, as below
+        parsed = pc.cast(column, pa.timestamp("ns", tz="UTC") if zoned else pa.timestamp("ns"))
+        return parsed.cast(pa.timestamp("ns", tz="UTC")).cast(target, safe=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    try:  # forms Arrow does not read (no seconds, "+02" zones), or years past 2262
+        return pa.array([_instant(v, "iso") for v in column.to_pylist()], type=target)
+    except (ValueError, OverflowError, pa.ArrowInvalid):
+        return None
+
+
+def detect_timestamps(table: pa.Table, skip: Iterable[str] = ()) -> pa.Table:
+    """Text columns (but those in ``skip``) holding consistent ISO 8601 date-times, as UTC
+    timestamps; a column where some value is no such time stays text."""
+    skipped = set(skip)
+    columns = list(table.columns)
+    changed = False
+    for index, name in enumerate(table.column_names):
+        kind = columns[index].type
+        if name in skipped or not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+            continue
+        typed = _iso_times(columns[index])
+        if typed is not None:
+            columns[index], changed = typed, True
+    return pa.Table.from_arrays(columns, names=table.column_names) if changed else table
+
+
+def _conform(column: pa.ChunkedArray, target: pa.DataType, kind: str,
+             name: str) -> pa.ChunkedArray | None:
+    """``column`` as its declared ``target`` type, or None to keep it (with a warning when
+    its values are not what was declared)."""
+    have = column.type
+    if have == target or (kind == "list" and (pa.types.is_list(have)
+                                              or pa.types.is_large_list(have))):
+        return None
+    if pa.types.is_null(have):
+        return column.cast(target)
+    if pa.types.is_timestamp(target):
+        return None  # type_timestamps has read it (and said so when it could not)
+    if pa.types.is_nested(have) or kind == "list":
+        return None  # an object or list where the definition says otherwise: as it came
+    if pa.types.is_string(target) and (pa.types.is_boolean(have)):
+        return pc.if_else(column, "true", "false")
+    try:
+        if pa.types.is_date(target) and (pa.types.is_string(have) or pa.types.is_timestamp(have)):
+            return pc.cast(column, target)
+        if pa.types.is_boolean(target) and not (pa.types.is_boolean(have)
+                                                or pa.types.is_string(have)):
+            raise ValueError("only text becomes a boolean")
+        return pc.cast(column, target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, ValueError):
+        pass
+    try:  # text with spaces, "1e3" for an integer...: value by value, losslessly
+        return pa.chunked_array([pa.array([_cast(v, target) for v in column.to_pylist()],
+                                          type=target)])
+    except (ValueError, TypeError, OverflowError, pa.ArrowInvalid):
+        pass
+    odd = next((v for v in column.to_pylist() if v is not None and _fits_not(v, target)), None)
+    warnings.warn(f"integkit: field {name!r} is declared {kind} but holds "
+                  f"{redact(repr(odd))[:40]}; the column stays {have}", FieldTypeWarning,
+                  stacklevel=4)
+    return None
+
+
+def _nested(column: pa.ChunkedArray, target: pa.DataType,
+            name: str) -> pa.ChunkedArray | None:
+    """A list of objects with its items' declared fields cast (None: as it is, with a
+    warning when a value is not what was declared)."""
+    if column.type == target:
+        return None
+    try:
+        return column.cast(target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
+        warnings.warn(f"integkit: the items of {name!r} hold a field that is not what the "
+                      f"schema declares ({redact(str(exc))[:80]}); the column stays as it came",
+                      FieldTypeWarning, stacklevel=4)
+        return None
+
+
+def apply_schema(table: pa.Table, schema: Mapping[str, str] | None,
+                 spec: Mapping[str, Any] | None = None) -> pa.Table:
+    """``table`` with every declared column in its declared type. Columns present are cast;
+    a declared field no record carried is added as a column of nulls, unless the records
+    carried it in another shape (an object where an id was declared: an expanded field) or
+    carried its object as null (one column of nulls says so already). Columns the schema does
+    not name are kept as they came."""
+    if not schema:
+        return table
+    names = table.column_names
+    columns = dict(zip(names, table.columns, strict=True))
+    present = set(names)
+    for name in names:  # every object a column belongs to was carried too
+        parts = name.split(".")
+        present.update(".".join(parts[:i]) for i in range(1, len(parts)))
+    added: dict[str, pa.Array] = {}
+    for name, kind in declared_columns(schema).items():
+        target = arrow_type(name, kind, spec, schema)
+        column = columns.get(name)
+        if column is not None:
+            fields = items(name, schema) if kind == "list" else None
+            if fields and (pa.types.is_list(column.type) or pa.types.is_large_list(column.type)):
+                target = retyped(column.type, {"[]." + k: v for k, v in fields.items()}, spec)
+                typed = _nested(column, target, name)
+            else:
+                typed = _conform(column, target, kind, name)
+            if typed is not None:
+                columns[name] = typed
+            continue
+        parts = name.split(".")
+        if name in present or any(".".join(parts[:i]) in columns for i in range(1, len(parts))):
+            continue
+        added[name] = pa.nulls(table.num_rows, target)
+    return pa.table([*(columns[n] for n in names), *added.values()], names=[*names, *added])
 
 
 def records_to_array(records: list[dict[str, Any]]) -> pa.StructArray | None:
@@ -295,16 +486,28 @@ def records_to_table(
     *,
     timestamps: dict[str, Any] | None = None,
     arrays: Sequence[pa.StructArray | None] | None = None,
+    schema: Mapping[str, str] | None = None,
 ) -> pa.Table:
-    """Flat, typed Arrow table of ``records``; pass ``arrays`` when pages were converted ahead."""
+    """Flat, typed Arrow table of ``records``; pass ``arrays`` when pages were converted ahead.
+
+    ``timestamps`` (see :func:`time_spec`) types the time fields, ``schema`` (dotted column ->
+    type name) the declared ones: with it, no records still make a table of its columns.
+    """
+    if timestamps and "how" not in timestamps:  # a definition's raw form
+        timestamps = time_spec(timestamps)
     rows = records if isinstance(records, list) else list(records)
     if not rows:
-        return pa.table({})
+        return empty_table(schema, timestamps)
     table = None
     if arrays is None:
         arrays = [records_to_array(rows)]
     if all(a is not None for a in arrays):
         table = combine_arrays(arrays)
     if table is None:
-        table = _slow_path(rows, timestamps)
-    return type_timestamps(table, timestamps)
+        table = _slow_path(rows, timestamps, schema)
+    table = type_timestamps(table, timestamps, schema)
+    if timestamps and timestamps.get("detect"):
+        table = detect_timestamps(table, skip=[
+            n for n in table.column_names
+            if (schema and n in schema) or time_rule(n, timestamps) is not None])
+    return apply_schema(table, schema, timestamps)

@@ -17,6 +17,7 @@ from typing import Any
 
 from .._errors import ConfigError
 from ._result import Page, PageSource, Result, Stats
+from ._schema import merge_schemas, merge_time_specs
 
 __all__ = ["ParallelResult"]
 
@@ -89,7 +90,8 @@ class ParallelResult(Result):
 
     def _split(self) -> list[Result]:
         if self._children is None:
-            sources = self._partitioner(self.stats)  # probes it sends count in the stats
+            with self.stats.timing():  # probes it sends count in the stats
+                sources = self._partitioner(self.stats)
             # partitions of one listing: this Result drops repeats across them; independent
             # listings (gather): each drops its own. Warnings come from here, the reader.
             self._children = [Result(s, prefetch=False, stats=self.stats,
@@ -97,6 +99,15 @@ class ParallelResult(Result):
                               for s in sources]
             self._taken = [0] * len(self._children)
         return self._children
+
+    def _shape(self) -> tuple[dict[str, Any] | None, dict[str, str] | None]:
+        """The partitions' time fields and schemas together (gathered listings may differ:
+        each one's columns are typed as its own source declares)."""
+        sources = [c._source for c in self._children or ()]  # noqa: SLF001
+        if not sources or all(s is self._source for s in sources):
+            return super()._shape()
+        return (merge_time_specs(*(s.timestamps for s in sources)),
+                merge_schemas(*(getattr(s, "schema", None) for s in sources)) or None)
 
     def _merge(self, page: Page) -> Page:
         """Add a partition's page to this Result (without records another gave before)."""

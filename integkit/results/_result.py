@@ -39,7 +39,7 @@ from ..pagination import (
     request_identity,
     restored_request,
 )
-from ._arrow import records_to_array, records_to_table, require_objects
+from ._arrow import apply_schema, records_to_array, records_to_table, require_objects
 from ._checkpoint import Checkpoint, fingerprint
 from ._dedupe import RecordKeys, warn_duplicates
 from ._estimate import Estimate
@@ -62,7 +62,8 @@ class Fetched:
 
 
 class PageSource(Protocol):
-    """What a Result reads pages from (the connector engine implements it)."""
+    """What a Result reads pages from (the connector engine implements it). A source may also
+    declare ``schema`` (dotted column -> type name: see integkit.results._schema)."""
 
     service: str
     endpoint: str
@@ -98,7 +99,12 @@ class Page:
 
 @dataclass
 class Stats:
-    """What reading a Result cost so far."""
+    """What reading a Result cost so far.
+
+    ``seconds`` is wall-clock time: how long at least one page was being fetched, so pages
+    fetched at once by parallel workers count once (a read paused between pages does not
+    count). ``call_seconds`` adds up every page's fetch, worker by worker.
+    """
 
     calls: int = 0
     attempts: int = 0
@@ -112,7 +118,29 @@ class Stats:
     bytes: int = 0
     seconds: float = 0.0
     duplicates: int = 0
+    call_seconds: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    _active: int = field(default=0, repr=False, compare=False)  # fetches in flight
+    _mark: float = field(default=0.0, repr=False, compare=False)  # wall time counted up to
+
+    @contextlib.contextmanager
+    def timing(self) -> Iterator[None]:
+        """Time one fetch (or a partition probe): wall time while any is in flight goes to
+        ``seconds`` (kept up to date as each one ends), its own duration to ``call_seconds``."""
+        begin = time.perf_counter()
+        with self._lock:
+            if self._active == 0:
+                self._mark = begin
+            self._active += 1
+        try:
+            yield
+        finally:
+            end = time.perf_counter()
+            with self._lock:
+                self.seconds += end - self._mark
+                self._mark = end
+                self._active -= 1
+                self.call_seconds += end - begin
 
     def add(self, trace: CallTrace) -> None:
         with self._lock:
@@ -300,7 +328,6 @@ class Result:
         primary_key = getattr(source, "primary_key", None) if dedupe else None
         self._keys = RecordKeys(primary_key) if primary_key else None
         self._warn_repeats = warn
-        self._lock = threading.Lock()
         self._read_lock = threading.RLock()  # one reader commits at a time
         self._readers = 0  # open pages() iterators: the page ahead lives while one does
         self._ahead: _PageAhead | None = None
@@ -368,11 +395,9 @@ class Result:
                trail: PageTrail) -> _Step:
         """Fetch one page and work out the next request, touching no committed state; a
         next request that repeats one of ``trail`` raises PaginationError."""
-        started = time.perf_counter()
-        fetched = self._source.fetch(request)
+        with self.stats.timing():
+            fetched = self._source.fetch(request)
         self.stats.add(fetched.trace)
-        with self._lock:
-            self.stats.seconds += time.perf_counter() - started
         require_objects(fetched.records, service=self.service, endpoint=self.endpoint)
         if paginator is None:
             paginator = detect_paginator(fetched.response, fetched.data)  # type: ignore[arg-type]
@@ -581,6 +606,10 @@ class Result:
         self._result_cache = (cache, max_age, key)
         return self
 
+    def _shape(self) -> tuple[dict[str, Any] | None, dict[str, str] | None]:
+        """How this Result's records become a table: its source's time fields and schema."""
+        return self._source.timestamps, getattr(self._source, "schema", None)
+
     def _from_cache(self) -> pa.Table | None:
         if self._result_cache is None or self._pages or self._table is not None:
             return None
@@ -589,6 +618,8 @@ class Result:
         if table is not None:
             self.stats.cache_hits += 1
             self.stats.records = table.num_rows
+            timestamps, schema = self._shape()
+            table = apply_schema(table, schema, timestamps)  # written by an older schema
         return table
 
     def to_arrow(self, *, progress: bool | None = None) -> pa.Table:
@@ -608,9 +639,10 @@ class Result:
             ]
             if self.max_records is not None and len(records) > self.max_records:
                 records, arrays = records[: self.max_records], None
+            timestamps, schema = self._shape()
             with _bulk_allocation():
                 self._table = records_to_table(
-                    records, timestamps=self._source.timestamps, arrays=arrays
+                    records, timestamps=timestamps, arrays=arrays, schema=schema
                 )
             if self._result_cache is not None and self.max_records is None:
                 cache, _, key = self._result_cache
@@ -622,8 +654,9 @@ class Result:
 
     def to_frame(self, *, progress: bool | None = None) -> pd.DataFrame:
         """All records as a pandas DataFrame: dotted columns for nested fields, typed times
-        (``progress``: a bar while pages arrive; default: where someone sees it)."""
-        return self.to_arrow(progress=progress).to_pandas()
+        (``progress``: a bar while pages arrive; default: where someone sees it). Declared
+        dates are ``datetime64`` too."""
+        return self.to_arrow(progress=progress).to_pandas(date_as_object=False)
 
     def to_parquet(self, path: str | Path, **options: Any) -> Path:
         """Write all records to a Parquet file; returns its path."""
@@ -645,7 +678,9 @@ class Result:
                 continue
             records.extend(self._pages[index].records[: n - len(records)])
             index += 1
-        return records_to_table(records, timestamps=self._source.timestamps).to_pandas()
+        timestamps, schema = self._shape()
+        return records_to_table(records, timestamps=timestamps, schema=schema).to_pandas(
+            date_as_object=False)
 
     def __len__(self) -> int:
         """Records fetched so far (not the total, which most APIs do not tell)."""

@@ -26,6 +26,7 @@ import datetime as dt
 import decimal
 import hashlib
 import math
+import re
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -64,6 +65,7 @@ COLLECTION_SIZE = 200  # records per sObject Collections request
 _ORG_TABLE = ("CREATE TABLE IF NOT EXISTS ik_salesforce_org (account TEXT PRIMARY KEY, "
               "daily INTEGER NOT NULL, seen REAL NOT NULL)")
 _COMPOUND = ("address", "location")  # not selectable as one column in every API
+_PLAIN_FIELD = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$")
 
 
 def _jsonable(value: Any) -> Any:
@@ -381,7 +383,8 @@ class SalesforceConnection(Connection):
             raise ConfigError("Bulk API 2.0 runs no OFFSET, GROUP BY, COUNT() or subqueries; "
                               "use bulk=False")
         result = SalesforceResult(listing, types=lambda cols: self.column_types(
-            listing.object, cols) if listing.object else {}, checkpoint=checkpoint,
+            listing.object, cols) if listing.object else {},
+            columns=lambda: self.query_columns(listing), checkpoint=checkpoint,
             max_records=max_records, on_complete=listing.finished)
         if cache:
             max_age = 86_400.0 if cache is True else duration(cache, "cache")
@@ -443,20 +446,37 @@ class SalesforceConnection(Connection):
         relationship's describe."""
         out: dict[str, str] = {}
         for column in columns:
-            kind = self._path_type(object, column.split("."))
-            if kind is not None:
-                out[column] = kind
+            found = self._path_field(object, column.split("."))
+            if found is not None:
+                out[column] = found[1]
         return out
 
-    def _path_type(self, object: str, path: builtins.list[str]) -> str | None:
+    def query_columns(self, listing: SoqlListing) -> builtins.list[str]:
+        """The columns of a query's rows, spelt as Salesforce spells them (``Id``, ``Account.
+        Name``): what the frame of a query that returned no row holds. Aggregates and
+        subqueries are left out (their columns come with their rows)."""
+        if listing.parts is None or listing.object is None:
+            return []
+        out = []
+        for item in listing.parts.fields:
+            if not _PLAIN_FIELD.match(item):
+                continue
+            found = self._path_field(listing.object, item.split("."))
+            out.append(found[0] if found is not None else item)
+        return list(dict.fromkeys(out))
+
+    def _path_field(self, object: str, path: builtins.list[str]) -> tuple[str, str] | None:
+        """(the field path as the describe spells it, its type), or None when unknown."""
         fields = {f["name"].lower(): f for f in self.describe(object).get("fields", [])}
         if len(path) == 1:
             field = fields.get(path[0].lower())
-            return str(field["type"]) if field else None
+            return (str(field["name"]), str(field["type"])) if field else None
         for field in fields.values():
-            if str(field.get("relationshipName") or "").lower() == path[0].lower():
+            relation = str(field.get("relationshipName") or "")
+            if relation.lower() == path[0].lower():
                 targets = field.get("referenceTo") or []
-                return self._path_type(targets[0], path[1:]) if len(targets) == 1 else None
+                found = self._path_field(targets[0], path[1:]) if len(targets) == 1 else None
+                return None if found is None else (f"{relation}.{found[0]}", found[1])
         return None
 
     def retrieve(self, resource: str, id: str, **params: Any) -> dict[str, Any]:

@@ -93,15 +93,21 @@ class SalesforceResult(Result):
     """
 
     def __init__(self, *args: Any, types: Callable[[list[str]], Mapping[str, str]],
-                 **kwargs: Any) -> None:
+                 columns: Callable[[], list[str]] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._types = types
+        self._columns = columns  # a query's columns, for its frame when no row comes
         self._raw: pa.Table | None = None  # the untyped table ``_typed`` was made from
         self._typed: pa.Table | None = None
 
     def _apply(self, table: pa.Table) -> pa.Table:
         if not table.num_columns:
-            return table
+            if table.num_rows or self._columns is None:
+                return table
+            names = self._columns()  # no row: the selected fields, typed by the describe
+            types = self._types(names)
+            return pa.schema([pa.field(n, ARROW_TYPES.get(types.get(n, ""), pa.string()))
+                              for n in names]).empty_table()
         return type_table(table, self._types(table.column_names))
 
     def to_arrow(self, *, progress: bool | None = None) -> pa.Table:
@@ -119,7 +125,7 @@ class SalesforceResult(Result):
     def head(self, n: int = 5) -> pd.DataFrame:
         """The first ``n`` records as a typed DataFrame, fetching only the pages they need."""
         frame = super().head(n)
-        if frame.empty:
-            return frame
+        if not len(frame):
+            return self._apply(pa.table({})).to_pandas(date_as_object=False)
         table = pa.Table.from_pandas(frame, preserve_index=False)
         return self._apply(table).to_pandas(date_as_object=False)
