@@ -37,6 +37,7 @@ from .engine import Connection, available_services
 from .http import ApiDeprecationWarning, ServerHintWarning
 from .ledger import costs, usage
 from .notebook import dashboard, login
+from .pagination import PaginationWarning
 from .results import DuplicateRecordWarning, FieldTypeWarning, Page, Result, Stats, gather
 from .state import StateFallbackWarning
 
@@ -60,6 +61,7 @@ __all__ = [
     "OriginError",
     "Page",
     "PaginationError",
+    "PaginationWarning",
     "PermissionDeniedError",
     "QuotaExceededError",
     "RateLimitError",

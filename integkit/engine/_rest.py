@@ -48,6 +48,7 @@ from ..http import (
 from ..http._context import TRACE_KEY
 from ..pagination import (
     DEFAULT_MAX_EMPTY_PAGES,
+    PAGE_SIZE_PARAMS,
     PageRequest,
     Paginator,
     check_max_empty_pages,
@@ -188,7 +189,7 @@ class Listing:
         paginator = self.new_paginator()
         if paginator is not None:
             paginator.init_request(request)
-        for name in ("limit", "per_page", "page_size", "pageSize", "count", "maxResults"):
+        for name in PAGE_SIZE_PARAMS:
             value = request.params.get(name)
             if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
                 return int(value)
