@@ -31,7 +31,8 @@ from ._errors import (
     StateError,
     TimeoutError,
 )
-from ._events import CallEvent, off, on
+from ._events import CallEvent
+from ._hooks import off, on
 from ._version import __version__
 from .engine import Connection, available_services
 from .http import ApiDeprecationWarning, ServerHintWarning

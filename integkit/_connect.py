@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import inspect
+import re
 import threading
 import weakref
 from typing import Any
@@ -12,14 +14,19 @@ import httpx
 
 from ._config import profile as config_profile
 from ._errors import ConfigError
+from ._suggest import unknown_keyword
 from .auth import ApiKey, Basic, Bearer, OAuth2
-from .engine import Connection, ConnectorDef, load_definition
+from .engine import Connection, ConnectorDef, available_services, limits_status, load_definition
+from .http import Quota, RateLimiter
 
 __all__ = ["connect", "default_connection", "live_connections", "quota", "rest"]
 
 _defaults: dict[str, Connection] = {}
 _defaults_lock = threading.Lock()
 _latest: dict[str, weakref.ref[Connection]] = {}  # the connection ik.quota(service) reports on
+# ... and its limiter and quota, which outlive it: ``ik.quota("rest")`` after a one-line
+# ``ik.rest(url).list(...).to_frame()`` still reports them.
+_limits: dict[str, tuple[RateLimiter | None, Quota | None]] = {}
 _AUTH_PARAMS = ("api_key", "token", "username", "password")
 
 
@@ -166,6 +173,26 @@ def _connection_class(definition: ConnectorDef, allow_modules: Any = None) -> ty
     return cls
 
 
+# Where a keyword given to ik.connect / ik.rest belongs instead.
+_ELSEWHERE = {"conn.list(...)": Connection.list_options()}
+
+
+def _connect_keywords(cls: type[Connection], definition: ConnectorDef) -> set[str]:
+    """Every keyword ``ik.connect`` takes for ``definition``: its own, the connection
+    class's (and the pipeline's), and the credentials its auth scheme reads."""
+    names = {"profile", "endpoint_url", *_CONSENTS, *_AUTH_PARAMS, *cls.keywords()}
+    names.add(str(definition.auth.get("param", "api_key")))
+    if definition.auth.get("type") == "oauth2":
+        names.update(_OAUTH_SETTINGS)
+    return names
+
+
+def _without_qualname(exc: TypeError) -> str:
+    """A TypeError's text without the inner function it names (``PipelineOptions.__init__()``),
+    which means nothing to the caller."""
+    return re.sub(r"^[\w.]+\(\) ", "", str(exc))
+
+
 def connect(service: str, *, profile: str | None = None, **options: Any) -> Connection:
     """A connection to ``service`` (a shipped connector's name, or a definition file's path).
 
@@ -187,8 +214,18 @@ def connect(service: str, *, profile: str | None = None, **options: Any) -> Conn
             raise ConfigError(f"{name} is consent given to one definition: pass it to "
                               f"ik.connect(...), not in the config file's profile")
     settings = {**configured, **options}
+    cls = _connection_class(definition, settings.get("allow_modules"))
+    accepted = _connect_keywords(cls, definition)
+    for name in options:
+        if name not in accepted:
+            raise unknown_keyword(f"ik.connect({service!r})", name, accepted,
+                                  elsewhere=_ELSEWHERE)
+    for name in configured:
+        if name not in accepted:
+            raise unknown_keyword(f"the config file's profile for {definition.service!r}",
+                                  name, accepted)
     definition = definition.with_consent(settings.pop("allow_env", None))
-    cls = _connection_class(definition, settings.pop("allow_modules", None))
+    settings.pop("allow_modules", None)
     auth, who = _auth_from(definition, settings, profile)
     for key, value in who.items():
         settings.setdefault(key, value)
@@ -198,9 +235,15 @@ def connect(service: str, *, profile: str | None = None, **options: Any) -> Conn
     try:
         conn = cls(definition, auth=auth, **settings)
     except TypeError as exc:
-        raise ConfigError(f"connect({service!r}): {exc}") from None
-    _latest[conn.service] = weakref.ref(conn)
+        raise ConfigError(f"ik.connect({service!r}): {_without_qualname(exc)}") from None
+    _remember(conn)
     return conn
+
+
+def _remember(conn: Connection) -> None:
+    """``conn`` is the one ``ik.quota(conn.service)`` reports on from now on."""
+    _latest[conn.service] = weakref.ref(conn)
+    _limits[conn.service] = (conn.limiter, conn.quota)
 
 
 def default_connection(service: str) -> Connection:
@@ -218,14 +261,17 @@ def live_connections() -> list[Connection]:
     return [conn for conn in found if conn is not None]
 
 
-def quota(service: str | Connection, *, clear_pause: bool = False) -> dict[str, Any]:
+def quota(service: str | Connection | None = None, *,
+          clear_pause: bool = False) -> dict[str, Any]:
     """Remaining budget, reset times and throttle state of ``service``'s shared limits.
 
     Limits and budgets live in the state backend, so this is what every process sharing the
-    key has left, seen through the connection made last in this process (else ``ik.<service>``).
-    ``pauses`` lists what the server asked every client to wait for (with the time it asked
-    for, when that was longer than integkit holds calls); ``clear_pause=True`` lifts them
-    first, for every process of the key (when a server's hint was wrong).
+    key has left, seen through the connection made last in this process for ``service`` (a
+    shipped connector's name, an ``ik.rest(..., name=)``, ``"rest"`` by default), even once
+    that connection is gone; else ``ik.<service>``. ``pauses`` lists what the server asked
+    every client to wait for (with the time it asked for, when that was longer than integkit
+    holds calls); ``clear_pause=True`` lifts them first, for every process of the key (when
+    a server's hint was wrong).
 
     >>> ik.quota("salesforce")["budgets"]["daily"]["remaining"]   # doctest: +SKIP
     98211
@@ -236,9 +282,24 @@ def quota(service: str | Connection, *, clear_pause: bool = False) -> dict[str, 
         raise ConfigError(f"clear_pause must be True or False, not {clear_pause!r}")
     if isinstance(service, Connection):
         return service.quota_status(clear_pause=clear_pause)
+    made = sorted(_limits)
+    if not isinstance(service, str):
+        raise ConfigError(
+            "ik.quota() needs the service's name or the connection: ik.quota('stripe'), "
+            f"ik.quota(conn); connections made in this process: {', '.join(made) or 'none'}")
     ref = _latest.get(service)
     conn = ref() if ref is not None else None
-    return (conn or default_connection(service)).quota_status(clear_pause=clear_pause)
+    if conn is not None:
+        return conn.quota_status(clear_pause=clear_pause)
+    if service in _limits:
+        return limits_status(service, *_limits[service], clear_pause=clear_pause)
+    if service in available_services():
+        return default_connection(service).quota_status(clear_pause=clear_pause)
+    raise ConfigError(
+        f"ik.quota({service!r}): no connection named {service!r} was made in this process, "
+        f"and it is not a shipped connector ({', '.join(available_services())}). Pass the "
+        f"connection itself (ik.quota(api) for api = ik.rest(..., name={service!r})); "
+        f"connections made here: {', '.join(made) or 'none'}")
 
 
 def rest(
@@ -269,6 +330,10 @@ def rest(
     ...               paginator={"type": "cursor", "cursor_path": "meta.next"})  # doctest: +SKIP
     >>> api.list("/orders", status="open").to_frame()
     """
+    accepted = {*inspect.signature(rest).parameters, *Connection.keywords()} - {"options"}
+    for keyword in options:
+        if keyword not in accepted:
+            raise unknown_keyword("ik.rest()", keyword, accepted, elsewhere=_ELSEWHERE)
     definition = ConnectorDef(
         service=name, base_url=base_url, paginator=paginator, records_path=records_path,
         primary_key=primary_key,
@@ -276,5 +341,5 @@ def rest(
         idempotency={"header": idempotency_header} if idempotency_header else {},
     )
     conn = Connection(definition, auth=auth, **options)
-    _latest[conn.service] = weakref.ref(conn)
+    _remember(conn)
     return conn

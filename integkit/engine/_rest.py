@@ -10,10 +10,12 @@ from __future__ import annotations
 import builtins
 import contextvars
 import copy
+import inspect
+import re
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -25,6 +27,7 @@ from .._errors import ConfigError, PaginationError, StateError
 from .._errors import TimeoutError as CallTimeout
 from .._events import logger, redact
 from .._jsonpath import find, find_records
+from .._suggest import slip_of
 from .._validate import check_params, duration, whole
 from .._validate import parallel as check_parallel
 from .._validate import timeout as check_timeout
@@ -67,18 +70,45 @@ from ._estimate import estimate_listing
 from ._history import ListingRun, record_run
 from ._responses import decode_json, error_for_response, error_for_transport
 
-__all__ = ["Connection", "Listing"]
+__all__ = ["Connection", "Listing", "limits_status"]
 
 USER_AGENT = f"integkit/{__version__} (+https://pypi.org/project/integkit)"
 _ABSENT = object()
 DEFAULT_DEADLINE = 300.0  # seconds one call may take in all, retries and waits included
 _PRIORITIES = ("interactive", "bulk")
+# Pipeline options a Connection derives itself: not keywords of its constructor.
+_DERIVED_OPTIONS = frozenset({"base_urls", "request_id_header", "limiter", "quota", "origins",
+                              "identity", "cache_storage"})
 
 
 # The deadline of the listing whose page is being sent, if it has one: (monotonic instant,
 # seconds allowed). A context variable, so connectors' own send() need not pass it along.
 _listing_deadline: contextvars.ContextVar[tuple[float, float] | None] = contextvars.ContextVar(
     "integkit_listing_deadline", default=None)
+
+
+def limits_status(service: str, limiter: RateLimiter | None, quota: Quota | None, *,
+                  clear_pause: bool = False) -> dict[str, Any]:
+    """What :meth:`Connection.quota_status` reports, from a connection's limiter and quota
+    alone (they read the shared state), so it outlives the connection."""
+    cleared = limiter.clear_pauses() if limiter and clear_pause else 0
+    limits = limiter.status() if limiter else []
+    now = time.time()
+    paused = [t for t in limits if t["paused_until"] and t["paused_until"] > now]
+    return {
+        "service": service,
+        "budgets": quota.status() if quota else {},
+        "limits": limits,
+        "throttled": bool(paused),
+        "resumes_in": max(t["paused_until"] for t in paused) - now if paused else 0.0,
+        "pauses": [{"tier": t["tier"], "key": t["key"],
+                    "seconds_left": t["paused_until"] - now,
+                    "server_asked_seconds": (t["server_asked_until"] - now
+                                             if t["server_asked_until"] else None)}
+                   for t in paused],
+        "pauses_cleared": cleared,
+        "seconds_waited": limiter.waited if limiter else 0.0,
+    }
 
 
 @dataclass
@@ -307,6 +337,20 @@ class Connection:
             event_hooks={"response": [self.origins.check_redirect]},
         )
 
+    @classmethod
+    def keywords(cls) -> frozenset[str]:
+        """The keywords this class's constructor takes: its own and its bases', and the call
+        pipeline's options that ``**pipeline`` passes on (``max_connections``, ``sleep``)."""
+        names = {f.name for f in fields(PipelineOptions)} - _DERIVED_OPTIONS
+        for klass in cls.__mro__:
+            init = klass.__dict__.get("__init__")
+            if init is None or not issubclass(klass, Connection):
+                continue
+            names.update(p.name for p in inspect.signature(init).parameters.values()
+                         if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+                         and p.name not in ("self", "definition"))
+        return frozenset(names)
+
     def _limits(
         self, rate_limit: Any, quotas: dict[str, Any] | None, state_url: str | None,
         account: str, user: str | None, key_prefix: str | None, max_pause: float,
@@ -398,24 +442,7 @@ class Connection:
         """Budgets left, reset times, limiter tiers and whether calls are being held back (a
         server's pause: ``pauses``, with the time the server asked for); ``clear_pause``
         first lifts every pause on this connection's limits, for every process."""
-        cleared = self.limiter.clear_pauses() if self.limiter and clear_pause else 0
-        limits = self.limiter.status() if self.limiter else []
-        now = time.time()
-        paused = [t for t in limits if t["paused_until"] and t["paused_until"] > now]
-        return {
-            "service": self.service,
-            "budgets": self.quota.status() if self.quota else {},
-            "limits": limits,
-            "throttled": bool(paused),
-            "resumes_in": max(t["paused_until"] for t in paused) - now if paused else 0.0,
-            "pauses": [{"tier": t["tier"], "key": t["key"],
-                        "seconds_left": t["paused_until"] - now,
-                        "server_asked_seconds": (t["server_asked_until"] - now
-                                                 if t["server_asked_until"] else None)}
-                       for t in paused],
-            "pauses_cleared": cleared,
-            "seconds_waited": self.limiter.waited if self.limiter else 0.0,
-        }
+        return limits_status(self.service, self.limiter, self.quota, clear_pause=clear_pause)
 
     # -- one call -------------------------------------------------------------------------
     def _encode(self, params: dict[str, Any] | None) -> Any:
@@ -469,7 +496,11 @@ class Connection:
 
     def http_kwargs(self, request: PageRequest) -> dict[str, Any]:
         """The query and body of ``request`` as httpx takes them (encoded the service's way)."""
-        kwargs: dict[str, Any] = {"params": self._encode(request.params)}
+        params = self._encode(request.params)
+        query = httpx.URL(request.url).params
+        if params and query:  # httpx replaces a URL's own query with params=: keep both
+            params = query.merge(params)
+        kwargs: dict[str, Any] = {"params": params}
         if request.json is not None:
             kwargs["json"] = request.json
         if request.data is not None:
@@ -546,6 +577,7 @@ class Connection:
         page raises TimeoutError.
         """
         spec = self._resource(resource)
+        self._check_slips(spec, params)
         endpoint = spec.endpoint or (
             spec.path if spec.name.startswith(("/", "http")) else f"{spec.name}.list")
         clock = self._listing_options(endpoint, max_records=max_records, parallel=parallel,
@@ -577,6 +609,29 @@ class Connection:
                                  max_age=max_age,
                                  key=f"{self.service}-{spec.name}-{listing.history_key()}")
         return result
+
+    @classmethod
+    def list_options(cls) -> frozenset[str]:
+        """integkit's own keywords of :meth:`list` (every other keyword is a query
+        parameter of the service)."""
+        return frozenset(p.name for p in inspect.signature(Connection.list).parameters.values()
+                         if p.kind == p.KEYWORD_ONLY)
+
+    def _check_slips(self, spec: Resource, params: dict[str, Any]) -> None:
+        """A query parameter that is a slip of one of integkit's own options (``max_record=``,
+        ``paralel=``) and no parameter the resource declares is a ConfigError: sent as it
+        is, it would leak into the query and the option would silently not apply."""
+        guarded = self.list_options() - {"json", "method"}  # everyday words APIs use too
+        declared = set(spec.params) | set(re.findall(r"{(\w+)}", spec.path))
+        for name in params:
+            meant = None if name in declared else slip_of(name, guarded)
+            if meant is not None:
+                raise ConfigError(
+                    f"{self.service}.list({spec.name!r}): {name}= looks like a slip of "
+                    f"integkit's {meant}=, so it was not sent to the service as a query "
+                    f"parameter; did you mean {meant}=? If the API really takes a "
+                    f"parameter named {name!r}, put it in the path: "
+                    f"list({spec.path.split('?')[0] + '?' + name + '=...'!r})")
 
     def _listing_options(
         self, endpoint: str, *, max_records: Any, parallel: Any, deadline: Any,
