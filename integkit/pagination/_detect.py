@@ -147,7 +147,7 @@ class FirstPage:
         """The first whole number found at one of ``paths`` in the body: (path, value)."""
         for path in paths:
             value = self.body(path)
-            if isinstance(value, str) and value.isdigit():
+            if isinstance(value, str) and value.isdecimal():
                 value = int(value)
             if isinstance(value, int) and not isinstance(value, bool):
                 return path, value
@@ -158,7 +158,7 @@ class FirstPage:
         query = self.query
         for name in names:
             value = query.get(name, "")
-            if value.isdigit():
+            if value.isdecimal():
                 return name, int(value)
         return None
 
@@ -170,7 +170,7 @@ class FirstPage:
             return "body", *found
         for name in _TOTAL_HEADERS:
             value = (self.header(name) or "").strip()
-            if value.isdigit():
+            if value.isdecimal():
                 return "header", name, int(value)
         return None
 
@@ -219,9 +219,9 @@ def _next_page_header(page: FirstPage) -> Found | None:
     current = page.param(_PAGE_PARAMS)
     paginator = PageNumber(
         page=current[1] if current else 1, page_param=current[0] if current else "page",
-        limit=size[1] if size else (int(per_page) if per_page.isdigit() else None),
+        limit=size[1] if size else (int(per_page) if per_page.isdecimal() else None),
         limit_param=size[0] if size else "per_page", next_page_header="X-Next-Page")
-    if value.strip().isdigit():
+    if value.strip().isdecimal():
         return 0.95, paginator, "an X-Next-Page header"
     return _LAST_PAGE, paginator, "an empty X-Next-Page header (the last page)"
 
@@ -409,7 +409,7 @@ def _advice(page: FirstPage) -> str | None:
     flags = [path for path, value in page.values(_MORE_FLAGS) if value is True]
     more = {"has_more_path": flags[0]} if flags else {}
     for path, value in page.values(_NEXT_KEYS):
-        if value in (None, "", False, True) or isinstance(value, dict | list):
+        if value is None or value == "" or isinstance(value, bool | dict | list):
             continue
         if isinstance(value, int):
             reasons.append(f"the body has {path}: {value} (a page number)")

@@ -34,7 +34,7 @@ def _header_int(response: httpx.Response | None, name: str | None) -> int | None
     if response is None or not name:
         return None
     value = response.headers.get(name, "").strip()
-    return int(value) if value.isdigit() else None
+    return int(value) if value.isdecimal() else None
 
 
 def _set(request: PageRequest, location: str, name: str, value: Any) -> None:
