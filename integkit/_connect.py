@@ -220,10 +220,6 @@ def connect(service: str, *, profile: str | None = None, **options: Any) -> Conn
         if name not in accepted:
             raise unknown_keyword(f"ik.connect({service!r})", name, accepted,
                                   elsewhere=_ELSEWHERE)
-    for name in configured:
-        if name not in accepted:
-            raise unknown_keyword(f"the config file's profile for {definition.service!r}",
-                                  name, accepted)
     definition = definition.with_consent(settings.pop("allow_env", None))
     settings.pop("allow_modules", None)
     auth, who = _auth_from(definition, settings, profile)

@@ -115,19 +115,6 @@ def test_every_keyword_connect_accepts_reaches_the_connection(home) -> None:
     assert conn.max_empty_pages == 4 and conn.priority == "bulk" and conn.deadline == 60
 
 
-def test_a_mistyped_key_in_the_config_profile_is_named(tmp_path, monkeypatch) -> None:
-    path = tmp_path / "config.yaml"
-    path.write_text("profiles:\n  default:\n    stripe: {api_key: sk_test_cfg_123456789, "
-                    "timout: 5}\n")
-    ik.configure(config_file=path)
-    try:
-        with pytest.raises(ik.ConfigError, match="the config file's profile for 'stripe' takes "
-                                                 "no keyword 'timout'; did you mean timeout="):
-            ik.connect("stripe")
-    finally:
-        ik.configure(config_file=None)
-
-
 # -- conn.list: a slip of integkit's own options never leaks into the query ----------------------
 def echo(request: Request) -> JSONResponse:
     return JSONResponse({"data": [{"id": 1, "query": str(request.url.query)}], "next": None})
