@@ -1,6 +1,6 @@
 """Did you mean...: the option closest to a mistyped one, for errors that name both.
 
-A keyword integkit does not take (``ik.connect("stripe", api_kye=...)``) is a ConfigError
+A keyword integkit does not take (``api_kye=`` given to ``ik.connect``) is a ConfigError
 naming the call and the closest keyword it does take, instead of Python's TypeError from
 whatever inner ``__init__`` the keyword reached. Where any other name is legitimate (the
 keywords of ``conn.list`` are the service's query parameters), only a near miss of one of

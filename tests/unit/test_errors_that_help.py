@@ -10,6 +10,7 @@ a method or function that does not exist. Calls go over real loopback HTTP (``ho
 from __future__ import annotations
 
 import ast
+import dataclasses
 import datetime as dt
 import gc
 import inspect
@@ -319,3 +320,99 @@ def test_the_scan_catches_a_name_that_does_not_exist() -> None:
     assert names_resolve("shopify", ".inventory.check")  # set in __init__, typed by its line
     assert not names_resolve("shopify", ".inventory.count_all")
     assert names_resolve("stripe", ".create_payment_intent")  # an operation of the definition
+
+
+def _arguments(text: str, start: int) -> str:
+    """The argument text of the call whose ``(`` is at ``start`` (quotes and brackets
+    balanced), or what there is of it."""
+    depth, quote, index = 0, "", start
+    while index < len(text):
+        char = text[index]
+        if quote:
+            quote = "" if char == quote and text[index - 1] != "\\" else quote
+        elif char in "\"'":
+            quote = char
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+            if depth == 0:
+                return text[start + 1:index]
+        index += 1
+    return text[start + 1:]
+
+
+def _top_level_keywords(arguments: str) -> tuple[str | None, list[str]]:
+    """The first positional argument's literal text and the keywords of a call's arguments,
+    at its own level (not those of nested calls or dicts)."""
+    parts, depth, quote, current = [], 0, "", ""
+    for index, char in enumerate(arguments):
+        if quote:
+            quote = "" if char == quote and arguments[index - 1] != "\\" else quote
+        elif char in "\"'":
+            quote = char
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif char == "," and depth == 0:
+            parts.append(current.strip())
+            current = ""
+            continue
+        current += char
+    parts.append(current.strip())
+    keywords = [m.group(1) for part in parts
+                if (m := re.match(r"([A-Za-z_]\w*)\s*=(?!=)", part))]
+    first = parts[0] if parts and not re.match(r"[A-Za-z_]\w*\s*=(?!=)", parts[0]) else None
+    return first, keywords
+
+
+def _accepted(function: str, first: str | None) -> set[str] | None:
+    """The keywords ``ik.<function>`` takes (None: any, it passes them on)."""
+    from integkit._connect import _connect_keywords
+
+    if function == "connect":
+        literal = (first or "").strip("'\"")
+        services = [literal] if literal in available_services() else available_services()
+        return set().union(*(_connect_keywords(_connection_class(definition_of(s)),
+                                               definition_of(s)) for s in services))
+    if function == "rest":
+        return {*inspect.signature(ik.rest).parameters, *Connection.keywords()}
+    if function == "configure":  # configure(**changes): the settings there are
+        return {f.name for f in dataclasses.fields(ik.Settings)}
+    if function == "sandbox":  # ik.sandbox(service, **options) starts integkit.sandbox's
+        from integkit.sandbox import sandbox
+
+        return set(inspect.signature(sandbox).parameters)
+    target: Any = ik
+    for part in function.split("."):
+        target = getattr(target, part, None)
+    if target is None or not callable(target):
+        return None
+    try:
+        parameters = inspect.signature(target).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind == p.VAR_KEYWORD for p in parameters):
+        return None
+    return {p.name for p in parameters}
+
+
+def test_no_message_names_an_option_a_call_does_not_take() -> None:
+    checked, wrong = 0, []
+    for where, text in _texts():
+        for match in re.finditer(r"(?<![\w.])ik\.([\w.]+)\(", text):
+            if match.group(1).split(".")[0] in available_services():
+                continue  # ik.stripe.list(...): the rest are the service's parameters
+            first, keywords = _top_level_keywords(_arguments(text, match.end() - 1))
+            accepted = _accepted(match.group(1), first) if keywords else None
+            if accepted is None:
+                continue
+            checked += len(keywords)
+            wrong += [f"{where}: ik.{match.group(1)}(... {k}=" for k in keywords
+                      if k not in accepted]
+    assert checked > 100  # ik.connect(..., allowed_origins=...), ik.configure(state=...)...
+    assert wrong == []
+    assert _top_level_keywords('"stripe", api_kye=1, retry={"a": (1, 2)}') == (
+        '"stripe"', ["api_kye", "retry"])
+    assert "api_kye" not in _accepted("connect", '"stripe"')  # type: ignore[operator]
