@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 import integkit as ik
-from integkit._connect import _connection_class
+from integkit._connect import _connection_class, live_connections
 from integkit._events import EVENTS
 from integkit.engine import Connection, ConnectorDef, Resource, available_services
 from integkit.engine import load_definition as definition_of
@@ -167,6 +167,7 @@ def test_quota_reports_a_rest_connection_also_once_it_is_gone(home, state_url) -
                     quotas={"daily": 100}).list("/items").to_frame()
     assert len(frame) == 1
     gc.collect()  # the one-line connection is gone; its limits live in the state backend
+    assert name not in {c.service for c in live_connections()}
     status = ik.quota(name)
     assert status["service"] == name
     assert status["budgets"]["daily"]["used"] == 1
@@ -216,16 +217,6 @@ def test_costs_names_the_services_with_calls_and_their_plans(tmp_path) -> None:
     plans = ", ".join(sorted(pricing_for("stripe").plans))  # type: ignore[union-attr]
     assert "none of the services with calls in 2025-07 (stripe) has it" in message
     assert f"Plans: stripe: {plans};" in message and "github" not in message
-
-
-# -- salesforce.list passes its keywords to query() ----------------------------------------------
-def test_a_mistyped_salesforce_list_keyword_is_named() -> None:
-    with ik.sandbox("salesforce", records=5) as sb:
-        sf = sb.connect()
-        with pytest.raises(ik.ConfigError, match="salesforce.list\\('Account'\\) takes no "
-                                                 "keyword 'feilds'; did you mean fields="):
-            sf.list("Account", feilds=["Id"])
-        assert len(sf.list("Account", fields=["Id"]).to_frame()) > 0
 
 
 # -- hints never name what does not exist --------------------------------------------------------
