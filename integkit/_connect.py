@@ -315,7 +315,7 @@ def rest(
 
     ``paginator`` is an alias (``"link_header"``, ``"cursor"``...), ``{"type": alias, ...}``, a
     Paginator, or None to detect it from the first page (a first page that looks partial in
-    no shape integkit knows raises a PaginationWarning naming the ``paginator=`` to pass).
+    no shape integkit knows brings a PaginationWarning naming the ``paginator=`` to pass).
     ``primary_key`` names the field (or fields, comma-separated) that identifies a record: a
     record read again on a later page is kept once and counted in ``stats.duplicates``.
     Requests go only to ``base_url``'s origin (and ``backup_base_urls=``): a next-page URL or
