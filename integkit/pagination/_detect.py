@@ -401,6 +401,11 @@ def _id_field(record: Any) -> str | None:
                 None)
 
 
+def _round(count: int) -> bool:
+    """Whether ``count`` looks like a page size someone chose (10, 25, 50, 100, 250...)."""
+    return count >= 10 and (count % 10 == 0 or count % 25 == 0)
+
+
 def _advice(page: FirstPage) -> str | None:
     """Why ``page`` looks like the first of several though no detector found the way on, and
     the ``paginator=`` to pass; None when it looks whole."""
@@ -426,9 +431,10 @@ def _advice(page: FirstPage) -> str | None:
                              "has_more_path": flags[0]})
     total = page.total()
     held = len(page.records)
-    if total is not None and total[2] > held:
-        reasons.append(f"the {total[0]} says {total[1]}: {total[2]} records in all")
     asked = page.param(PAGE_SIZE_PARAMS)
+    # a total above a page of a page's size (not, say, an invoice's total beside 3 lines)
+    if total is not None and total[2] > held and (_round(held) or asked is not None):
+        reasons.append(f"the {total[0]} says {total[1]}: {total[2]} records in all")
     if asked is not None and held and held == asked[1]:
         reasons.append(f"it holds {held} records, as many as {asked[0]}={asked[1]} asks for")
     if not reasons:

@@ -280,6 +280,13 @@ def test_a_whole_small_answer_says_nothing(home) -> None:
     assert type(result._paginator) is SinglePage  # noqa: SLF001
 
 
+def test_a_total_beside_a_few_records_is_not_a_page_size(home) -> None:
+    # an invoice's lines and its total amount: no page of a listing
+    home.route("/items", lambda request: JSONResponse({"lines": RECORDS[:3], "total": 5000}))
+    result, caught = quietly(lambda: rest(home).list("/items").fetch_all())
+    assert len(result) == 3 and caught == []
+
+
 def test_a_total_this_page_reaches_is_whole(home) -> None:
     home.route("/items", lambda request: JSONResponse({"items": RECORDS[:SIZE],
                                                        "total": SIZE}))
