@@ -6,6 +6,8 @@ a connector's limits after its one-line connection is gone, with no credential a
 from __future__ import annotations
 
 import gc
+import time
+from collections.abc import Callable
 
 import pytest
 
@@ -18,6 +20,18 @@ def sb():
     with ik.sandbox("stripe", records=30) as sandbox:
         yield sandbox
 
+
+
+def gone(which: Callable[[ik.Connection], bool]) -> bool:
+    """Whether the connection ``which`` picks is gone (collected), waiting a few seconds for
+    the reader thread that fetched its last page to end."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        gc.collect()
+        if not [c for c in live_connections() if which(c)]:
+            return True
+        time.sleep(0.05)
+    return False
 
 def test_a_slip_of_a_listing_option_never_reaches_the_service(sb) -> None:
     stripe = sb.connect(rate_limit=False)
@@ -43,8 +57,7 @@ def test_quota_of_a_connector_whose_connection_is_gone(sb, monkeypatch) -> None:
     account = "quota-after"
     frame = ik.connect("stripe", api_key=sb.api_key, base_url=sb.url, account=account,
                        quotas={"daily": 1000}).list("charges").to_frame()
-    gc.collect()
-    assert not [c for c in live_connections() if c.account == account]  # gone
+    assert gone(lambda c: c.account == account)
     status = ik.quota("stripe")  # no STRIPE_SECRET_KEY: the default connection cannot be made
     assert status["budgets"]["daily"]["used"] >= 1 and len(frame) == 30
 
