@@ -31,12 +31,14 @@ from ._errors import (
     StateError,
     TimeoutError,
 )
-from ._events import CallEvent, off, on
+from ._events import CallEvent
+from ._hooks import off, on
 from ._version import __version__
 from .engine import Connection, available_services
 from .http import ApiDeprecationWarning, ServerHintWarning
 from .ledger import costs, usage
 from .notebook import dashboard, login
+from .pagination import PaginationWarning
 from .results import DuplicateRecordWarning, FieldTypeWarning, Page, Result, Stats, gather
 from .state import StateFallbackWarning
 
@@ -60,6 +62,7 @@ __all__ = [
     "OriginError",
     "Page",
     "PaginationError",
+    "PaginationWarning",
     "PermissionDeniedError",
     "QuotaExceededError",
     "RateLimitError",

@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 import importlib
 import inspect
+import re
 import threading
 import weakref
-from dataclasses import fields
 from typing import Any
 
 import httpx
@@ -16,9 +16,10 @@ from ._config import get_settings
 from ._config import profile as config_profile
 from ._errors import ConfigError
 from ._spec import Key, Spec
+from ._suggest import unknown_keyword
 from .auth import ApiKey, Basic, Bearer, OAuth2
-from .engine import Connection, ConnectorDef, load_definition
-from .http import PipelineOptions
+from .engine import Connection, ConnectorDef, available_services, limits_status, load_definition
+from .http import Quota, RateLimiter
 from .results._schema import flatten_schema, time_spec
 
 __all__ = ["connect", "connect_keywords", "default_connection", "live_connections", "quota",
@@ -27,6 +28,9 @@ __all__ = ["connect", "connect_keywords", "default_connection", "live_connection
 _defaults: dict[str, Connection] = {}
 _defaults_lock = threading.Lock()
 _latest: dict[str, weakref.ref[Connection]] = {}  # the connection ik.quota(service) reports on
+# ... and its limiter and quota, which outlive it: ``ik.quota("rest")`` after a one-line
+# ``ik.rest(url).list(...).to_frame()`` still reports them.
+_limits: dict[str, tuple[RateLimiter | None, Quota | None]] = {}
 _AUTH_PARAMS = ("api_key", "token", "username", "password")
 
 
@@ -174,23 +178,17 @@ def _connection_class(definition: ConnectorDef, allow_modules: Any = None) -> ty
     return cls
 
 
+# Where a keyword given to ik.connect / ik.rest belongs instead.
+_ELSEWHERE = {"conn.list(...)": Connection.list_options()}
+
+
 def connect_keywords(cls: type[Connection], definition: ConnectorDef) -> list[str]:
-    """Every keyword ``ik.connect`` takes for a connection of class ``cls`` (its own and its
-    bases' parameters, the pipeline's options, the credentials the definition names)."""
-    names = {*_AUTH_PARAMS, *_CONSENTS, "auth", "endpoint_url",
-             str(definition.auth.get("param", "api_key")),
-             *(f.name for f in fields(PipelineOptions) if f.metadata.get("caller"))}
+    """Every keyword ``ik.connect`` takes for ``definition``: its own, the connection
+    class's (and the pipeline's), and the credentials its auth scheme reads."""
+    names = {"profile", "endpoint_url", *_CONSENTS, *_AUTH_PARAMS, *cls.keywords()}
+    names.add(str(definition.auth.get("param", "api_key")))
     if definition.auth.get("type") == "oauth2":
         names.update(_OAUTH_SETTINGS)
-    for klass in cls.__mro__:
-        init = klass.__dict__.get("__init__")
-        if init is None or klass is object:
-            continue
-        params = list(inspect.signature(init).parameters.values())[2:]  # self, definition
-        names.update(p.name for p in params if p.kind is p.KEYWORD_ONLY
-                     or p.kind is p.POSITIONAL_OR_KEYWORD)
-        if not any(p.kind is p.VAR_KEYWORD for p in params):
-            break
     return sorted(names)
 
 
@@ -204,6 +202,12 @@ def _profile_settings(section: dict[str, Any], cls: type[Connection],
     where = f"config file profiles.{profile or get_settings().profile}.{definition.service}"
     keys = Spec(where, [Key(name) for name in connect_keywords(cls, definition)])
     return keys.read(section)
+
+
+def _without_qualname(exc: TypeError) -> str:
+    """A TypeError's text without the inner function it names (``PipelineOptions.__init__()``),
+    which means nothing to the caller."""
+    return re.sub(r"^[\w.]+\(\) ", "", str(exc))
 
 
 def connect(service: str, *, profile: str | None = None, **options: Any) -> Connection:
@@ -227,6 +231,11 @@ def connect(service: str, *, profile: str | None = None, **options: Any) -> Conn
             raise ConfigError(f"{name} is consent given to one definition: pass it to "
                               f"ik.connect(...), not in the config file's profile")
     cls = _connection_class(definition, options.pop("allow_modules", None))
+    accepted = set(connect_keywords(cls, definition))
+    for name in options:
+        if name not in accepted:
+            raise unknown_keyword(f"ik.connect({service!r})", name, accepted,
+                                  elsewhere=_ELSEWHERE)
     settings = {**_profile_settings(configured, cls, definition, profile), **options}
     definition = definition.with_consent(settings.pop("allow_env", None))
     auth, who = (settings.get("auth"), {}) if cls.own_auth else _auth_from(
@@ -239,9 +248,15 @@ def connect(service: str, *, profile: str | None = None, **options: Any) -> Conn
     try:
         conn = cls(definition, auth=auth, **settings)
     except TypeError as exc:
-        raise ConfigError(f"connect({service!r}): {exc}") from None
-    _latest[conn.service] = weakref.ref(conn)
+        raise ConfigError(f"ik.connect({service!r}): {_without_qualname(exc)}") from None
+    _remember(conn)
     return conn
+
+
+def _remember(conn: Connection) -> None:
+    """``conn`` is the one ``ik.quota(conn.service)`` reports on from now on."""
+    _latest[conn.service] = weakref.ref(conn)
+    _limits[conn.service] = (conn.limiter, conn.quota)
 
 
 def default_connection(service: str) -> Connection:
@@ -259,14 +274,17 @@ def live_connections() -> list[Connection]:
     return [conn for conn in found if conn is not None]
 
 
-def quota(service: str | Connection, *, clear_pause: bool = False) -> dict[str, Any]:
+def quota(service: str | Connection | None = None, *,
+          clear_pause: bool = False) -> dict[str, Any]:
     """Remaining budget, reset times and throttle state of ``service``'s shared limits.
 
     Limits and budgets live in the state backend, so this is what every process sharing the
-    key has left, seen through the connection made last in this process (else ``ik.<service>``).
-    ``pauses`` lists what the server asked every client to wait for (with the time it asked
-    for, when that was longer than integkit holds calls); ``clear_pause=True`` lifts them
-    first, for every process of the key (when a server's hint was wrong).
+    key has left, seen through the connection made last in this process for ``service`` (a
+    shipped connector's name, an ``ik.rest(..., name=)``, ``"rest"`` by default), even once
+    that connection is gone; else ``ik.<service>``. ``pauses`` lists what the server asked
+    every client to wait for (with the time it asked for, when that was longer than integkit
+    holds calls); ``clear_pause=True`` lifts them first, for every process of the key (when
+    a server's hint was wrong).
 
     >>> ik.quota("salesforce")["budgets"]["daily"]["remaining"]   # doctest: +SKIP
     98211
@@ -277,9 +295,24 @@ def quota(service: str | Connection, *, clear_pause: bool = False) -> dict[str, 
         raise ConfigError(f"clear_pause must be True or False, not {clear_pause!r}")
     if isinstance(service, Connection):
         return service.quota_status(clear_pause=clear_pause)
+    made = sorted(_limits)
+    if not isinstance(service, str):
+        raise ConfigError(
+            "ik.quota() needs the service's name or the connection: ik.quota('stripe'), "
+            f"ik.quota(conn); connections made in this process: {', '.join(made) or 'none'}")
     ref = _latest.get(service)
     conn = ref() if ref is not None else None
-    return (conn or default_connection(service)).quota_status(clear_pause=clear_pause)
+    if conn is not None:
+        return conn.quota_status(clear_pause=clear_pause)
+    if service in _limits:
+        return limits_status(service, *_limits[service], clear_pause=clear_pause)
+    if service in available_services():
+        return default_connection(service).quota_status(clear_pause=clear_pause)
+    raise ConfigError(
+        f"ik.quota({service!r}): no connection named {service!r} was made in this process, "
+        f"and it is not a shipped connector ({', '.join(available_services())}). Pass the "
+        f"connection itself (ik.quota(api) for api = ik.rest(..., name={service!r})); "
+        f"connections made here: {', '.join(made) or 'none'}")
 
 
 def rest(
@@ -299,9 +332,10 @@ def rest(
     """A connection to any REST API through the same pipeline as the shipped connectors.
 
     ``paginator`` is an alias (``"link_header"``, ``"cursor"``...), ``{"type": alias, ...}``, a
-    Paginator, or None to detect it from the first page. ``primary_key`` names the field
-    (or fields, comma-separated) that identifies a record: a record read again on a later
-    page is kept once and counted in ``stats.duplicates``.
+    Paginator, or None to detect it from the first page (a first page that looks partial in
+    no shape integkit knows brings a PaginationWarning naming the ``paginator=`` to pass).
+    ``primary_key`` names the field (or fields, comma-separated) that identifies a record: a
+    record read again on a later page is kept once and counted in ``stats.duplicates``.
     Requests go only to ``base_url``'s origin (and ``backup_base_urls=``): a next-page URL or
     redirect elsewhere raises OriginError, unless ``allowed_origins=[...]`` names it.
     ``schema`` declares the fields of its records (``{"id": "integer", "total": "number",
@@ -315,6 +349,10 @@ def rest(
     ...               paginator={"type": "cursor", "cursor_path": "meta.next"})  # doctest: +SKIP
     >>> api.list("/orders", status="open").to_frame()
     """
+    accepted = {*inspect.signature(rest).parameters, *Connection.keywords()} - {"options"}
+    for keyword in options:
+        if keyword not in accepted:
+            raise unknown_keyword("ik.rest()", keyword, accepted, elsewhere=_ELSEWHERE)
     definition = ConnectorDef(
         service=name, base_url=base_url, paginator=paginator, records_path=records_path,
         primary_key=primary_key,
@@ -324,5 +362,5 @@ def rest(
         idempotency={"header": idempotency_header} if idempotency_header else {},
     )
     conn = Connection(definition, auth=auth, **options)
-    _latest[conn.service] = weakref.ref(conn)
+    _remember(conn)
     return conn

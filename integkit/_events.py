@@ -29,6 +29,7 @@ from urllib.parse import quote
 __all__ = [
     "CREDENTIAL_FIELDS",
     "CREDENTIAL_PARAMS",
+    "EVENTS",
     "GUARDED_LOGGERS",
     "MASK",
     "SECRET_PARAMS",
@@ -53,6 +54,12 @@ __all__ = [
 MASK = "***"
 logger = logging.getLogger("integkit")
 
+# The events integkit emits, and what a hook receives (``ik.on(event, fn)``).
+EVENTS = {
+    "call": "a CallEvent per HTTP attempt, cache hits too",
+    "auth": "an AuthEvent when a credential is refreshed, rotated or refused",
+    "quota": "a QuotaEvent when a budget crosses 80, 90 or 100 %",
+}
 _hooks: dict[str, list[Callable[[Any], None]]] = {}
 _secrets: set[str] = set()  # long secrets: masked wherever they occur
 _short: set[str] = set()  # short or ordinary-word secrets: masked as tokens / in context

@@ -11,11 +11,15 @@ _COMMON_RECORD_KEYS = ("data", "records", "items", "results", "value", "entries"
 
 
 def find(data: Any, path: str | None, default: Any = None) -> Any:
-    """The value at ``path`` in ``data`` (``""``/None is ``data`` itself), or ``default``."""
+    """The value at ``path`` in ``data`` (``""``/None is ``data`` itself), or ``default``.
+    A key that itself holds dots (OData's ``"@odata.nextLink"``) is found as it stands."""
     if not path:
         return data
-    node = data
-    for part in path.split("."):
+    node, rest = data, path
+    while rest:
+        if isinstance(node, dict) and "." in rest and rest in node:
+            return node[rest]
+        part, _, rest = rest.partition(".")
         if isinstance(node, dict):
             node = node.get(part, _MISSING)
         elif isinstance(node, list) and part.lstrip("-").isdigit():
@@ -47,5 +51,10 @@ def find_records(data: Any, path: str | None = None) -> list[Any]:
         lists = [v for v in data.values() if isinstance(v, list)]
         if len(lists) == 1:
             return lists[0]
+        embedded = data.get("_embedded")  # HAL: {"_embedded": {"orders": [...]}, "_links": ...}
+        if not lists and isinstance(embedded, dict):
+            inner = [v for v in embedded.values() if isinstance(v, list)]
+            if len(inner) == 1:
+                return inner[0]
         return [data]
     return []

@@ -2,7 +2,7 @@
 
 from ._definition import ConnectorDef, Operation, Resource
 from ._loader import available_services, definition_dirs, load_definition
-from ._rest import Connection, Listing
+from ._rest import Connection, Listing, limits_status
 
 __all__ = [
     "Connection",
@@ -12,5 +12,6 @@ __all__ = [
     "Resource",
     "available_services",
     "definition_dirs",
+    "limits_status",
     "load_definition",
 ]

@@ -416,5 +416,5 @@ class ConnectorDef:
         except KeyError:
             raise ConfigError(
                 f"{self.service} has no resource {name!r}; available: {', '.join(self.resources)}."
-                " For any other path use conn.list_path('/path')."
+                " For any other path use conn.list('/path')."
             ) from None

@@ -10,10 +10,12 @@ from __future__ import annotations
 import builtins
 import contextvars
 import copy
+import inspect
+import re
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlencode
@@ -26,6 +28,7 @@ from .._errors import ConfigError, PaginationError, StateError
 from .._errors import TimeoutError as CallTimeout
 from .._events import logger, redact
 from .._jsonpath import find, find_records
+from .._suggest import slip_of
 from .._validate import check_params, duration, whole
 from .._validate import parallel as check_parallel
 from .._validate import timeout as check_timeout
@@ -48,6 +51,7 @@ from ..http import (
 from ..http._context import TRACE_KEY
 from ..pagination import (
     DEFAULT_MAX_EMPTY_PAGES,
+    PAGE_SIZE_PARAMS,
     PageRequest,
     Paginator,
     check_max_empty_pages,
@@ -69,7 +73,7 @@ from ._history import ListingRun, record_run
 from ._quota_status import QuotaStatus
 from ._responses import decode_json, error_for_response, error_for_transport
 
-__all__ = ["Connection", "Listing"]
+__all__ = ["Connection", "Listing", "limits_status"]
 
 USER_AGENT = f"integkit/{__version__} (+https://pypi.org/project/integkit)"
 _ABSENT = object()
@@ -106,12 +110,39 @@ def _refuse_options(params: dict[str, Any], *, where: str, listing: bool,
         fix = "it is an option of a listing: pass it to list(...)"
     raise ConfigError(f"{where}: {name}= is integkit's, not a query parameter of the API; "
                       f"{fix}. Nothing was sent.")
+# Pipeline options a Connection derives itself: not keywords of its constructor.
+_DERIVED_OPTIONS = frozenset({"base_urls", "request_id_header", "limiter", "quota", "origins",
+                              "identity", "cache_storage"})
 
 
 # The deadline of the listing whose page is being sent, if it has one: (monotonic instant,
 # seconds allowed). A context variable, so connectors' own send() need not pass it along.
 _listing_deadline: contextvars.ContextVar[tuple[float, float] | None] = contextvars.ContextVar(
     "integkit_listing_deadline", default=None)
+
+
+def limits_status(service: str, limiter: RateLimiter | None, quota: Quota | None, *,
+                  clear_pause: bool = False) -> QuotaStatus:
+    """What :meth:`Connection.quota_status` reports, from a connection's limiter and quota
+    alone (they read the shared state), so it outlives the connection."""
+    cleared = limiter.clear_pauses() if limiter and clear_pause else 0
+    limits = limiter.status() if limiter else []
+    now = time.time()
+    paused = [t for t in limits if t["paused_until"] and t["paused_until"] > now]
+    return QuotaStatus({
+        "service": service,
+        "budgets": quota.status() if quota else {},
+        "limits": limits,
+        "throttled": bool(paused),
+        "resumes_in": max(t["paused_until"] for t in paused) - now if paused else 0.0,
+        "pauses": [{"tier": t["tier"], "key": t["key"],
+                    "seconds_left": t["paused_until"] - now,
+                    "server_asked_seconds": (t["server_asked_until"] - now
+                                             if t["server_asked_until"] else None)}
+                   for t in paused],
+        "pauses_cleared": cleared,
+        "seconds_waited": limiter.waited if limiter else 0.0,
+    })
 
 
 @dataclass
@@ -231,7 +262,7 @@ class Listing:
         paginator = self.new_paginator()
         if paginator is not None:
             paginator.init_request(request)
-        for name in ("limit", "per_page", "page_size", "pageSize", "count", "maxResults"):
+        for name in PAGE_SIZE_PARAMS:
             value = request.params.get(name)
             if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
                 return int(value)
@@ -355,6 +386,20 @@ class Connection:
             event_hooks={"response": [self.origins.check_redirect]},
         )
 
+    @classmethod
+    def keywords(cls) -> frozenset[str]:
+        """The keywords this class's constructor takes: its own and its bases', and the call
+        pipeline's options that ``**pipeline`` passes on (``max_connections``, ``sleep``)."""
+        names = {f.name for f in fields(PipelineOptions)} - _DERIVED_OPTIONS
+        for klass in cls.__mro__:
+            init = klass.__dict__.get("__init__")
+            if init is None or not issubclass(klass, Connection):
+                continue
+            names.update(p.name for p in inspect.signature(init).parameters.values()
+                         if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+                         and p.name not in ("self", "definition"))
+        return frozenset(names)
+
     def _limits(
         self, rate_limit: Any, quotas: dict[str, Any] | None, state_url: str | None,
         account: str, user: str | None, key_prefix: str | None, max_pause: float,
@@ -449,24 +494,7 @@ class Connection:
         """Budgets left, reset times, limiter tiers and whether calls are being held back (a
         server's pause: ``pauses``, with the time the server asked for); ``clear_pause``
         first lifts every pause on this connection's limits, for every process."""
-        cleared = self.limiter.clear_pauses() if self.limiter and clear_pause else 0
-        limits = self.limiter.status() if self.limiter else []
-        now = time.time()
-        paused = [t for t in limits if t["paused_until"] and t["paused_until"] > now]
-        return QuotaStatus({
-            "service": self.service,
-            "budgets": self.quota.status() if self.quota else {},
-            "limits": limits,
-            "throttled": bool(paused),
-            "resumes_in": max(t["paused_until"] for t in paused) - now if paused else 0.0,
-            "pauses": [{"tier": t["tier"], "key": t["key"],
-                        "seconds_left": t["paused_until"] - now,
-                        "server_asked_seconds": (t["server_asked_until"] - now
-                                                 if t["server_asked_until"] else None)}
-                       for t in paused],
-            "pauses_cleared": cleared,
-            "seconds_waited": self.limiter.waited if self.limiter else 0.0,
-        })
+        return limits_status(self.service, self.limiter, self.quota, clear_pause=clear_pause)
 
     # -- one call -------------------------------------------------------------------------
     def _encode(self, params: dict[str, Any] | None) -> Any:
@@ -520,7 +548,11 @@ class Connection:
 
     def http_kwargs(self, request: PageRequest) -> dict[str, Any]:
         """The query and body of ``request`` as httpx takes them (encoded the service's way)."""
-        kwargs: dict[str, Any] = {"params": self._encode(request.params)}
+        params = self._encode(request.params)
+        query = httpx.URL(request.url).params
+        if params and query:  # httpx replaces a URL's own query with params=: keep both
+            params = query.merge(params)
+        kwargs: dict[str, Any] = {"params": params}
         if request.json is not None:
             kwargs["json"] = request.json
         if request.data is not None:
@@ -607,6 +639,7 @@ class Connection:
         spec = self._resource(resource)
         declared = merge_schemas(self.definition.schema, spec.schema,
                                  flatten_schema(schema, where="schema="))
+        self._check_slips(spec, params)
         endpoint = spec.endpoint or (
             spec.path if spec.name.startswith(("/", "http")) else f"{spec.name}.list")
         _refuse_options(params, where=f"list({resource!r})", listing=True,
@@ -647,6 +680,29 @@ class Connection:
             result.cache_results(ParquetCache(get_settings().data_dir / "results"),
                                  max_age=max_age, key=key)
         return result
+
+    @classmethod
+    def list_options(cls) -> frozenset[str]:
+        """integkit's own keywords of :meth:`list` (every other keyword is a query
+        parameter of the service)."""
+        return frozenset(p.name for p in inspect.signature(Connection.list).parameters.values()
+                         if p.kind == p.KEYWORD_ONLY)
+
+    def _check_slips(self, spec: Resource, params: dict[str, Any]) -> None:
+        """A query parameter that is a slip of one of integkit's own options (``max_record=``,
+        ``paralel=``) and no parameter the resource declares is a ConfigError: sent as it
+        is, it would leak into the query and the option would silently not apply."""
+        guarded = self.list_options() - {"json", "method"}  # everyday words APIs use too
+        declared = set(spec.params) | set(re.findall(r"{(\w+)}", spec.path))
+        for name in params:
+            meant = None if name in declared else slip_of(name, guarded)
+            if meant is not None:
+                raise ConfigError(
+                    f"{self.service}.list({spec.name!r}): {name}= looks like a slip of "
+                    f"integkit's {meant}=, so it was not sent to the service as a query "
+                    f"parameter; did you mean {meant}=? If the API really takes a "
+                    f"parameter named {name!r}, put it in the path: "
+                    f"list({spec.path.split('?')[0] + '?' + name + '=...'!r})")
 
     def _listing_options(
         self, endpoint: str, *, max_records: Any, parallel: Any, deadline: Any,

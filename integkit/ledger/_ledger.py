@@ -39,6 +39,7 @@ __all__ = [
     "month_bounds",
     "month_of",
     "pricing_for",
+    "priced_services",
     "register_pricing",
     "to_epoch",
     "uninstall",
@@ -142,6 +143,16 @@ def pricing_for(service: str) -> PricingTable | None:
     with _tables_lock:
         _from_definitions[service] = table
     return table
+
+
+def priced_services() -> list[str]:
+    """The services this process has a pricing table for: registered, and the shipped
+    definitions' (what ``ik.costs(plan=)`` can choose among)."""
+    from ..engine import available_services  # as in pricing_for: the engine imports the ledger
+
+    with _tables_lock:
+        registered = set(_registered)
+    return sorted(s for s in {*available_services(), *registered} if pricing_for(s) is not None)
 
 
 # -- the ledger ----------------------------------------------------------------------------------

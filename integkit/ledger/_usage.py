@@ -10,8 +10,17 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from .._errors import ConfigError
+from .._suggest import closest
 from ..state import StateBackend
-from ._ledger import COLUMNS, Ledger, ledger_for, month_bounds, month_of, to_epoch
+from ._ledger import (
+    COLUMNS,
+    Ledger,
+    ledger_for,
+    month_bounds,
+    month_of,
+    priced_services,
+    to_epoch,
+)
 from ._pricing import PricingTable, bill, block_charge, transfer_charge
 
 if TYPE_CHECKING:
@@ -100,8 +109,8 @@ def costs(plan: str | None = None, *, service: str | None = None, month: Any = N
                 if service is not None:
                     table.plan(plan)  # raises a ConfigError naming the plans
                 del tables[svc]
-        if not tables and by_service:
-            raise ConfigError(f"no priced service in {name} has a plan {plan!r}")
+        if not tables:
+            _check_plan(plan, name, sorted(by_service), ledger)
     records = []
     for svc, table in sorted(tables.items()):
         names = [plan] if plan is not None else sorted(table.plans)
@@ -128,6 +137,28 @@ def costs(plan: str | None = None, *, service: str | None = None, month: Any = N
                 "projected_total": float(projected),
             })
     return pd.DataFrame.from_records(records, columns=list(COST_COLUMNS))
+
+
+def _check_plan(plan: str, month: str, billed: list[str], ledger: Ledger) -> None:
+    """``plan`` priced none of the services ``billed`` in ``month``: a ConfigError naming the
+    plans there are (those of the services with calls, else of every priced service), unless
+    some priced service has it and simply had no calls."""
+    everywhere = {s: ledger.pricing_for(s) for s in sorted({*billed, *priced_services()})}
+    billed = [s for s in billed if everywhere[s] is not None]
+    having = [s for s, t in everywhere.items() if t is not None and plan in t.plans]
+    if having and not billed:
+        return  # a real plan, nothing billed under it this month: an empty bill
+    shown = {s: t for s, t in everywhere.items() if t is not None and (s in billed or not
+                                                                       billed)}
+    plans = "; ".join(f"{s}: {', '.join(sorted(t.plans))}" for s, t in shown.items())
+    guess = closest(plan, {p for t in shown.values() for p in t.plans})
+    meant = f" Did you mean {guess!r}?" if guess else ""
+    where = (f"none of the services with calls in {month} ({', '.join(billed)}) has it"
+             if billed else "no pricing table has it")
+    also = f" ({', '.join(having)} has it, with no calls in {month})" if having else ""
+    raise ConfigError(f"ik.costs(plan={plan!r}): {where}{also}.{meant} Plans: "
+                      f"{plans or 'none'}; or ik.ledger.register_pricing(service, {{...}}) "
+                      "for a plan of your own.")
 
 
 def estimate_cost(service: str, *, reads: int = 0, writes: int = 0, bytes: int = 0,

@@ -1,7 +1,14 @@
 """Pagination strategies: small classes that turn one page's response into the next request."""
 
 from ._base import PageRequest, Paginator, masked_state, more_without_cursor
-from ._detect import detect_paginator, paginator_from_config
+from ._detect import (
+    PAGE_SIZE_PARAMS,
+    Detection,
+    PaginationWarning,
+    detect,
+    detect_paginator,
+    paginator_from_config,
+)
 from ._masking import restored_request
 from ._paginators import (
     Cursor,
@@ -25,7 +32,9 @@ from ._trail import (
 
 __all__ = [
     "DEFAULT_MAX_EMPTY_PAGES",
+    "PAGE_SIZE_PARAMS",
     "Cursor",
+    "Detection",
     "GraphQLPageInfo",
     "LinkHeader",
     "NextUrl",
@@ -34,11 +43,13 @@ __all__ = [
     "PageRequest",
     "PageToken",
     "PageTrail",
+    "PaginationWarning",
     "Paginator",
     "SinglePage",
     "StartingAfter",
     "check_max_empty_pages",
     "describe_request",
+    "detect",
     "detect_paginator",
     "masked_state",
     "more_without_cursor",

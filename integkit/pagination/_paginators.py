@@ -28,6 +28,15 @@ __all__ = [
 ]
 
 
+def _header_int(response: httpx.Response | None, name: str | None) -> int | None:
+    """A whole number from the header ``name`` (``X-Total-Count: 250``); None when the header
+    is absent, empty or not a number (GitLab sends ``X-Next-Page:`` empty on the last page)."""
+    if response is None or not name:
+        return None
+    value = response.headers.get(name, "").strip()
+    return int(value) if value.isdecimal() else None
+
+
 def _set(request: PageRequest, location: str, name: str, value: Any) -> None:
     """Put a pagination value in the query, the JSON body, or GraphQL variables."""
     if location == "query":
@@ -194,6 +203,7 @@ class Offset(Paginator):
         offset_param: str = "offset",
         limit_param: str = "limit",
         total_path: str | None = None,
+        total_header: str | None = None,
         stop: int | None = None,
     ) -> None:
         self.limit = limit
@@ -201,6 +211,7 @@ class Offset(Paginator):
         self.offset_param = offset_param
         self.limit_param = limit_param
         self.total_path = total_path
+        self.total_header = total_header  # the total in a header (``X-Total-Count``)
         self.stop = stop  # a slice of the listing ends here (see split)
         self.known_total: int | None = None
 
@@ -214,8 +225,11 @@ class Offset(Paginator):
 
     def update_state(self, response: httpx.Response, data: Any, records: list[Any]) -> None:
         found = self.total(data)
+        if found is None:
+            found = _header_int(response, self.total_header)
         if not records and found is not None and self.offset < found:
-            more_without_cursor(f"{self.total_path}: {found} past offset {self.offset}",
+            more_without_cursor(f"{self.total_path or self.total_header}: {found} past offset "
+                                f"{self.offset}",
                                 "records (the page is empty, so the offset cannot advance)")
         self.offset += len(records)
         if found is not None:
@@ -240,7 +254,7 @@ class Offset(Paginator):
         per = max(1, -(-pages // parts)) * self.limit  # whole pages per slice
         return [Offset(self.limit, offset=start, offset_param=self.offset_param,
                        limit_param=self.limit_param, total_path=self.total_path,
-                       stop=min(total, start + per))
+                       total_header=self.total_header, stop=min(total, start + per))
                 for start in range(self.offset, total, per)]
 
     def update_request(self, request: PageRequest) -> None:
@@ -249,7 +263,10 @@ class Offset(Paginator):
 
 
 class PageNumber(Paginator):
-    """``page=1,2,3...`` until an empty (or short) page or the total page count."""
+    """``page=1,2,3...`` until the last page: the one the total page count names (or the
+    total of records, ``total_path`` / ``total_header``, over the page size), or the one a
+    ``next_page_header`` leaves empty (GitLab's ``X-Next-Page``); without any of these, until
+    an empty (or short) page."""
 
     def __init__(
         self,
@@ -259,6 +276,9 @@ class PageNumber(Paginator):
         limit: int | None = None,
         limit_param: str = "per_page",
         total_pages_path: str | None = None,
+        total_path: str | None = None,
+        total_header: str | None = None,
+        next_page_header: str | None = None,
         stop: int | None = None,
     ) -> None:
         self.page = page
@@ -266,39 +286,67 @@ class PageNumber(Paginator):
         self.limit = limit
         self.limit_param = limit_param
         self.total_pages_path = total_pages_path
+        self.total_path = total_path  # records in the whole listing (``total: 250``)
+        self.total_header = total_header  # the same, in a header (``X-Total-Count``)
+        self.next_page_header = next_page_header  # the next page's number, in a header
         self.stop = stop  # a slice of the listing ends before this page (see split)
+        self._size: int | None = None  # records on a full page, when no limit was given
 
     def init_request(self, request: PageRequest) -> None:
         request.params[self.page_param] = self.page
         if self.limit:
             request.params[self.limit_param] = self.limit
 
+    def _pages(self, response: httpx.Response | None, data: Any) -> int | None:
+        """The listing's page count, where the page says it (or its records total does)."""
+        pages = self.total(data)
+        if pages is not None or self.total_pages_path is not None:
+            return pages
+        records = find(data, self.total_path) if self.total_path else None
+        if records is None:
+            records = _header_int(response, self.total_header)
+        size = self.limit or self._size
+        return -(-int(records) // size) if records is not None and size else None
+
     def update_state(self, response: httpx.Response, data: Any, records: list[Any]) -> None:
-        total_pages = self.total(data)
-        if total_pages is not None:
-            self.has_next_page = self.page < total_pages
-        elif self.limit:
-            self.has_next_page = len(records) >= self.limit
+        if self._size is None and records:
+            self._size = len(records)
+        if self.next_page_header is not None:
+            following = _header_int(response, self.next_page_header)
+            self.has_next_page = following is not None
+            self.page = following if following is not None else self.page + 1
         else:
-            self.has_next_page = bool(records)
-        self.page += 1
+            total_pages = self._pages(response, data)
+            if total_pages is not None:
+                self.has_next_page = self.page < total_pages
+            elif self.limit:
+                self.has_next_page = len(records) >= self.limit
+            else:
+                self.has_next_page = bool(records)
+            self.page += 1
         if self.stop is not None and self.page >= self.stop:
             self.has_next_page = False
 
     @property
     def can_split(self) -> bool:
-        return self.total_pages_path is not None
+        return self.total_pages_path is not None or (
+            self.total_path is not None and bool(self.limit))
 
     def total(self, data: Any) -> int | None:
-        value = find(data, self.total_pages_path) if self.total_pages_path else None
-        return int(value) if value is not None else None
+        if self.total_pages_path:
+            value = find(data, self.total_pages_path)
+            return int(value) if value is not None else None
+        if self.total_path and self.limit:
+            value = find(data, self.total_path)
+            return -(-int(value) // self.limit) if value is not None else None
+        return None
 
     def split(self, total: int, parts: int) -> list[Paginator]:
         last = total + 1  # pages are numbered from self.page to total
         per = max(1, -(-(last - self.page) // parts))
         return [PageNumber(page=start, page_param=self.page_param, limit=self.limit,
                            limit_param=self.limit_param, total_pages_path=self.total_pages_path,
-                           stop=min(last, start + per))
+                           total_path=self.total_path, stop=min(last, start + per))
                 for start in range(self.page, last, per)]
 
     def update_request(self, request: PageRequest) -> None:

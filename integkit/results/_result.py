@@ -17,6 +17,7 @@ import gc
 import queue
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -26,15 +27,17 @@ import httpx
 import pyarrow as pa
 
 from .._errors import ConfigError, PaginationError
+from .._events import logger
 from ..http._context import CallTrace
 from ..pagination import (
     DEFAULT_MAX_EMPTY_PAGES,
     PageRequest,
     PageTrail,
+    PaginationWarning,
     Paginator,
     check_max_empty_pages,
     describe_request,
-    detect_paginator,
+    detect,
     masked_state,
     request_identity,
     restored_request,
@@ -220,6 +223,7 @@ class _Step:
     paginator: Paginator
     key: str
     empty_run: int
+    advice: str | None = None  # the first page looks partial, yet no paging was detected
 
 
 _END = object()
@@ -399,8 +403,12 @@ class Result:
             fetched = self._source.fetch(request)
         self.stats.add(fetched.trace)
         require_objects(fetched.records, service=self.service, endpoint=self.endpoint)
+        advice = None
         if paginator is None:
-            paginator = detect_paginator(fetched.response, fetched.data)  # type: ignore[arg-type]
+            found = detect(fetched.response, fetched.data, fetched.records)
+            paginator, advice = found.paginator, found.advice
+            logger.debug("integkit: %s %s pages by %s (detected: %s)", self.service,
+                         self.endpoint, type(paginator).__name__, found.shape)
         else:
             paginator = copy.deepcopy(paginator)
         try:
@@ -419,7 +427,7 @@ class Result:
         empty_run = trail.follow(key, len(fetched.records), nxt, nxt_key)
         status = fetched.response.status_code if fetched.response is not None else None
         page = Page(len(self._pages) + 1, fetched.records, request, status)
-        return _Step(page, nxt, paginator, key, empty_run)
+        return _Step(page, nxt, paginator, key, empty_run, advice)
 
     def _commit(self, step: _Step) -> None:
         with self._split_lock:
@@ -476,6 +484,9 @@ class Result:
         self._pages.append(page)
         self._next, self._paginator, self._table = nxt, paginator, None
         self.stats.count_page(len(page), duplicates=dropped)
+        if step.advice is not None and not self._capped():  # max_records= asked for less
+            warnings.warn(f"{self.service} {self.endpoint}: {step.advice}", PaginationWarning,
+                          stacklevel=2)
         if dropped:
             assert self._keys is not None
             page.first_duplicate = self._keys.describe(first)

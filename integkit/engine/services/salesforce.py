@@ -25,6 +25,7 @@ import dataclasses
 import datetime as dt
 import decimal
 import hashlib
+import inspect
 import math
 import re
 import threading
@@ -43,6 +44,7 @@ from ..._errors import (
     RateLimitError,
 )
 from ..._events import logger
+from ..._suggest import unknown_keyword
 from ..._validate import duration, positive_duration
 from ...auth import Bearer, OAuth2, TokenStore
 from ...http import PRIORITY_KEY, CallTrace
@@ -403,6 +405,10 @@ class SalesforceConnection(Connection):
         (``/services/...``) lists like any REST API."""
         if resource.startswith(("/", "http")):
             return super().list(resource, **options)
+        accepted = set(inspect.signature(self.query).parameters) - {"soql", "object"}
+        for name in options:
+            if name not in accepted:  # query() would fail with a bare TypeError
+                raise unknown_keyword(f"salesforce.list({resource!r})", name, accepted)
         return self.query(object=resource, **options)
 
     def count_rows(self, soql: str, *, all_rows: bool = False,
