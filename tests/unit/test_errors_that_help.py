@@ -373,12 +373,12 @@ def _top_level_keywords(arguments: str) -> tuple[str | None, list[str]]:
 
 def _accepted(function: str, first: str | None) -> set[str] | None:
     """The keywords ``ik.<function>`` takes (None: any, it passes them on)."""
-    from integkit._connect import _connect_keywords
+    from integkit._connect import connect_keywords
 
     if function == "connect":
         literal = (first or "").strip("'\"")
         services = [literal] if literal in available_services() else available_services()
-        return set().union(*(_connect_keywords(_connection_class(definition_of(s)),
+        return set().union(*(connect_keywords(_connection_class(definition_of(s)),
                                                definition_of(s)) for s in services))
     if function == "rest":
         return {*inspect.signature(ik.rest).parameters, *Connection.keywords()}
