@@ -49,8 +49,9 @@ def _demo(records: int, chaos: bool) -> int:
           "no credentials.")
     with SandboxProcess("stripe", records=records) as server:
         # The emulator runs without a rate limit here, so the client needs none either.
+        # ... and its calls go to the sandbox's own state, not to the user's ledger and bill.
         stripe = ik.connect("stripe", api_key=server.info["api_key"], base_url=server.url,
-                            rate_limit=False)
+                            rate_limit=False, state=server.state)
         if chaos:
             import httpx
 

@@ -17,7 +17,7 @@ from ._config import profile as config_profile
 from ._errors import ConfigError
 from ._spec import Key, Spec
 from ._suggest import unknown_keyword
-from .auth import ApiKey, Basic, Bearer, OAuth2
+from .auth import ApiKey, Basic, Bearer, OAuth2, TokenStore
 from .engine import Connection, ConnectorDef, available_services, limits_status, load_definition
 from .http import Quota, RateLimiter
 from .results._schema import flatten_schema, time_spec
@@ -137,6 +137,7 @@ def _oauth_from(definition: ConnectorDef, settings: dict[str, Any],
         refresh_skew=spec.get("refresh_skew", 60.0),
         client_id=found["client_id"],
         client_secret=found["client_secret"], refresh_token=found["refresh_token"],
+        store=TokenStore.of_connection(settings.get("state")),
     )
 
 

@@ -22,7 +22,7 @@ import logging
 import re
 import threading
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import quote
 
@@ -131,9 +131,15 @@ class CallEvent:
     bytes: int = 0
     timestamp: float = 0.0
     coalesced: bool = False
+    #: The state backend whose ledger records the call: the connection's own ``state=`` (a
+    #: sandbox's, say), None for the configured one. Kept out of repr and as_dict: a Redis URL
+    #: may carry a password.
+    state: str | None = field(default=None, repr=False, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        fields = asdict(self)
+        del fields["state"]
+        return fields
 
 
 def on(event: str, fn: Callable[[Any], None]) -> Callable[[Any], None]:

@@ -174,6 +174,12 @@ class TokenStore:
         self._guard = threading.Lock()
 
     @classmethod
+    def of_connection(cls, state: str | None) -> TokenStore | None:
+        """The store of a connection given its own ``state=`` (a sandbox's): its tokens stay
+        there with its limits and ledger. None: the configured backend's store."""
+        return cls(state) if state else None
+
+    @classmethod
     def memory(cls) -> TokenStore:
         """A store that keeps tokens in this process only (nothing persisted)."""
         return cls("memory")

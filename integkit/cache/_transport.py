@@ -194,6 +194,7 @@ class CacheTransport(BufferedLayer):
                 url=redacted_url(request.url, self.settings.secret_params),
                 status=entry.status, duration=duration, attempt=0, cached=True,
                 bytes=len(entry.body), timestamp=time.time() - duration,
+                state=call.trace.state,
             ))
         return response
 

@@ -517,13 +517,18 @@ class Connection:
                                          extensions=extensions or {},
                                          **self.http_kwargs(request))
 
+    def new_trace(self, endpoint: str) -> CallTrace:
+        """A call's trace: its service and endpoint, and the state backend its ledger rows
+        go to (the connection's own ``state=``, else the configured one)."""
+        return CallTrace(service=self.service, endpoint=endpoint, state=self._state_url)
+
     def send(
         self, request: PageRequest, *, endpoint: str, priority: str | None = None
     ) -> tuple[httpx.Response, Any, CallTrace]:
         """Send one request through the pipeline; the decoded body, or the mapped error.
         It must be done within the connection's ``deadline`` seconds, and within its
         listing's deadline if that comes sooner."""
-        trace = CallTrace(service=self.service, endpoint=endpoint)
+        trace = self.new_trace(endpoint)
         listing = _listing_deadline.get()
         if listing is not None:  # the retry layer keeps the call's own if that is sooner
             trace.deadline, trace.allowed, trace.deadline_of = *listing, "listing"

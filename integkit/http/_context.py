@@ -28,6 +28,7 @@ class CallTrace:
     deadline: float | None = None  # time.monotonic() by which the whole call must be done
     allowed: float | None = None  # the seconds that deadline allowed (for messages)
     deadline_of: str = "call"  # whose deadline it is: the call's, or its listing's
+    state: str | None = None  # the connection's own state backend (None: the configured one)
 
 
 def trace_of(request: httpx.Request) -> CallTrace:

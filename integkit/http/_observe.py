@@ -98,7 +98,7 @@ class AttemptTransport(BufferedLayer):
             service=trace.service, endpoint=trace.endpoint, method=request.method,
             url=redact(str(request.url)), status=status, duration=duration,
             attempt=trace.attempts, cached=False, error=error, request_id=request_id,
-            bytes=size, timestamp=time.time() - duration,
+            bytes=size, timestamp=time.time() - duration, state=trace.state,
         ))
         logger.debug(
             "integkit: %s %s %s -> %s in %.3fs (attempt %d)", trace.service, request.method,

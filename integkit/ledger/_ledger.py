@@ -415,8 +415,9 @@ def ledger_for(state: StateBackend | str | Ledger | None = None) -> Ledger:
 
 # -- the hook ------------------------------------------------------------------------------------
 class _Recorder:
-    """The one ``on("call")`` hook: records each event; a failure is logged, never raised,
-    and pauses recording briefly so an unreachable backend cannot slow every call."""
+    """The one ``on("call")`` hook: records each event in the ledger of its connection's own
+    state backend, else in ``state``'s; a failure is logged, never raised, and pauses
+    recording briefly so an unreachable backend cannot slow every call."""
 
     def __init__(self, state: StateBackend | str | Ledger | None) -> None:
         self.state = state
@@ -431,7 +432,7 @@ class _Recorder:
             self.dropped += 1
             return
         try:
-            ledger_for(self.state).record(event)
+            ledger_for(getattr(event, "state", None) or self.state).record(event)
         except Exception as exc:  # noqa: BLE001 - the ledger must never break a call
             self.paused_until = time.monotonic() + _PAUSE_S
             self.dropped += 1
@@ -451,8 +452,9 @@ _hook_lock = threading.Lock()
 
 def install(state: StateBackend | str | Ledger | None = None) -> None:
     """Record every call of this process in the ledger on ``state`` (a backend, its URL or a
-    Ledger; default: the backend configured at the time of each call). Idempotent: one hook
-    per process; calling it again only changes where rows go."""
+    Ledger; default: the backend configured at the time of each call); the calls of a
+    connection given its own ``state=`` (a sandbox's) go to that backend's ledger instead.
+    Idempotent: one hook per process; calling it again only changes where rows go."""
     global _hook
     with _hook_lock:
         if _hook is None:

@@ -137,6 +137,13 @@ class _Target:
     service: str
     conn: Any = None  # a Connection, or None: ledger only (no quota status)
 
+    def books(self, state: Any) -> Any:
+        """Where this target's ledger rows are: ``state`` when the dashboard was given one,
+        else its connection's state backend (a sandbox's own), else the configured one."""
+        if state is not None or self.conn is None:
+            return state
+        return self.conn.state
+
 
 def _start_of_day(now: float) -> float:
     day = dt.datetime.fromtimestamp(now, dt.UTC).replace(hour=0, minute=0, second=0,
@@ -175,16 +182,17 @@ class _Reader:
         self.state = state
         self._bills: dict[str, tuple[float, dict[str, Any] | None]] = {}
 
-    def _bill(self, service: str, force: bool) -> dict[str, Any] | None:
-        read_at, bill = self._bills.get(service, (0.0, None))
+    def _bill(self, target: _Target, force: bool) -> dict[str, Any] | None:
+        key = f"{target.service}@{id(target)}"
+        read_at, bill = self._bills.get(key, (0.0, None))
         if force or time.monotonic() - read_at >= _BILL_EVERY_S:
-            bill = month_bill(service, self.plan, self.state)
-            self._bills[service] = (time.monotonic(), bill)
+            bill = month_bill(target.service, self.plan, target.books(self.state))
+            self._bills[key] = (time.monotonic(), bill)
         return bill
 
     def read(self, *, force: bool = False) -> list[Snapshot]:
-        return [read_snapshot(t.service, t.conn, since=self.since, state=self.state,
-                              bill=self._bill(t.service, force), read_bill=False)
+        return [read_snapshot(t.service, t.conn, since=self.since, state=t.books(self.state),
+                              bill=self._bill(t, force), read_bill=False)
                 for t in self.targets]
 
 
@@ -448,7 +456,8 @@ def dashboard(
 
     ``plan`` picks the pricing plan of the month's projection (a service without it uses its
     default plan); ``since`` starts the window of calls (default: today, UTC, the daily
-    budget's day); ``state`` the state backend of the ledger (default: the configured one).
+    budget's day); ``state`` the state backend of the ledger (default: each connection's
+    own, as a sandbox's has, else the configured one).
     ``widget=None`` draws widgets when a frontend shows them (Jupyter, Voila) and returns a
     :class:`TextDashboard` otherwise; ``live=None`` starts the refresh timer with widgets.
     """

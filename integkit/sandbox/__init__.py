@@ -23,6 +23,7 @@ from ._clock import SANDBOX_NOW, Moment, SandboxClock
 from ._faults import FaultRule, Faults
 from ._limits import parse_rate_limit
 from ._server import SandboxProcess, SandboxServer
+from ._state import own_state
 from .services import emulator_class, known_services
 
 __all__ = [
@@ -63,13 +64,17 @@ class Sandbox:
     """A running emulator and the credentials that open it; a context manager.
 
     Attributes: ``service``, ``url``, ``api_key``, ``credentials`` (keyword arguments for
-    ``ik.connect``), ``faults``, ``emulator`` (also ``app``: the ASGI app with its state).
+    ``ik.connect``), ``faults``, ``emulator`` (also ``app``: the ASGI app with its state),
+    ``state`` (the state backend of its connections: their limits, budgets, caches, tokens
+    and ledger rows, kept out of the user's own).
     """
 
-    def __init__(self, service: str, emulator: Emulator, server: SandboxServer) -> None:
+    def __init__(self, service: str, emulator: Emulator, server: SandboxServer,
+                 state: str | None = None) -> None:
         self.service = service
         self.emulator = emulator
         self.server = server
+        self.state = state or own_state()
 
     @property
     def app(self) -> Emulator:
@@ -123,11 +128,13 @@ class Sandbox:
 
     def connect(self, **kwargs: Any) -> Any:
         """``ik.connect(service)`` aimed at this emulator, with limits matching the emulator's
-        (extra kwargs pass through and win)."""
+        and the sandbox's own :attr:`state` (extra kwargs pass through and win): its calls
+        never reach the user's ledger, budgets or ``ik.costs()``; read them with
+        ``ik.usage(state=sb.state)``."""
         from .. import connect
 
         options = {"base_url": self.url, "rate_limit": self.client_rate_limit,
-                   **self.credentials, **kwargs}
+                   "state": self.state, **self.credentials, **kwargs}
         return connect(self.service, **options)
 
     def stop(self) -> None:
@@ -150,7 +157,8 @@ class Sandbox:
 
 def sandbox(service: str, *, records: int = 1000, seed: int = 0,
             rate_limit: tuple[float, int] | str | None = None, latency: float = 0.0,
-            api_key: str | None = None, now: Moment = None) -> Sandbox:
+            api_key: str | None = None, now: Moment = None,
+            state: str | None = None) -> Sandbox:
     """Start ``service``'s emulator on a free 127.0.0.1 port and return it, running.
 
     Args:
@@ -165,11 +173,15 @@ def sandbox(service: str, *, records: int = 1000, seed: int = 0,
             (``integkit.sandbox.SANDBOX_NOW``), so the seeded data (the two years before it)
             and every answer are the same on any day. Rate-limit windows, token expiry and
             webhook timestamps always follow the real clock.
+        state: the state backend of ``sb.connect()``'s connections (a URL). Default: the
+            sandbox's own temporary SQLite file, so emulated calls stay out of the user's
+            ledger, budgets, caches and token store; ``ik.get_settings().state_url`` shares
+            the configured one.
     """
     emulator = create_emulator(service, records=records, seed=seed, rate_limit=rate_limit,
                                latency=latency, api_key=api_key, now=now)
     server = SandboxServer(emulator).start()
-    return Sandbox(service, emulator, server)
+    return Sandbox(service, emulator, server, state)
 
 
 class _CallableModule(types.ModuleType):

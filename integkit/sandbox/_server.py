@@ -11,6 +11,8 @@ import threading
 import time
 from typing import Any
 
+from ._state import own_state
+
 __all__ = ["SandboxServer", "SandboxProcess"]
 
 
@@ -82,12 +84,15 @@ class SandboxServer:
 
 class SandboxProcess:
     """An emulator in its own process (``python -m integkit.sandbox``), so that benchmarks and
-    load runs do not share the client's GIL. ``info`` holds what the child printed: url, api key.
+    load runs do not share the client's GIL. ``info`` holds what the child printed: url, api key;
+    ``state`` is the state backend for its clients' connections, the sandbox's own (see
+    :class:`~integkit.sandbox.Sandbox`) unless one is given.
     """
 
-    def __init__(self, service: str, **options: Any) -> None:
+    def __init__(self, service: str, *, state: str | None = None, **options: Any) -> None:
         self.service = service
         self.options = options
+        self.state = state or own_state()
         self.proc: subprocess.Popen[str] | None = None
         self.info: dict[str, Any] = {}
 

@@ -163,7 +163,8 @@ class SalesforceConnection(Connection):
                 token_url=login + spec.get("token_path", "/services/oauth2/token"),
                 client_id=client_id, client_secret=client_secret, grant="refresh_token",
                 refresh_token=setting(refresh_token, "refresh_token"), service="salesforce",
-                store=token_store, token_endpoint_auth_method="client_secret_post"
+                store=token_store or TokenStore.of_connection(options.get("state")),
+                token_endpoint_auth_method="client_secret_post"
                 if client_secret else "none",
             )
         if isinstance(auth, OAuth2):
@@ -293,7 +294,7 @@ class SalesforceConnection(Connection):
                  priority: str | None = None) -> tuple[httpx.Response, str, CallTrace]:
         """Like :meth:`send` for a CSV answer (Bulk API result sets): the text, undecoded."""
         self._ensure_instance()
-        trace = CallTrace(service=self.service, endpoint=endpoint)
+        trace = self.new_trace(endpoint)
         http_request = self.client.build_request(
             request.method, request.url, params=request.params,
             headers={**request.headers, "Accept": "text/csv"},
