@@ -22,13 +22,12 @@ integkit._errors.ConfigError: breaker: unknown key 'failure_treshold'; did you m
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ._errors import ConfigError
+from ._suggest import closest
 
 __all__ = ["Check", "Key", "Spec", "did_you_mean", "spellings", "suggest", "unknown_key"]
 
@@ -43,18 +42,10 @@ def spellings(name: str) -> tuple[str, ...]:
                                 name.replace("_", "-"))))
 
 
-def _plain(spelling: str) -> str:
-    return re.sub(r"[_\-\s]", "", spelling).lower()
-
-
 def suggest(spelling: str, known: Iterable[str]) -> str | None:
     """The known key closest to ``spelling`` (ignoring case, ``_`` and ``-``), if any is
-    close enough to be what was meant."""
-    by_plain: dict[str, str] = {}
-    for name in known:
-        by_plain.setdefault(_plain(name), name)
-    close = difflib.get_close_matches(_plain(str(spelling)), list(by_plain), n=1, cutoff=0.75)
-    return by_plain[close[0]] if close else None
+    close enough to be what was meant (stricter than for keywords: keys are many)."""
+    return closest(str(spelling), known, cutoff=0.75)
 
 
 def did_you_mean(spelling: Any, known: Iterable[str], *,

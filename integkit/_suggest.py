@@ -29,13 +29,13 @@ def _plain(name: str) -> str:
     return re.sub(r"[_\-\s]", "", name).lower()
 
 
-def closest(name: str, choices: Iterable[str]) -> str | None:
+def closest(name: str, choices: Iterable[str], *, cutoff: float = 0.6) -> str | None:
     """The choice closest to ``name`` (ignoring case, ``_`` and ``-``), if one is close
-    enough to be what was meant."""
+    enough (difflib's ratio at least ``cutoff``) to be what was meant."""
     by_plain: dict[str, str] = {}
     for choice in choices:
         by_plain.setdefault(_plain(choice), choice)
-    found = difflib.get_close_matches(_plain(name), list(by_plain), n=1, cutoff=0.6)
+    found = difflib.get_close_matches(_plain(name), list(by_plain), n=1, cutoff=cutoff)
     return by_plain[found[0]] if found else None
 
 
