@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._errors import AuthenticationError, ConfigError, PermissionDeniedError
 from .._events import emit, logger, register_secret
+from .._validate import positive_duration
 from ._rotation import AuthEvent, mask
 
 if TYPE_CHECKING:
@@ -61,7 +62,7 @@ def aws_session(
     region: str | None = None,
     role_arn: str | None = None,
     session_name: str = "integkit",
-    duration: int = 3600,
+    duration: float | str = 3600,
     external_id: str | None = None,
     endpoint_url: str | None = None,
 ) -> boto3.Session:
@@ -72,8 +73,8 @@ def aws_session(
         region: the region for clients (else the profile's or ``AWS_DEFAULT_REGION``).
         role_arn: assume this role; the credentials then renew themselves before expiry.
         session_name: ``RoleSessionName``, shown in CloudTrail.
-        duration: ``DurationSeconds`` of each set of temporary credentials (900 to the role's
-            maximum session duration).
+        duration: ``DurationSeconds`` of each set of temporary credentials, in seconds or
+            as a duration (``"1h"``, ``"PT15M"``): 15 minutes to the role's maximum session.
         external_id: ``ExternalId``, when the role's trust policy requires one.
         endpoint_url: the STS endpoint (a VPC endpoint, or a local emulator).
 
@@ -84,8 +85,10 @@ def aws_session(
     source = boto3_.Session(profile_name=profile, region_name=region)
     if role_arn is None:
         return source
-    if not 900 <= duration <= 43_200:
-        raise ConfigError(f"aws_session: duration={duration} must be 900..43200 seconds")
+    seconds = int(positive_duration(duration, "aws_session: duration"))
+    if not 900 <= seconds <= 43_200:
+        raise ConfigError(f"aws_session: duration={duration!r} must be 15 minutes to 12 hours "
+                          "(900..43200 seconds)")
 
     from botocore.credentials import CredentialProvider, CredentialResolver, RefreshableCredentials
     from botocore.exceptions import ClientError, NoCredentialsError
@@ -94,7 +97,7 @@ def aws_session(
     sts_region = region or source.region_name or "us-east-1"
     sts = source.client("sts", region_name=sts_region, endpoint_url=endpoint_url)
     params: dict[str, Any] = {"RoleArn": role_arn, "RoleSessionName": session_name,
-                              "DurationSeconds": duration}
+                              "DurationSeconds": seconds}
     if external_id:
         register_secret(external_id)
         params["ExternalId"] = external_id
@@ -138,7 +141,7 @@ def aws_session(
 
     lifetimes: list[float] = []
     first = assume()
-    advisory, mandatory = refresh_windows(lifetimes[0] if lifetimes else duration)
+    advisory, mandatory = refresh_windows(lifetimes[0] if lifetimes else seconds)
     credentials = RefreshableCredentials.create_from_metadata(
         metadata=first, refresh_using=assume, method="assume-role",
         advisory_timeout=advisory, mandatory_timeout=mandatory,

@@ -23,6 +23,7 @@ from html import escape
 from typing import Any
 
 from .._events import logger
+from .._validate import positive_duration
 from ._frontend import frontend_missing
 from ._snapshot import Snapshot, month_bill, read_snapshot
 
@@ -447,7 +448,7 @@ def dashboard(
     *connections: Any,
     plan: str | None = None,
     since: Any = None,
-    interval: float = 1.0,
+    interval: float | str = 1.0,
     state: Any = None,
     widget: bool | None = None,
     live: bool | None = None,
@@ -456,13 +457,15 @@ def dashboard(
 
     ``plan`` picks the pricing plan of the month's projection (a service without it uses its
     default plan); ``since`` starts the window of calls (default: today, UTC, the daily
-    budget's day); ``state`` the state backend of the ledger (default: each connection's
+    budget's day); ``interval`` the refresh period (seconds or a duration: ``"5s"``);
+    ``state`` the state backend of the ledger (default: each connection's
     own, as a sandbox's has, else the configured one).
     ``widget=None`` draws widgets when a frontend shows them (Jupyter, Voila) and returns a
     :class:`TextDashboard` otherwise; ``live=None`` starts the refresh timer with widgets.
     """
     from ..ledger._ledger import to_epoch
 
+    period = positive_duration(interval, "dashboard: interval")
     start = to_epoch(since)
     start = _start_of_day(time.time()) if start is None else start
     reader = _Reader(_targets(connections, start, state), since=start, plan=plan, state=state)
@@ -474,7 +477,7 @@ def dashboard(
             reason = 'ipywidgets is not installed: pip install "integkit[notebook]"'
     if reason is not None:
         return TextDashboard(reader, reason)
-    panel = Dashboard(reader, interval=interval)
+    panel = Dashboard(reader, interval=period)
     if live is None or live:
         panel.start()
     return panel

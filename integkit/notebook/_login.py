@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from .._config import get_settings
 from .._errors import ConfigError
+from .._validate import positive_duration
 from ..auth import TokenStore
 from ..auth._headless import _ipython_shell, headless_reason
 from ._frontend import frontend_missing
@@ -41,7 +42,7 @@ def login(
     store: TokenStore | None = None,
     ui: Ui = "auto",
     check: bool | str | Mapping[str, Any] = True,
-    timeout: float = 300.0,
+    timeout: float | str = 300.0,
     browser: Callable[[str], Any] | None = None,
     **options: Any,
 ) -> Any:
@@ -54,7 +55,7 @@ def login(
             Jupyter frontend, else the terminal prompt.
         check: before storing a key, make the definition's check call (``auth.check``),
             this one (a path, or ``{"path": ..., "params": {...}}``), or none (False).
-        timeout: seconds an OAuth sign-in may take.
+        timeout: how long an OAuth sign-in may take (seconds or a duration: ``"10m"``).
         browser: called with the sign-in URL (default: the panel shows a link).
         options: ``base_url``, ``client_id``, ``client_secret``, ``scopes``, ``check``
             ... (see :class:`~integkit.notebook._login_spec.LoginSpec`).
@@ -65,6 +66,7 @@ def login(
     """
     if not isinstance(check, bool):
         options["check"] = check
+    seconds = positive_duration(timeout, "ik.login: timeout")
     spec = login_spec(service, store=store, **options)
     # A panel needs someone who sees it (Voila counts); the terminal prompt needs stdin.
     reason = headless_reason() if ui == "text" else frontend_missing()
@@ -76,7 +78,7 @@ def login(
     if ui == "text":
         from ._login_text import text_login
 
-        return text_login(spec, profile, check=check is not False, timeout=timeout)
+        return text_login(spec, profile, check=check is not False, timeout=seconds)
     if ui != "widget":
         raise ConfigError(f"ui must be 'auto', 'widget' or 'text', not {ui!r}")
     try:
@@ -85,5 +87,5 @@ def login(
         raise ImportError(f"the login panel needs the notebook extra ({exc.name} is missing): "
                           'pip install "integkit[notebook]"') from exc
     if spec.is_oauth:
-        return OAuthPanel(spec, profile, timeout=timeout, browser=browser)
+        return OAuthPanel(spec, profile, timeout=seconds, browser=browser)
     return KeyPanel(spec, profile, check=check is not False)

@@ -18,6 +18,7 @@ import types
 from collections.abc import Iterable
 from typing import Any
 
+from .._validate import duration
 from ._app import Emulator
 from ._clock import SANDBOX_NOW, Moment, SandboxClock
 from ._faults import FaultRule, Faults
@@ -156,7 +157,7 @@ class Sandbox:
 
 
 def sandbox(service: str, *, records: int = 1000, seed: int = 0,
-            rate_limit: tuple[float, int] | str | None = None, latency: float = 0.0,
+            rate_limit: tuple[float, int] | str | None = None, latency: float | str = 0.0,
             api_key: str | None = None, now: Moment = None,
             state: str | None = None) -> Sandbox:
     """Start ``service``'s emulator on a free 127.0.0.1 port and return it, running.
@@ -166,7 +167,8 @@ def sandbox(service: str, *, records: int = 1000, seed: int = 0,
         records: seeded objects per list resource (deterministic for ``seed``).
         rate_limit: ``(requests per second, burst)`` per API key (or ``"25/50"``); None for
             no limit.
-        latency: seconds added to every request (without blocking the others).
+        latency: time added to every request, in seconds or a duration (``"50ms"``),
+            without blocking the others.
         api_key: the key the emulator accepts; a fresh test key when None.
         now: where the emulated world's clock starts: a datetime, a date or ISO 8601 text;
             ``"wall"`` for the real clock. Default: 2025-07-01 12:00 UTC
@@ -179,7 +181,8 @@ def sandbox(service: str, *, records: int = 1000, seed: int = 0,
             the configured one.
     """
     emulator = create_emulator(service, records=records, seed=seed, rate_limit=rate_limit,
-                               latency=latency, api_key=api_key, now=now)
+                               latency=duration(latency, "sandbox: latency"), api_key=api_key,
+                               now=now)
     server = SandboxServer(emulator).start()
     return Sandbox(service, emulator, server, state)
 

@@ -274,3 +274,22 @@ def test_service_options_take_durations(home) -> None:
     with pytest.raises(ik.ConfigError, match="max_interval must be"):
         github.watch_workflow("octo", "repo", "ci.yml", run_id=1, max_interval="a minute")
     assert home.seen == []
+
+
+def test_panels_sandboxes_and_aws_sessions_take_durations() -> None:
+    from integkit.auth._aws import aws_session
+
+    panel = ik.dashboard(widget=True, live=False, interval="PT2S")
+    assert panel.interval == 2
+    with pytest.raises(ik.ConfigError, match="dashboard: interval must be"):
+        ik.dashboard(widget=False, interval="often")
+    with pytest.raises(ik.ConfigError, match="ik.login: timeout must be"):
+        ik.login("stripe", timeout="whenever")
+    with ik.sandbox("stripe", records=1, latency="50ms") as sb:
+        assert sb.emulator.latency == 0.05
+    with pytest.raises(ik.ConfigError, match="15 minutes to 12 hours"):
+        aws_session(region="us-east-1", role_arn="arn:aws:iam::123456789012:role/r",
+                    duration="10m")
+    with pytest.raises(ik.ConfigError, match="aws_session: duration must be"):
+        aws_session(region="us-east-1", role_arn="arn:aws:iam::123456789012:role/r",
+                    duration="a while")

@@ -125,7 +125,7 @@ def test_hour_long_credentials_renew_where_botocore_would(moto, source_credentia
     seen.actions.clear()
     start = dt.datetime.now(dt.UTC)
     with time_machine.travel(start, tick=True) as traveller:
-        session = aws_session(region="us-east-1", role_arn=ROLE, duration=3600,
+        session = aws_session(region="us-east-1", role_arn=ROLE, duration="1h",
                               endpoint_url=url)
         sts = session.client("sts", endpoint_url=url)
         for _ in range(3):
