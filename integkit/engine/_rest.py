@@ -678,10 +678,13 @@ class Connection:
                             max_records=max_records, on_complete=listing.finished)
         if cache:
             max_age = 86_400.0 if cache is True else duration(cache, "cache")
-            key = f"{self.service}-{spec.name}-{listing.history_key()}"
-            if records_path or primary_key:  # they change what the same pages give
-                key += "-" + fingerprint({"records_path": records_path,
-                                          "primary_key": primary_key})
+            # what changes the frame the same pages give: where the records are, which are
+            # kept, how the pages are followed, the columns and types declared
+            shape = fingerprint({"records_path": listing.records_path,
+                                 "primary_key": listing.primary_key,
+                                 "paginator": listing.paginator_spec, "schema": listing.schema,
+                                 "timestamps": listing.timestamps})
+            key = f"{self.service}-{spec.name}-{listing.history_key()}-{shape}"
             result.cache_results(ParquetCache(get_settings().data_dir / "results"),
                                  max_age=max_age, key=key)
         return result

@@ -161,6 +161,21 @@ def test_a_cached_empty_listing_reads_back_with_its_columns(home) -> None:
     assert list(frame.columns) == list(EXPECTED) and frame["amount"].dtype == "int64"
 
 
+def test_the_result_cache_keeps_apart_what_another_schema_or_paging_would_give(home) -> None:
+    serve(home, [[{"id": "a", "amount": "7"}], [{"id": "b", "amount": "8"}]],
+          path="/v1/cached-by-shape")
+    texts = connect(home, schema={"amount": "string"}).list("/v1/cached-by-shape", cache="1h")
+    assert list(texts.to_frame()["amount"]) == ["7", "8"]
+    numbers = connect(home, schema={"amount": "integer"}).list("/v1/cached-by-shape",
+                                                               cache="1h")
+    assert list(numbers.to_frame()["amount"]) == [7, 8] and numbers.stats.cache_hits == 0
+    one_page = connect(home, schema={"amount": "integer"})
+    first = one_page.list("/v1/cached-by-shape", cache="1h", paginator="single_page").to_frame()
+    assert list(first["id"]) == ["a"]
+    again = connect(home, schema={"amount": "integer"}).list("/v1/cached-by-shape", cache="1h")
+    assert list(again.to_frame()["id"]) == ["a", "b"] and again.stats.cache_hits == 1
+
+
 @pytest.mark.parametrize("schema, words", [
     ({"amount": "money"}, ["'amount'", "money", "integer"]),
     ({"a": {"b": 5}}, ["'a.b'", "5"]),
