@@ -62,7 +62,9 @@ def sb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     ik.configure(state=f"sqlite:///{path}")
     ik.ledger.register_pricing("stripe", PRICING)
     try:
-        with ik.sandbox("stripe", records=2_500, rate_limit="25/50") as sandbox:
+        # the sandbox's connections share the configured state, as other processes here do
+        with ik.sandbox("stripe", records=2_500, rate_limit="25/50",
+                        state=ik.get_settings().state_url) as sandbox:
             yield sandbox
     finally:
         ik.ledger.register_pricing("stripe", None)
