@@ -46,13 +46,13 @@ def _is_path(name: str) -> bool:
         name.startswith(("~", "."))
 
 
-@functools.cache
 def load_definition(name_or_path: str) -> ConnectorDef:
     """The definition of a shipped service by name, or of a user's YAML file by path.
 
     A name is a plain name (``"stripe"``): never a path, so ``"../x"`` cannot reach a file
     outside the shipped definitions. A path ends in ``.yaml`` / ``.yml``; what it holds is a
     user's definition (``origin="file"``: it reads no environment variable without consent).
+    A file is read again once it changed (edited in the notebook that uses it).
     """
     if not isinstance(name_or_path, str):
         raise ConfigError(f"a service is named by a string, not {type(name_or_path).__name__}")
@@ -61,24 +61,40 @@ def load_definition(name_or_path: str) -> ConnectorDef:
         if path.suffix not in (".yaml", ".yml"):
             raise ConfigError(f"{name_or_path!r} is neither a shipped service's name nor a "
                               "definition file (.yaml / .yml)")
-        if not path.is_file():
+        try:
+            stat = path.stat()
+        except OSError:
+            stat = None
+        if stat is None or not path.is_file():
             raise ConfigError(f"no connector definition file at {path}")
-        definition = ConnectorDef.from_mapping(_read(path), source=str(path), origin="file")
-        if definition.service.lower() in available_services():
-            raise ConfigError(
-                f"{path}: its service name {definition.service!r} is a shipped connector's; "
-                "a definition from a file must use its own name (under that one it would be "
-                f"handed {definition.service}'s settings, stored credentials and limits)"
-            )
-        return definition
-    check_service_name(name_or_path)
+        return _definition_file(str(path), stat.st_mtime_ns, stat.st_size)
+    return _shipped_definition(name_or_path)
+
+
+@functools.cache
+def _definition_file(path: str, mtime_ns: int, size: int) -> ConnectorDef:
+    """A user's definition file as it was at ``mtime_ns`` / ``size`` (the cache key)."""
+    definition = ConnectorDef.from_mapping(_read(Path(path)), source=path, origin="file")
+    if definition.service.lower() in available_services():
+        raise ConfigError(
+            f"{path}: its service name {definition.service!r} is a shipped connector's; "
+            "a definition from a file must use its own name (under that one it would be "
+            f"handed {definition.service}'s settings, stored credentials and limits)"
+        )
+    return definition
+
+
+@functools.cache
+def _shipped_definition(name: str) -> ConnectorDef:
+    """A shipped service's definition, by its plain name."""
+    check_service_name(name)
     for directory in definition_dirs():
-        candidate = directory / f"{name_or_path}.yaml"
+        candidate = directory / f"{name}.yaml"
         if candidate.is_file():
             return ConnectorDef.from_mapping(_read(candidate), source=str(candidate),
                                              origin="shipped")
     raise ConfigError(
-        f"unknown service {name_or_path!r}; available: {', '.join(available_services())}. "
+        f"unknown service {name!r}; available: {', '.join(available_services())}. "
         "For any other REST API use ik.rest(base_url=...), or a definition file "
         "(ik.connect('mine.yaml'))."
     )

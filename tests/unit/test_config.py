@@ -84,3 +84,18 @@ def test_user_definition_file_works_like_a_shipped_one(tmp_path, api) -> None:
     assert len(conn.list("items").to_frame()) == 237
     with pytest.raises(ik.ConfigError, match="set THINGS_TOKEN or pass"):
         ik.connect(str(path))
+
+
+def test_a_definition_file_edited_in_the_session_is_read_again(tmp_path, api) -> None:
+    path = tmp_path / "edited.yaml"
+    body = ("service: edited\n"
+            f"base_url: {api}\n"
+            "paginator: {type: offset, limit: 50, total_path: total}\n"
+            "records_path: items\n"
+            "resources: {items: /offset/items}\n")
+    path.write_text(body)
+    assert list(ik.connect(str(path)).definition.resources) == ["items"]
+    path.write_text(body.replace("resources: {items:", "resources: {things:"))
+    conn = ik.connect(str(path))
+    assert list(conn.definition.resources) == ["things"]
+    assert len(conn.list("things").to_frame()) == 237
