@@ -69,7 +69,8 @@ class Adapter:
     auth_path: str  # where a wrong credential is first sent
     auth_hint: str  # (a regex of) what the error tells the user to do
     writes: tuple[Write, ...]
-    spec: Callable[[], RequestSpec] | None = None  # its published API description, if any
+    # Its published API description (None: there is none, or it is not beside the repo)
+    spec: Callable[[], RequestSpec | None] = lambda: None
     page_param: str = "limit"  # the query parameter carrying page_size (a wire check
     # makes it wrong: the description must catch it)
     emulator: Callable[[int], Emulator] | None = None  # default: create_emulator(service)
@@ -89,30 +90,36 @@ def _tagged_quantity(tag: str) -> int:
     return 100_000 + zlib.crc32(tag.encode()) % 100_000
 
 
-# -- descriptions (parsed once, on first use) -------------------------------------------------
+# -- descriptions (parsed once, on first use; None where ../shared/specs is absent) --------
+STRIPE_SPEC = SPECS / "stripe" / "spec3.yaml"
+GITHUB_SPEC = SPECS / "github" / "api.github.com.json"
+SLACK_SPEC = SPECS / "slack" / "slack_web_openapi_v2.json"
 
 
 @functools.cache
-def stripe_spec() -> RequestSpec:
-    return RequestSpec(load_document(SPECS / "stripe" / "spec3.yaml"))
+def stripe_spec() -> RequestSpec | None:
+    return RequestSpec(load_document(STRIPE_SPEC)) if STRIPE_SPEC.is_file() else None
 
 
 @functools.cache
-def github_spec() -> RequestSpec:
+def github_spec() -> RequestSpec | None:
     # GitHub's Link headers name a repository by id (/repositories/{id}/issues?page=2), a
     # form its description leaves out; such a page is checked as the /repos/{owner}/{repo}
     # operation it continues.
-    return RequestSpec(load_document(SPECS / "github" / "api.github.com.json"),
+    if not GITHUB_SPEC.is_file():
+        return None
+    return RequestSpec(load_document(GITHUB_SPEC),
                        rewrite=lambda path: re.sub(r"^/repositories/\d+/", "/repos/o/r/", path))
 
 
 @functools.cache
-def slack_spec() -> RequestSpec:
+def slack_spec() -> RequestSpec | None:
     # The 2020 description asks for the token as a `token` parameter besides the bearer
     # header Slack documents now; the header carries it, so the parameter is left out.
-    doc = load_document(SPECS / "slack" / "slack_web_openapi_v2.json")
-    return RequestSpec(swagger2_to_openapi3(
-        doc, ["/users.list", "/conversations.history", "/chat.postMessage", "/chat.update"],
+    if not SLACK_SPEC.is_file():
+        return None
+    return RequestSpec(swagger2_to_openapi3(load_document(SLACK_SPEC),
+        ["/users.list", "/conversations.history", "/chat.postMessage", "/chat.update"],
         drop_params=("token",)))
 
 

@@ -94,8 +94,8 @@ def contract(request: pytest.FixtureRequest, running: dict[str, tuple[Sandbox, R
     ik.quota(contract.conn, clear_pause=True)
     contract.conn.close()
     sb.faults.clear()
-    if adapter.spec is not None:
-        spec = adapter.spec()
+    spec = adapter.spec()
+    if spec is not None:
         with recorder.lock:
             sent = list(recorder.received)
         problems = [p for r in sent for p in spec.problems(r.as_wire())]
@@ -238,14 +238,15 @@ def test_a_write_refused_before_it_applies_is_neither_lost_nor_doubled(
 # -- the wire ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("contract", [s for s, a in ADAPTERS.items() if a.spec], indirect=True)
+@pytest.mark.parametrize("contract", ["stripe", "github", "slack"], indirect=True)
 def test_the_description_check_catches_a_request_it_does_not_allow(contract: Contract) -> None:
     """The check run when each test ends can fail: a page request made wrong is caught."""
     a = contract.adapter
-    assert a.spec is not None
+    spec = a.spec()
+    if spec is None:
+        pytest.skip(f"{a.service}'s published description is not beside the repo")
     read(a.listing.run(contract.conn, contract.sb))
     first = contract.recorder.received[0].as_wire()
-    spec = a.spec()
     assert spec.problems(first) == []
     mistyped = dataclasses.replace(first, query=re.sub(
         rf"(^|&){a.page_param}=\d+", rf"\1{a.page_param}=ten", first.query))
