@@ -92,10 +92,12 @@ def _auth_from(
         name = definition.source if definition.origin == "file" else definition.service
         consent = (f" (integkit reads {env} for a definition from a file only with "
                    f"allow_env=[{env!r}])" if env and not definition.may_read_env(env) else "")
+        # Shipped connectors have an emulator; a user's definition has none to offer.
+        offline = (f" To try it offline, use ik.sandbox({definition.service!r})."
+                   if definition.origin == "shipped" else "")
         raise ConfigError(
             f"{definition.service} needs a credential: {how}ik.connect({name!r}, "
-            f"{param}=...){consent}, or store one with ik.login({name!r}). To try it "
-            f"offline, use ik.sandbox({definition.service!r})."
+            f"{param}=...){consent}, or store one with ik.login({name!r}).{offline}"
         )
     who = _account(secret)
     if kind == "bearer":
