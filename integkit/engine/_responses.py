@@ -21,9 +21,10 @@ from .._errors import (
 from .._errors import TimeoutError as CallTimeout
 from .._events import redact
 from .._jsonpath import find
-from ..http import json_body, retry_after
+from ..http import CallTrace, json_body, retry_after
 
-__all__ = ["ERROR_CLASSES", "decode_json", "error_for_response", "error_for_transport"]
+__all__ = ["ERROR_CLASSES", "decode_json", "error_for_response", "error_for_transport",
+           "in_doubt"]
 
 _BY_STATUS: dict[int, type[ApiError]] = {
     401: AuthenticationError,
@@ -115,6 +116,16 @@ def error_for_transport(exc: Exception, *, service: str, endpoint: str, url: str
     else:
         what = f"connection failed mid-call ({type(exc).__name__}: {exc})"
     return NetworkError(what, service=service, endpoint=endpoint)
+
+
+def in_doubt(error: ApiError, trace: CallTrace) -> ApiError:
+    """``error`` of a write that may have been applied before it failed (it carries no
+    idempotency key, so it was not sent again): its hint says to check before resending."""
+    if trace.write_in_doubt:
+        error.hint = ("The write may have been applied before the failure; it carries no "
+                      "idempotency key, so integkit did not send it again: check whether it "
+                      "took effect before sending it again.")
+    return error
 
 
 def decode_json(response: httpx.Response, *, service: str, endpoint: str, retries: int = 0) -> Any:

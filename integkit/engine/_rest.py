@@ -71,7 +71,7 @@ from ._encoding import bracket_pairs, path_segment
 from ._estimate import estimate_listing
 from ._history import ListingRun, record_run
 from ._quota_status import QuotaStatus
-from ._responses import decode_json, error_for_response, error_for_transport
+from ._responses import decode_json, error_for_response, error_for_transport, in_doubt
 
 __all__ = ["Connection", "Listing", "limits_status"]
 
@@ -537,15 +537,15 @@ class Connection:
         try:
             response = self.client.send(http_request)
         except httpx.TransportError as exc:
-            raise error_for_transport(
+            raise in_doubt(error_for_transport(
                 exc, service=self.service, endpoint=endpoint, url=redact(str(http_request.url))
-            ) from exc
+            ), trace) from exc
         if response.status_code >= 400:
-            raise error_for_response(
+            raise in_doubt(error_for_response(
                 response, service=self.service, endpoint=endpoint,
                 paths=self.definition.errors, request_id_header=self.request_id_header,
                 retries=trace.retries,
-            )
+            ), trace)
         if response.status_code == 204 or not response.content:
             return response, None, trace
         return response, decode_json(response, service=self.service, endpoint=endpoint,

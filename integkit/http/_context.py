@@ -29,6 +29,7 @@ class CallTrace:
     allowed: float | None = None  # the seconds that deadline allowed (for messages)
     deadline_of: str = "call"  # whose deadline it is: the call's, or its listing's
     state: str | None = None  # the connection's own state backend (None: the configured one)
+    write_in_doubt: bool = False  # a write failed once it may have been applied: not re-sent
 
 
 def trace_of(request: httpx.Request) -> CallTrace:

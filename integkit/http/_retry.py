@@ -35,6 +35,10 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
+# Why a failed write is not sent again: it may have been applied, and nothing dedupes it.
+IN_DOUBT = "write may have been applied; no idempotency key"
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
     retry: bool
@@ -121,7 +125,7 @@ class RetryPolicy:
                 return Verdict(False, reason=type(outcome).__name__)
             if isinstance(outcome, NOT_SENT) or self.replayable(request):
                 return Verdict(True, self.backoff(attempt), type(outcome).__name__)
-            return Verdict(False, reason="write may have been applied; no idempotency key")
+            return Verdict(False, reason=IN_DOUBT)
         status = outcome.status_code
         hint = should_retry_hint(outcome.headers)
         transient = status in self.retry_statuses if hint is None else hint
@@ -136,7 +140,7 @@ class RetryPolicy:
             return Verdict(False)
         # A 429 is rejected before processing, so even a bare POST may go again.
         if not (self.replayable(request) or status == 429):
-            return Verdict(False, reason="write may have been applied; no idempotency key")
+            return Verdict(False, reason=IN_DOUBT)
         wait = retry_after(outcome.headers)
         if wait is not None:
             if wait > self.max_retry_after:
@@ -158,6 +162,8 @@ class _Attempts:
         assert state.outcome is not None
         outcome = state.outcome.exception() or state.outcome.result()
         self.verdict = self.policy.decide(self.request, outcome, state.attempt_number)
+        if self.verdict.reason == IN_DOUBT:
+            self.trace.write_in_doubt = True
         remaining = left(self.trace)
         if self.verdict.retry and remaining is not None and self.verdict.delay >= remaining:
             self.verdict = Verdict(False, self.verdict.delay, "deadline")

@@ -462,6 +462,7 @@ def install(state: StateBackend | str | Ledger | None = None) -> None:
             on("call", _hook)
         else:
             _hook.state = state
+            _hook.paused_until = 0.0  # a new place to record to is tried at once
 
 
 def uninstall() -> None:

@@ -216,7 +216,7 @@ def test_a_write_whose_answer_is_lost_is_applied_once(contract: Contract, write:
         write.send(contract.conn, contract.sb, mine)
         assert contract.sent(write) == 2, write.why
     else:  # never resent blindly: the caller hears it may have happened
-        with pytest.raises(ik.NetworkError):
+        with pytest.raises(ik.NetworkError, match="may have been applied before the failure"):
             write.send(contract.conn, contract.sb, mine)
         assert contract.sent(write) == 1 and contract.sleeps == [], write.why
     assert write.applied(contract.sb, mine) == 1
@@ -232,7 +232,7 @@ def test_a_write_refused_before_it_applies_is_neither_lost_nor_doubled(
         write.send(contract.conn, contract.sb, mine)
         assert contract.sent(write) == 2 and write.applied(contract.sb, mine) == 1, write.why
     else:
-        with pytest.raises(ik.ServerError):
+        with pytest.raises(ik.ServerError, match="may have been applied before the failure"):
             write.send(contract.conn, contract.sb, mine)
         assert contract.sent(write) == 1 and contract.sleeps == [], write.why
         assert write.applied(contract.sb, mine) == 0
