@@ -27,7 +27,9 @@ __all__ = ["connect", "connect_keywords", "default_connection", "live_connection
 
 _defaults: dict[str, Connection] = {}
 _defaults_lock = threading.Lock()
-_latest: dict[str, weakref.ref[Connection]] = {}  # the connection ik.quota(service) reports on
+# The connections made per service, oldest first (dead ones pruned): ik.quota(service) and the
+# dashboard report on the newest one still in use.
+_latest: dict[str, list[weakref.ref[Connection]]] = {}
 # ... and its limiter and quota, which outlive it: ``ik.quota("rest")`` after a one-line
 # ``ik.rest(url).list(...).to_frame()`` still reports them.
 _limits: dict[str, tuple[RateLimiter | None, Quota | None]] = {}
@@ -254,9 +256,20 @@ def connect(service: str, *, profile: str | None = None, **options: Any) -> Conn
 
 
 def _remember(conn: Connection) -> None:
-    """``conn`` is the one ``ik.quota(conn.service)`` reports on from now on."""
-    _latest[conn.service] = weakref.ref(conn)
+    """``conn`` is the one ``ik.quota(conn.service)`` reports on from now on (while it is in
+    use: once it is gone, the newest older connection still in use is reported on again)."""
+    alive = [ref for ref in _latest.get(conn.service, ()) if ref() is not None]
+    _latest[conn.service] = [*alive, weakref.ref(conn)]
     _limits[conn.service] = (conn.limiter, conn.quota)
+
+
+def _newest(service: str) -> Connection | None:
+    """The newest connection to ``service`` made in this process and still in use."""
+    for ref in reversed(_latest.get(service, ())):
+        conn = ref()
+        if conn is not None:
+            return conn
+    return None
 
 
 def default_connection(service: str) -> Connection:
@@ -270,7 +283,7 @@ def default_connection(service: str) -> Connection:
 
 def live_connections() -> list[Connection]:
     """The connections made in this process that are still in use (newest per service)."""
-    found = [ref() for ref in list(_latest.values())]
+    found = [_newest(service) for service in list(_latest)]
     return [conn for conn in found if conn is not None]
 
 
@@ -279,12 +292,12 @@ def quota(service: str | Connection | None = None, *,
     """Remaining budget, reset times and throttle state of ``service``'s shared limits.
 
     Limits and budgets live in the state backend, so this is what every process sharing the
-    key has left, seen through the connection made last in this process for ``service`` (a
-    shipped connector's name, an ``ik.rest(..., name=)``, ``"rest"`` by default), even once
-    that connection is gone; else ``ik.<service>``. ``pauses`` lists what the server asked
-    every client to wait for (with the time it asked for, when that was longer than integkit
-    holds calls); ``clear_pause=True`` lifts them first, for every process of the key (when
-    a server's hint was wrong).
+    key has left, seen through the newest connection to ``service`` (a shipped connector's
+    name, an ``ik.rest(..., name=)``, ``"rest"`` by default) still in use in this process;
+    when none is, the one made last, even once gone; else ``ik.<service>``. ``pauses`` lists
+    what the server asked every client to wait for (with the time it asked for, when that was
+    longer than integkit holds calls); ``clear_pause=True`` lifts them first, for every
+    process of the key (when a server's hint was wrong).
 
     >>> ik.quota("salesforce")["budgets"]["daily"]["remaining"]   # doctest: +SKIP
     98211
@@ -300,8 +313,7 @@ def quota(service: str | Connection | None = None, *,
         raise ConfigError(
             "ik.quota() needs the service's name or the connection: ik.quota('stripe'), "
             f"ik.quota(conn); connections made in this process: {', '.join(made) or 'none'}")
-    ref = _latest.get(service)
-    conn = ref() if ref is not None else None
+    conn = _newest(service)
     if conn is not None:
         return conn.quota_status(clear_pause=clear_pause)
     if service in _limits:
