@@ -230,19 +230,24 @@ def test_quota_by_service_name_reports_the_latest_connection(api, state_url) -> 
     assert report["throttled"] is False
 
 
-def test_quota_by_service_name_skips_a_newer_connection_that_is_gone(api, state_url) -> None:
+def test_quota_by_service_name_reports_the_connection_made_or_used_last(api, state_url) -> None:
     """A short-lived connection (a sandbox's, a one-line listing's) made after the one a
-    notebook keeps does not hide the kept one from ik.quota and the dashboard once it is gone."""
+    notebook keeps hides it from ik.quota and the dashboard only until the kept one is used
+    again, or until it is gone."""
     import gc
 
     from integkit._connect import live_connections
 
+    def tiers() -> list[int]:
+        return [t["limit"] for t in ik.quota("kept")["limits"]]
+
     kept = conn(api, state_url, name="kept", rate_limit={"limit": 9, "per": "1s", "burst": 9})
-    kept.request("GET", "/feedback")
     brief = conn(api, state_url, name="kept", rate_limit=False)
-    assert ik.quota("kept")["limits"] == []  # the newest in use: the brief one
-    assert [c for c in live_connections() if c.service == "kept"] == [brief]
+    assert tiers() == [] and [c for c in live_connections() if c.service == "kept"] == [brief]
+    kept.request("GET", "/feedback")
+    assert tiers() == [9] and [c for c in live_connections() if c.service == "kept"] == [kept]
+    brief.request("GET", "/feedback")
+    assert tiers() == []
     del brief
     gc.collect()
-    assert [t["limit"] for t in ik.quota("kept")["limits"]] == [9]
-    assert [c for c in live_connections() if c.service == "kept"] == [kept]
+    assert tiers() == [9] and [c for c in live_connections() if c.service == "kept"] == [kept]
