@@ -210,7 +210,7 @@ RUNNER = textwrap.dedent('''\
     value of each top-level expression (what a notebook would show) in a JSON report."""
     import ast, json, sys
 
-    blocks, report_path = json.load(open(sys.argv[1])), sys.argv[2]
+    blocks, report_path = json.load(sys.stdin), sys.argv[1]  # stdin is at its end from here
     namespace = {"__name__": "__main__"}
     shown = []
 
@@ -289,13 +289,11 @@ def run_python_blocks(file: str, services: Services, tmp_path: Path,
         payload += [entry, entry] if again is not None and again in block.source else [entry]
     assert all(used.values()), f"substitutions that match nothing in {file}: {used}"
     assert again is None or len(payload) > len(blocks(file, "python")), again
-    (tmp_path / "blocks.json").write_text(json.dumps(payload))
     (tmp_path / "runner.py").write_text(RUNNER)
-    done = subprocess.run(
-        [sys.executable, str(tmp_path / "runner.py"), str(tmp_path / "blocks.json"),
-         str(tmp_path / "shown.json")],
-        cwd=tmp_path, env=env, capture_output=True, text=True,
-        timeout=110, stdin=subprocess.DEVNULL)
+    done = subprocess.run(  # the blocks go on stdin: no file holds the substituted keys
+        [sys.executable, str(tmp_path / "runner.py"), str(tmp_path / "shown.json")],
+        input=json.dumps(payload), cwd=tmp_path, env=env, capture_output=True, text=True,
+        timeout=110)
     assert done.returncode == 0, f"{file}'s blocks failed:\n{done.stdout}\n{done.stderr}"
     shown = json.loads((tmp_path / "shown.json").read_text())
     sources = {b["where"]: b["source"] for b in payload}
@@ -327,6 +325,7 @@ def test_readme_python_blocks_run_in_order(services: Services, tmp_path: Path) -
     emulator: Any = services.stripe.emulator
     (intent,) = emulator.table("payment_intents").added
     assert intent["metadata"] == {"order": "42"} and intent["status"] == "succeeded"
+    assert intent["payment_method_types"] == ["card"]
     (made,) = emulator.table("refunds").added
     assert made["amount"] == 500 and made["payment_intent"] == intent["id"]
     # The emulator block: every charge, through the 5xx burst.
