@@ -27,7 +27,9 @@ __all__ = ["connect", "connect_keywords", "default_connection", "live_connection
 
 _defaults: dict[str, Connection] = {}
 _defaults_lock = threading.Lock()
-_latest: dict[str, weakref.ref[Connection]] = {}  # the connection ik.quota(service) reports on
+# The connections made per service (dead ones pruned): ik.quota(service) and the dashboard
+# report on the one still in use that was made or used last.
+_latest: dict[str, list[weakref.ref[Connection]]] = {}
 # ... and its limiter and quota, which outlive it: ``ik.quota("rest")`` after a one-line
 # ``ik.rest(url).list(...).to_frame()`` still reports them.
 _limits: dict[str, tuple[RateLimiter | None, Quota | None]] = {}
@@ -257,9 +259,18 @@ def connect(service: str, *, profile: str | None = None, **options: Any) -> Conn
 
 
 def _remember(conn: Connection) -> None:
-    """``conn`` is the one ``ik.quota(conn.service)`` reports on from now on."""
-    _latest[conn.service] = weakref.ref(conn)
+    """``conn`` is the one ``ik.quota(conn.service)`` reports on from now on, until another
+    connection to the service is made or used (or ``conn`` is gone)."""
+    alive = [ref for ref in _latest.get(conn.service, ()) if ref() is not None]
+    _latest[conn.service] = [*alive, weakref.ref(conn)]
     _limits[conn.service] = (conn.limiter, conn.quota)
+
+
+def _newest(service: str) -> Connection | None:
+    """The connection to ``service`` still in use in this process that was made or used
+    last (a short-lived one made later, a sandbox's, does not hide one used since)."""
+    alive = [conn for conn in (ref() for ref in _latest.get(service, ())) if conn is not None]
+    return max(alive, key=lambda conn: conn.last_used, default=None)
 
 
 def default_connection(service: str) -> Connection:
@@ -272,8 +283,9 @@ def default_connection(service: str) -> Connection:
 
 
 def live_connections() -> list[Connection]:
-    """The connections made in this process that are still in use (newest per service)."""
-    found = [ref() for ref in list(_latest.values())]
+    """The connections made in this process that are still in use (per service, the one
+    made or used last)."""
+    found = [_newest(service) for service in list(_latest)]
     return [conn for conn in found if conn is not None]
 
 
@@ -282,12 +294,12 @@ def quota(service: str | Connection | None = None, *,
     """Remaining budget, reset times and throttle state of ``service``'s shared limits.
 
     Limits and budgets live in the state backend, so this is what every process sharing the
-    key has left, seen through the connection made last in this process for ``service`` (a
-    shipped connector's name, an ``ik.rest(..., name=)``, ``"rest"`` by default), even once
-    that connection is gone; else ``ik.<service>``. ``pauses`` lists what the server asked
-    every client to wait for (with the time it asked for, when that was longer than integkit
-    holds calls); ``clear_pause=True`` lifts them first, for every process of the key (when
-    a server's hint was wrong).
+    key has left, seen through the connection to ``service`` (a shipped connector's name, an
+    ``ik.rest(..., name=)``, ``"rest"`` by default) made or used last in this process of those
+    still in use; when none is, the one made last, even once gone; else ``ik.<service>``.
+    ``pauses`` lists what the server asked every client to wait for (with the time it asked
+    for, when that was longer than integkit holds calls); ``clear_pause=True`` lifts them
+    first, for every process of the key (when a server's hint was wrong).
 
     >>> ik.quota("salesforce")["budgets"]["daily"]["remaining"]   # doctest: +SKIP
     98211
@@ -303,8 +315,7 @@ def quota(service: str | Connection | None = None, *,
         raise ConfigError(
             "ik.quota() needs the service's name or the connection: ik.quota('stripe'), "
             f"ik.quota(conn); connections made in this process: {', '.join(made) or 'none'}")
-    ref = _latest.get(service)
-    conn = ref() if ref is not None else None
+    conn = _newest(service)
     if conn is not None:
         return conn.quota_status(clear_pause=clear_pause)
     if service in _limits:

@@ -327,6 +327,9 @@ class Connection:
         **pipeline: Any,
     ) -> None:
         timeout = check_timeout(timeout)
+        #: When this connection was made or last sent a request (time.monotonic()): what
+        #: ``ik.quota(service)`` and the dashboard go by to pick the connection in use.
+        self.last_used = time.monotonic()
         if priority not in _PRIORITIES:
             raise ConfigError(f"priority must be one of {_PRIORITIES}, not {priority!r}")
         steps = TIMEOUT.read(definition.timeout)  # the definition's timeout: section
@@ -528,6 +531,7 @@ class Connection:
         """Send one request through the pipeline; the decoded body, or the mapped error.
         It must be done within the connection's ``deadline`` seconds, and within its
         listing's deadline if that comes sooner."""
+        self.last_used = time.monotonic()
         trace = self.new_trace(endpoint)
         listing = _listing_deadline.get()
         if listing is not None:  # the retry layer keeps the call's own if that is sooner

@@ -1,5 +1,6 @@
 """``ik.login(service)``: the login panel of a service, or its terminal fallback, or, where
-nobody can answer (papermill, CI, no frontend), an AuthenticationError naming what to set.
+nobody can answer (papermill, CI, no frontend), the credential that is there already (its env
+var, a stored login) or else an AuthenticationError naming what to set.
 
 Voila runs the notebook in a kernel without stdin, which looks headless, yet renders every
 widget to the person viewing the page: there the panel is shown (see ``_frontend``).
@@ -14,6 +15,7 @@ scheduled run of the same notebook uses it without asking.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from .._config import get_settings
@@ -24,9 +26,24 @@ from ..auth._headless import _ipython_shell, headless_reason
 from ._frontend import frontend_missing
 from ._login_spec import login_spec
 
-__all__ = ["login"]
+__all__ = ["LoginFound", "login"]
 
 Ui = Literal["auto", "widget", "text"]
+
+
+@dataclass(frozen=True)
+class LoginFound:
+    """What ``ik.login`` found instead of asking, in a run where nobody can answer: the
+    credential (named, never shown) that ``ik.connect`` uses there."""
+
+    service: str
+    profile: str
+    credential: str  # e.g. "SALESFORCE_REFRESH_TOKEN, which is set"
+    reason: str  # why nobody was asked, e.g. "CI=true"
+
+    def __str__(self) -> str:
+        return (f"{self.service}/{self.profile}: nothing asked ({self.reason}); "
+                f"ik.connect({self.service!r}) uses {self.credential}")
 
 
 def _in_notebook() -> bool:
@@ -60,9 +77,12 @@ def login(
         options: ``base_url``, ``client_id``, ``client_secret``, ``scopes``, ``check``
             ... (see :class:`~integkit.notebook._login_spec.LoginSpec`).
 
-    Returns the panel (``ui="widget"``), or what the terminal login stored (masked).
-    Raises AuthenticationError when nobody can answer here, ConfigError when the service
-    needs no login or lacks settings (an OAuth app's client id).
+    Returns the panel (``ui="widget"``), or what the terminal login stored (masked); where
+    nobody can answer (papermill, CI) and the credential is there already (its env var, or a
+    login stored for the profile), a :class:`LoginFound` naming it, so a scheduled run of a
+    notebook with a login cell goes on. Raises AuthenticationError when nobody can answer here
+    and no credential is there, ConfigError when the service needs no login or lacks settings
+    (an OAuth app's client id).
     """
     if not isinstance(check, bool):
         options["check"] = check
@@ -70,9 +90,12 @@ def login(
     spec = login_spec(service, store=store, **options)
     # A panel needs someone who sees it (Voila counts); the terminal prompt needs stdin.
     reason = headless_reason() if ui == "text" else frontend_missing()
-    if reason is not None:
-        raise spec.headless_error(reason)
     profile = profile or get_settings().profile
+    if reason is not None:
+        found = spec.found(profile)
+        if found is None:
+            raise spec.headless_error(reason)
+        return LoginFound(spec.service, profile, found, reason)
     if ui == "auto":
         ui = "widget" if _in_notebook() else "text"
     if ui == "text":

@@ -8,6 +8,7 @@ terminal fallback and the headless error all start from a :class:`LoginSpec`.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -173,6 +174,22 @@ class LoginSpec:
         )
 
     # -- headless ------------------------------------------------------------------------------
+    def found(self, profile: str) -> str | None:
+        """The credential that makes a login of ``profile`` unnecessary, when there is one
+        (named, never shown): the env var the headless error would ask for, set, or a login
+        stored for ``profile``. None when a run would have to log in first."""
+        names = ([self.fix_env, self.env_var("access_token")] if self.is_oauth
+                 else [self.env_var()])
+        for name in names:
+            if name and self.definition.may_read_env(name) and os.environ.get(name):
+                return f"{name}, which is set"
+        try:
+            stored = [i for i in self.token_store.ids(self.service)
+                      if i.profile == profile and not i.owner]
+        except Exception:  # noqa: BLE001 - an unreadable store leaves the headless error
+            return None
+        return f"the login stored for {stored[0]}" if stored else None
+
     def headless_error(self, reason: str) -> AuthenticationError:
         """Why nothing is asked here, and what makes the run work without a login."""
         command = f"ik.login({self.service!r})"

@@ -262,8 +262,11 @@ def test_oauth_needs_the_apps_client_id(state: Path, notes: str) -> None:
 
 
 # -- headless ----------------------------------------------------------------------------------
-def test_headless_login_raises_naming_what_to_set(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_headless_login_raises_naming_what_to_set(state: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("INTEGKIT_INTERACTIVE", "0")
+    for name in ("SALESFORCE_REFRESH_TOKEN", "SALESFORCE_ACCESS_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
     with pytest.raises(ik.AuthenticationError) as key:
         ik.login("stripe")
     assert "headless (INTEGKIT_INTERACTIVE=0)" in str(key.value)
@@ -271,6 +274,28 @@ def test_headless_login_raises_naming_what_to_set(monkeypatch: pytest.MonkeyPatc
     with pytest.raises(ik.AuthenticationError) as oauth:
         ik.login("salesforce")
     assert "set SALESFORCE_REFRESH_TOKEN" in str(oauth.value)
+
+
+def test_headless_login_goes_on_when_the_credential_is_there(
+        state: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A notebook's login cell in a scheduled run: the env var the headless error would ask
+    for is set, or a login is stored for the profile, so nothing is asked and nothing raised."""
+    monkeypatch.setenv("INTEGKIT_INTERACTIVE", "0")
+    monkeypatch.delenv("SALESFORCE_ACCESS_TOKEN", raising=False)
+    monkeypatch.setenv("SALESFORCE_REFRESH_TOKEN", "5Aep861TSESvWeug_not_a_real_one")
+    found = ik.login("salesforce")
+    assert str(found) == ("salesforce/default: nothing asked (INTEGKIT_INTERACTIVE=0); "
+                          "ik.connect('salesforce') uses SALESFORCE_REFRESH_TOKEN, which is set")
+    assert "5Aep861" not in repr(found)
+
+    default_store().put(TokenId("stripe", "default"), {
+        "access_token": "sk_test_stored_by_a_login_0000", "grant": "api_key",
+        "token_type": "bearer"})
+    found = ik.login("stripe")
+    assert found.credential == "the login stored for stripe/default/default"
+    assert "sk_test_stored" not in repr(found)
+    with pytest.raises(ik.AuthenticationError, match="set STRIPE_SECRET_KEY"):
+        ik.login("stripe", profile="staging")  # that profile has none
 
 
 def test_headless_run_prompts_nothing_and_loads_no_widget() -> None:

@@ -228,3 +228,26 @@ def test_quota_by_service_name_reports_the_latest_connection(api, state_url) -> 
     assert report["service"] == "mine"
     assert report["budgets"]["daily"]["remaining"] == 6
     assert report["throttled"] is False
+
+
+def test_quota_by_service_name_reports_the_connection_made_or_used_last(api, state_url) -> None:
+    """A short-lived connection (a sandbox's, a one-line listing's) made after the one a
+    notebook keeps hides it from ik.quota and the dashboard only until the kept one is used
+    again, or until it is gone."""
+    import gc
+
+    from integkit._connect import live_connections
+
+    def tiers() -> list[int]:
+        return [t["limit"] for t in ik.quota("kept")["limits"]]
+
+    kept = conn(api, state_url, name="kept", rate_limit={"limit": 9, "per": "1s", "burst": 9})
+    brief = conn(api, state_url, name="kept", rate_limit=False)
+    assert tiers() == [] and [c for c in live_connections() if c.service == "kept"] == [brief]
+    kept.request("GET", "/feedback")
+    assert tiers() == [9] and [c for c in live_connections() if c.service == "kept"] == [kept]
+    brief.request("GET", "/feedback")
+    assert tiers() == []
+    del brief
+    gc.collect()
+    assert tiers() == [9] and [c for c in live_connections() if c.service == "kept"] == [kept]
