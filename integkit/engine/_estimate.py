@@ -42,10 +42,11 @@ def limiter_seconds(tiers: list[RateTier], calls: int) -> float:
     return worst
 
 
-def _observed(service: str, endpoint: str) -> tuple[float | None, float | None]:
-    """Median latency and response size of recent calls to ``endpoint`` (ledger rows)."""
+def _observed(conn: Any, endpoint: str) -> tuple[float | None, float | None]:
+    """Median latency and response size of recent calls to ``endpoint`` (the rows of the
+    connection's own ledger, where its calls are recorded)."""
     try:
-        rows = ledger_for(None).rows(service, since=time.time() - _RECENT_S)
+        rows = ledger_for(conn.state).rows(conn.service, since=time.time() - _RECENT_S)
     except Exception:  # noqa: BLE001 - an estimate without the ledger is still an estimate
         return None, None
     live = [r for r in rows if r["endpoint"] == endpoint and not r["cached"]
@@ -89,7 +90,7 @@ def estimate_listing(listing: Listing, *, workers: int = 1,
         calls = records  # no page size known: the worst case, one record a page
         notes.append("page size unknown: assumed one record a page")
 
-    latency, size = _observed(conn.service, listing.endpoint)
+    latency, size = _observed(conn, listing.endpoint)
     network = None
     if latency is not None:
         network = calls * latency / max(1, workers)
