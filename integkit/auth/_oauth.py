@@ -55,7 +55,7 @@ from .._validate import duration
 from .._validate import timeout as check_timeout
 from ._headless import headless_reason
 from ._identity import digest, grant_subject
-from ._tokens import Token, TokenId, TokenStore
+from ._tokens import Token, TokenId, TokenStore, default_store
 
 __all__ = [
     "DEVICE_CODE_GRANT",
@@ -208,22 +208,6 @@ def _load_service_account(info: Mapping[str, Any] | str | Path) -> dict[str, Any
 
 def _env_name(service: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", service).strip("_").upper() + "_REFRESH_TOKEN"
-
-
-_default_stores: dict[str, TokenStore] = {}
-_default_stores_lock = threading.Lock()
-
-
-def default_store() -> TokenStore:
-    """The process's token store on the configured state backend."""
-    from .._config import get_settings
-
-    url = get_settings().state_url
-    with _default_stores_lock:
-        store = _default_stores.get(url)
-        if store is None:
-            store = _default_stores[url] = TokenStore(url)
-        return store
 
 
 @dataclass
