@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Any, Literal, Unpack
 
 import httpx
-from anyio import to_thread
 
 from .._errors import ConfigError
 from .._events import logger
@@ -322,6 +321,8 @@ class OAuth2(httpx.Auth):
     async def async_auth_flow(
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        from anyio import to_thread  # loaded by the first async client only
+
         await request.aread()
         cached = self._slot.cached
         token = cached if cached is not None and self._slot.fresh(cached) else \
