@@ -142,7 +142,6 @@ _CLASSES: dict[str, type[Grant]] = {"authorization_code": AuthorizationCode,
                                     "device_code": DeviceCode,
                                     "client_credentials": ClientCredentials,
                                     "refresh_token": RefreshToken, "jwt_bearer": JwtBearer}
-_URLS = {"authorization_code": "authorize_url", "device_code": "device_authorization_url"}
 
 
 def env_name(service: str) -> str:
@@ -199,43 +198,46 @@ def _client(options: OAuth2Options, jwt: JwtBearer | None) -> OAuthClient:
         transport=options.get("transport"))
 
 
-def settle(grant: GrantName | Grant | None, client: OAuthClient | None,
-           scopes: str | Sequence[str] | None, store: TokenStore | Literal[False] | None,
-           policy: TokenPolicy | None, options: OAuth2Options) -> OAuthParts:
-    """The parts of an ``OAuth2`` from its arguments (``OAuth2.__init__``'s)."""
-    _check_keywords(options, grant, client, policy)
-    jwt = grant if isinstance(grant, JwtBearer) else None
-    if jwt is None and options.get("service_account") is not None:
-        jwt = JwtBearer(options["service_account"] or {}, subject=options.get("subject"),
-                        audience=options.get("audience"))
-    client = client or _client(options, jwt)
-    name: str = grant.name if isinstance(grant, Grant) else (grant or _guess(options, client,
-                                                                              jwt))
-    if name not in GRANTS:
-        raise ConfigError(f"unknown grant {name!r}; use one of {', '.join(GRANTS)}")
-    urls = {"authorize_url": options.get("authorize_url"),
-            "device_authorization_url": options.get("device_authorization_url")}
-    url = _URLS.get(name)
-    missing = [url] if url and not isinstance(grant, Grant) and not urls[url] else []
+@dataclass(frozen=True)
+class _Grants:
+    """The grant in use, the logins a person may start, and the refresh token grant that
+    renews them all."""
+
+    chosen: Grant
+    browser: AuthorizationCode | None
+    device: DeviceCode | None
+    renew: RefreshToken
+
+
+def _grants(grant: GrantName | Grant | None, name: str, client: OAuthClient,
+            jwt: JwtBearer | None, options: OAuth2Options) -> _Grants:
+    authorize_url = options.get("authorize_url")
+    device_url = options.get("device_authorization_url")
+    url = {"authorization_code": ("authorize_url", authorize_url),
+           "device_code": ("device_authorization_url", device_url)}.get(name)
+    missing = [url[0]] if url and not url[1] and not isinstance(grant, Grant) else []
     missing += _CLASSES[name].needs(client)
     if name == "jwt_bearer" and jwt is None:
         missing.append("service_account")
     if missing:
         raise ConfigError(f"OAuth2 grant {name!r} needs {', '.join(missing)}=")
     browser = grant if isinstance(grant, AuthorizationCode) else None
-    if browser is None and options.get("authorize_url"):
-        browser = AuthorizationCode(options.get("authorize_url") or "",
-                                    redirect_uri=options.get("redirect_uri"),
+    if browser is None and authorize_url:
+        browser = AuthorizationCode(authorize_url, redirect_uri=options.get("redirect_uri"),
                                     params=dict(options.get("authorize_params") or {}))
     device = grant if isinstance(grant, DeviceCode) else None
-    if device is None and options.get("device_authorization_url"):
-        device = DeviceCode(options.get("device_authorization_url") or "")
+    if device is None and device_url:
+        device = DeviceCode(device_url)
     renew = grant if isinstance(grant, RefreshToken) else RefreshToken(
         options.get("refresh_token"), env=options.get("refresh_token_env"))
-    chosen: Grant | None = {"authorization_code": browser, "device_code": device,
-                            "client_credentials": ClientCredentials(),
-                            "refresh_token": renew, "jwt_bearer": jwt}[name]
-    assert chosen is not None  # each was checked above
+    chosen = {"authorization_code": browser, "device_code": device, "refresh_token": renew,
+              "client_credentials": ClientCredentials(), "jwt_bearer": jwt}[name]
+    assert chosen is not None  # the checks above saw to it
+    return _Grants(chosen, browser, device, renew)
+
+
+def _token_id(options: OAuth2Options, client: OAuthClient, jwt: JwtBearer | None) -> TokenId:
+    """Whose tokens, without the owner (see ``settle``)."""
     service = options.get("service")
     if service is None:
         service = urlsplit(client.token_url).hostname or "oauth"
@@ -245,8 +247,28 @@ def settle(grant: GrantName | Grant | None, client: OAuthClient | None,
     account = options.get("account")
     if account is None:
         account = (jwt.account() if jwt is not None else None) or client.client_id or "default"
-    refresh_env = renew.env or env_name(service)
-    seed, seed_source = renew.seed(refresh_env)
+    return TokenId(service, profile, account)
+
+
+def settle(grant: GrantName | Grant | None, client: OAuthClient | None,
+           scopes: str | Sequence[str] | None, store: TokenStore | Literal[False] | None,
+           policy: TokenPolicy | None, options: OAuth2Options) -> OAuthParts:
+    """The parts of an ``OAuth2`` from its arguments (``OAuth2.__init__``'s)."""
+    _check_keywords(options, grant, client, policy)
+    jwt = grant if isinstance(grant, JwtBearer) else None
+    key = options.get("service_account")
+    if jwt is None and key is not None:
+        jwt = JwtBearer(key, subject=options.get("subject"), audience=options.get("audience"))
+    client = client or _client(options, jwt)
+    name = grant.name if isinstance(grant, Grant) else (grant or _guess(options, client, jwt))
+    if name not in GRANTS:
+        raise ConfigError(f"unknown grant {name!r}; use one of {', '.join(GRANTS)}")
+    grants = _grants(grant, name, client, jwt, options)
+    chosen = grants.chosen
+    token_id = _token_id(options, client, jwt)
+    refresh_env = grants.renew.env or env_name(token_id.service)
+    seed, seed_source = grants.renew.seed(refresh_env)
+    # An explicit credential's tokens get a slot of their own (see ``TokenId.owner``).
     owner = chosen.owner(client) or (client.slot_name("refresh", seed) if seed else "")
     if policy is None:
         policy = TokenPolicy(
@@ -256,17 +278,16 @@ def settle(grant: GrantName | Grant | None, client: OAuthClient | None,
             required_scopes=options.get("required_scopes"))
     names = tuple(scope_list(scopes))
     stats: Counter[str] = Counter()
-    endpoint = TokenEndpoint(client, OAuthAdvice(service, name, chosen.person, names,
-                                                 refresh_env))
-    maker = TokenMaker(client, name, names, policy.refresh_token_lifetime, service)
+    advice = OAuthAdvice(token_id.service, name, chosen.person, names, refresh_env)
+    endpoint = TokenEndpoint(client, advice)
+    maker = TokenMaker(client, name, names, policy.refresh_token_lifetime, token_id.service)
     watch = ExpiryWatch(policy.warn_before)
     slot = TokenSlot(TokenStore.memory() if store is False else store,
-                     TokenId(service, profile, account, owner), issuer=client.token_url,
+                     token_id._replace(owner=owner), issuer=client.token_url,
                      skew=policy.refresh_skew, stats=stats,
                      adopted=lambda token: watch.warn(slot.token_id, token))
     return OAuthParts(
-        client=client, grant=chosen, browser=browser, device=device, scopes=names,
-        policy=policy, refresh_env=refresh_env, stats=stats, endpoint=endpoint, watch=watch,
-        slot=slot, renewal=Renewal(chosen, endpoint, maker, slot, seed=seed,
-                                   seed_source=seed_source, stats=stats))
-
+        client=client, grant=chosen, browser=grants.browser, device=grants.device,
+        scopes=names, policy=policy, refresh_env=refresh_env, stats=stats, endpoint=endpoint,
+        watch=watch, slot=slot, renewal=Renewal(chosen, endpoint, maker, slot, seed=seed,
+                                                seed_source=seed_source, stats=stats))
