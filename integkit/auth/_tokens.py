@@ -12,9 +12,9 @@ finds); a grant given explicitly (a refresh token, client credentials, a service
 has its own slot named by a one-way digest of that credential, so two users of one app on one
 state backend never read each other's tokens.
 
-``store.lock(token_id)`` is a cross-process lock (a lease row with an expiry in SQLite, ``SET
-NX PX`` in Redis, plus a thread lock) under which a refresher re-reads the store before
-refreshing: whoever comes second finds the new token and does not refresh again.
+``store.lock(token_id)`` is the cross-process refresh lock (``_token_lock``: a lease row with an
+expiry in SQLite, ``SET NX PX`` in Redis, plus a thread lock) under which a refresher re-reads
+the store before refreshing: whoever comes second finds the new token and does not refresh again.
 """
 
 from __future__ import annotations
@@ -23,21 +23,22 @@ import json
 import sqlite3
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, NoReturn
 from urllib.parse import quote, unquote
 
 from cryptography.fernet import InvalidToken
 
+from .._config import get_settings
 from .._errors import AuthenticationError, ConfigError
 from .._events import register_secret
 from .._validate import duration
 from ..state import StateBackend, open_state
 from ._keys import TokenKey, resolve_key
+from ._token_lock import LOCKS_TABLE, Lease, hold
 
-__all__ = ["Token", "TokenId", "TokenKeyError", "TokenStore"]
+__all__ = ["Token", "TokenId", "TokenKeyError", "TokenStore", "default_store"]
 
 SECRET_FIELDS = ("access_token", "refresh_token", "id_token")
 _FORMAT = 1
@@ -47,10 +48,6 @@ _TOKENS_TABLE = (
     "key_id TEXT NOT NULL, updated REAL NOT NULL, "
     "PRIMARY KEY (service, profile, account, owner))"
 )
-_RELEASE = """
-if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
-return 0
-"""
 
 
 class TokenId(NamedTuple):
@@ -121,24 +118,6 @@ def _create_tokens_table(conn: sqlite3.Connection) -> None:
     conn.execute("DROP TABLE ik_tokens_before_owners")
 
 
-class _Held(threading.local):
-    def __init__(self) -> None:
-        self.names: dict[str, int] = {}
-
-
-_held = _Held()
-_thread_locks: dict[str, threading.Lock] = {}
-_thread_locks_guard = threading.Lock()
-
-
-def _thread_lock(name: str) -> threading.Lock:
-    with _thread_locks_guard:
-        lock = _thread_locks.get(name)
-        if lock is None:
-            lock = _thread_locks[name] = threading.Lock()
-        return lock
-
-
 class TokenStore:
     """Encrypted token sets in the state backend (SQLite file by default, or Redis).
 
@@ -198,9 +177,7 @@ class TokenStore:
                 if not self._ready and self._state.kind == "sqlite":
                     with self._state.sqlite(immediate=True) as conn:
                         _create_tokens_table(conn)
-                        conn.execute(
-                            "CREATE TABLE IF NOT EXISTS ik_token_locks (name TEXT PRIMARY KEY, "
-                            "owner TEXT NOT NULL, expires REAL NOT NULL)")
+                        conn.execute(LOCKS_TABLE)
                 self._ready = True
         return self._state
 
@@ -316,40 +293,21 @@ class TokenStore:
              ) -> Iterator[None]:
         """Hold the refresh lock of ``token_id`` across threads and processes (re-entrant in
         one thread). Re-read the store once inside: another holder may have refreshed."""
-        where = f"memory-{id(self)}" if self._memory is not None else self.state.url
-        name = f"{where}|{token_id}"
-        if _held.names.get(name):
-            _held.names[name] += 1
-            try:
-                yield
-            finally:
-                _held.names[name] -= 1
-            return
+        memory = self._memory is not None
+        where = f"memory-{id(self)}" if memory else self.state.url
         wait = self.lock_timeout if timeout is None else duration(timeout, "timeout")
-        deadline = time.monotonic() + wait
-        thread_lock = _thread_lock(name)
-        if not thread_lock.acquire(timeout=wait):
-            self._lock_timeout(token_id, wait)
-        owner = uuid.uuid4().hex
-        try:
-            if self._memory is None:
-                delay = 0.005
-                while not self._try_lock(token_id, owner):
-                    if time.monotonic() > deadline:
-                        self._lock_timeout(token_id, wait)
-                    time.sleep(delay)
-                    delay = min(delay * 2, 0.05)
-            _held.names[name] = 1
-            try:
-                yield
-            finally:
-                _held.names.pop(name, None)
-                if self._memory is None:
-                    self._unlock(token_id, owner)
-        finally:
-            thread_lock.release()
+        with hold(f"{where}|{token_id}", None if memory else self._lease(token_id), wait,
+                  lambda: self._lock_timeout(token_id, wait)):
+            yield
 
-    def _lock_timeout(self, token_id: TokenId, timeout: float) -> None:
+    def _lease(self, token_id: TokenId) -> Lease:
+        return Lease(self.state, str(token_id), self._redis_key(token_id, "token-lock"),
+                     self.lock_ttl)
+
+    def _try_lock(self, token_id: TokenId, owner: str) -> bool:
+        return self._lease(token_id).acquire(owner)
+
+    def _lock_timeout(self, token_id: TokenId, timeout: float) -> NoReturn:
         raise AuthenticationError(
             f"another process held the token lock of {token_id} for over {timeout:.0f}s",
             service=token_id.service, transient=True,
@@ -357,28 +315,20 @@ class TokenStore:
                  f"expires after {self.lock_ttl:.0f}s.",
         )
 
-    def _try_lock(self, token_id: TokenId, owner: str) -> bool:
-        state = self.state
-        now = time.time()
-        if state.kind == "sqlite":
-            with state.sqlite(immediate=True) as conn:
-                conn.execute("DELETE FROM ik_token_locks WHERE name = ? AND expires < ?",
-                             (str(token_id), now))
-                cur = conn.execute("INSERT OR IGNORE INTO ik_token_locks VALUES (?, ?, ?)",
-                                   (str(token_id), owner, now + self.lock_ttl))
-                return cur.rowcount == 1
-        return bool(state.redis().set(self._redis_key(token_id, "token-lock"), owner, nx=True,
-                                      px=int(self.lock_ttl * 1000)))
-
-    def _unlock(self, token_id: TokenId, owner: str) -> None:
-        state = self.state
-        if state.kind == "sqlite":
-            with state.sqlite(immediate=True) as conn:
-                conn.execute("DELETE FROM ik_token_locks WHERE name = ? AND owner = ?",
-                             (str(token_id), owner))
-            return
-        state.redis().eval(_RELEASE, 1, self._redis_key(token_id, "token-lock"), owner)
-
     def __repr__(self) -> str:
         key = repr(self._key) if self._key is not None else "key not resolved yet"
         return f"<TokenStore {self.where} {key}>"
+
+
+_default_stores: dict[str, TokenStore] = {}
+_default_stores_lock = threading.Lock()
+
+
+def default_store() -> TokenStore:
+    """The process's token store on the configured state backend (one per state URL)."""
+    url = get_settings().state_url
+    with _default_stores_lock:
+        store = _default_stores.get(url)
+        if store is None:
+            store = _default_stores[url] = TokenStore(url)
+        return store

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from .._errors import AuthenticationError, ConfigError
 from ..auth import DeviceLogin, OAuth2, Token
-from ..auth._oauth import _Loopback
+from ..auth._grants import Loopback
 
 __all__ = ["BrowserLogin", "DeviceFlow", "Done"]
 
@@ -70,7 +70,7 @@ class BrowserLogin(_Flow):
 
     def __init__(self, auth: OAuth2, on_done: Done, timeout: float = 300.0) -> None:
         super().__init__(auth, on_done, timeout)
-        self._listener: _Loopback | None = None
+        self._listener: Loopback | None = None
         self._claimed = False
         self.url: str | None = None
 
@@ -83,7 +83,7 @@ class BrowserLogin(_Flow):
                 raise ConfigError(f"the panel's browser login needs a loopback redirect_uri "
                                   f"(http://127.0.0.1:PORT/...), not {self.auth.redirect_uri!r}")
             host, port, path = parts.hostname or host, parts.port or 0, parts.path or "/"
-        listener = _Loopback(host, port, path)
+        listener = Loopback(host, port, path)
         listener.thread.start()
         self._listener = listener
         self.url, _ = self.auth.authorization_url(redirect_uri=listener.redirect_uri)
