@@ -21,6 +21,7 @@ import httpx
 
 from .._config import get_settings
 from .._errors import ConfigError
+from .._suggest import unknown_keyword
 from .._validate import duration
 from ._grants import (
     GRANTS,
@@ -154,7 +155,8 @@ def _check_keywords(options: Mapping[str, Any], grant: GrantName | Grant | None,
     known = OAuth2Options.__optional_keys__
     for name in options:
         if name not in known:
-            raise TypeError(f"OAuth2() got an unexpected keyword argument {name!r}")
+            raise unknown_keyword("ik.auth.OAuth2()", name,
+                                  [*known, "grant", "client", "scopes", "store", "policy"])
     given = {name for name, value in options.items() if value is not None}
     owners: list[tuple[str, Sequence[str]]] = []
     if client is not None:

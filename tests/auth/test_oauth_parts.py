@@ -109,7 +109,8 @@ def test_a_setting_given_twice_or_unknown_is_refused() -> None:
         OAuth2(grant=RefreshToken("1//a"), client=client, refresh_token="1//b")
     with pytest.raises(ik.ConfigError, match=r"refresh_skew both .* policy=TokenPolicy"):
         OAuth2(client=client, policy=TokenPolicy(), refresh_skew=30)
-    with pytest.raises(TypeError, match="unexpected keyword argument 'client_secrte'"):
+    with pytest.raises(ik.ConfigError, match=r"ik.auth.OAuth2\(\) takes no keyword "
+                       r"'client_secrte'; did you mean client_secret=\?"):
         OAuth2(token_url="http://127.0.0.1:9/token", client_id="x", client_secrte="y")
     with pytest.raises(ik.ConfigError, match="needs client_secret="):
         OAuth2(grant=ClientCredentials(), client=OAuthClient("http://127.0.0.1:9/t",
