@@ -195,6 +195,10 @@ class RateLimitError(ApiError):
 class QuotaExceededError(ApiError):
     default_hint = "The budget resets at the time shown by ik.quota(service)."
 
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
+        self.retry_after = retry_after  # when the service said (a 429's Retry-After)
+        super().__init__(message, **kw)
+
 
 class ServerError(ApiError):
     transient = True

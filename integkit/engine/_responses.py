@@ -101,6 +101,8 @@ def error_for_response(
         wait = retry_after(response.headers)
         tried = f" after {retries} retries" if retries else ""
         return RateLimitError(f"rate limit hit{tried}: {message}", retry_after=wait, **fields)
+    if cls is QuotaExceededError:
+        return QuotaExceededError(message, retry_after=retry_after(response.headers), **fields)
     if cls is ServerError and retries:
         message = f"{message} (still failing after {retries} retries)"
     return cls(message, **fields)

@@ -74,8 +74,6 @@ class Adapter:
     page_param: str = "limit"  # the query parameter carrying page_size (a wire check
     # makes it wrong: the description must catch it)
     emulator: Callable[[int], Emulator] | None = None  # default: create_emulator(service)
-    # Whether a RateLimitError carries the Retry-After of the 429 it stands for
-    error_keeps_retry_after: bool = True
     # ik.connect options for a connection that must not reuse what earlier ones stored
     isolate: Callable[[], dict[str, Any]] = dict
 
@@ -212,10 +210,6 @@ SALESFORCE = Adapter(
                             for r in em(sb).records("Account")),
         replayable=False, why="a PATCH: integkit resends no PATCH without an idempotency key"),),
     isolate=lambda: {"token_store": ik.auth.TokenStore("memory")},
-    # Known gap: a 429 REQUEST_LIMIT_EXCEEDED maps to QuotaExceededError by its code, and
-    # the connector then remakes it a RateLimitError ("run fewer queries at once") without
-    # the Retry-After it came with (Salesforce documents none; the pause is kept all the same).
-    error_keeps_retry_after=False,
 )
 
 SHOPIFY = Adapter(

@@ -326,6 +326,7 @@ class SalesforceConnection(Connection):
         kwargs = {k: getattr(exc, k) for k in ("service", "endpoint", "status", "request_id",
                                                 "code")}
         kwargs["body"] = exc.body
+        kwargs["retry_after"] = getattr(exc, "retry_after", None)
         if exc.code == "REQUEST_LIMIT_EXCEEDED" and "Concurrent" in exc.message:
             return RateLimitError(message, hint="Too many long-running requests at once: run "
                                   "fewer queries in parallel, then retry.", **kwargs)
@@ -334,6 +335,7 @@ class SalesforceConnection(Connection):
                                       "frees up over 24 hours (sf.limits() shows it).", **kwargs)
         if message == exc.message:
             return exc
+        del kwargs["retry_after"]  # only the limit errors above take it
         return type(exc)(message, hint=exc.hint, **kwargs)
 
     # -- queries ------------------------------------------------------------------------------
