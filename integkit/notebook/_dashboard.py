@@ -25,7 +25,7 @@ from typing import Any
 from .._events import logger
 from .._validate import positive_duration
 from ._frontend import frontend_missing
-from ._snapshot import Snapshot, month_bill, read_snapshot
+from ._snapshot import Snapshot, month_bill, read_snapshot, shown
 
 __all__ = [
     "Dashboard",
@@ -187,7 +187,9 @@ class _Reader:
         key = f"{target.service}@{id(target)}"
         read_at, bill = self._bills.get(key, (0.0, None))
         if force or time.monotonic() - read_at >= _BILL_EVERY_S:
-            bill = month_bill(target.service, self.plan, target.books(self.state))
+            bill = shown(lambda: month_bill(target.service, self.plan,
+                                            target.books(self.state)),
+                         None, target.service, "bill")
             self._bills[key] = (time.monotonic(), bill)
         return bill
 

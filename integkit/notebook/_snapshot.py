@@ -22,9 +22,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from .._errors import StateError
 from .._events import logger
@@ -37,8 +37,11 @@ __all__ = [
     "month_bill",
     "percentile",
     "read_snapshot",
+    "shown",
     "snapshot",
 ]
+
+_T = TypeVar("_T")
 
 _BUCKETS = (1, 5, 15, 30, 60, 300, 900, 3600)  # seconds per point of the calls-over-time line
 _POINTS = 60
@@ -301,13 +304,19 @@ def read_snapshot(
     from ..ledger._ledger import ledger_for, to_epoch
 
     start = to_epoch(since)
-    rows = ledger_for(state).rows(service, start)
-    quota = None
-    if conn is not None:
-        try:
-            quota = conn.quota_status()
-        except StateError as exc:  # one connection's broken backend does not blank the panel
-            logger.warning("integkit: %s limits not shown: %s", service, exc.message)
+    # one connection's broken backend (its own state=) does not blank the panel
+    none: list[dict[str, Any]] = []
+    rows = shown(lambda: ledger_for(state).rows(service, start), none, service, "calls")
+    quota = None if conn is None else shown(conn.quota_status, None, service, "limits")
     if read_bill:
-        bill = month_bill(service, plan, state)
+        bill = shown(lambda: month_bill(service, plan, state), None, service, "bill")
     return snapshot(service, rows, quota, bill=bill, now=now, since=start)
+
+
+def shown(read: Callable[[], _T], instead: _T, service: str, what: str) -> _T:
+    """What ``read`` gives, or ``instead`` with a warning when its state backend fails."""
+    try:
+        return read()
+    except StateError as exc:
+        logger.warning("integkit: %s %s not shown: %s", service, what, exc.message)
+        return instead

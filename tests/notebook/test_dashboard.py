@@ -345,3 +345,20 @@ def test_error_repr_html_escapes_and_redacts(sb: Any) -> None:
     config = ik.ConfigError(f"set STRIPE_SECRET_KEY, not {sb.api_key}")
     assert sb.api_key not in config._repr_html_() and sb.api_key not in repr(config)
     assert "ConfigError" in config._repr_html_()
+
+
+def test_a_connection_whose_own_state_is_down_does_not_blank_the_panel(
+        headless: None, caplog: pytest.LogCaptureFixture) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with ik.sandbox("stripe", records=3) as sb:
+        working = sb.connect()
+        working.list("charges").to_frame()
+        down = ik.connect("stripe", api_key=sb.api_key, base_url=sb.url, rate_limit=False,
+                          state=f"redis://127.0.0.1:{port}/0")
+        panel = ik.dashboard(working, down)
+    assert [s.calls for s in panel.snapshots] == [1, 0]
+    assert "stripe calls not shown: the Redis state backend" in caplog.text
