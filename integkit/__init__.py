@@ -42,8 +42,6 @@ from .pagination import PaginationWarning
 from .results import DuplicateRecordWarning, FieldTypeWarning, Page, Result, Stats, gather
 from .state import StateFallbackWarning
 
-ledger.install()  # every call (and cache hit) becomes a row: ik.usage(), ik.costs()
-
 __all__ = [
     "ApiDeprecationWarning",
     "ApiError",

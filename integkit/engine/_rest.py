@@ -49,6 +49,7 @@ from ..http import (
     build_transport,
 )
 from ..http._context import TRACE_KEY
+from ..ledger import hook_in
 from ..pagination import (
     DEFAULT_MAX_EMPTY_PAGES,
     PAGE_SIZE_PARAMS,
@@ -357,6 +358,7 @@ class Connection:
         self.account = account
         self.priority = priority
         self._state_url = state
+        hook_in()  # its calls become ledger rows: ik.usage(), ik.costs()
         context = getattr(auth, "ssl_context", None)  # MutualTLS: the client certificate
         if callable(context) and verify is True:
             verify = context()

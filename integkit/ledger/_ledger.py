@@ -34,6 +34,7 @@ from ._pricing import Plan, PricingTable, is_billable, price_call
 __all__ = [
     "COLUMNS",
     "Ledger",
+    "hook_in",
     "install",
     "ledger_for",
     "month_bounds",
@@ -448,6 +449,18 @@ class _Recorder:
 
 _hook: _Recorder | None = None
 _hook_lock = threading.Lock()
+_stopped = False  # uninstall() was called: connections made later do not hook it in again
+
+
+def hook_in() -> None:
+    """Record calls from the first connection on (``import integkit`` hooks nothing): the
+    ledger on the configured backend, unless :func:`install` chose another or
+    :func:`uninstall` stopped it."""
+    global _hook
+    with _hook_lock:
+        if _hook is None and not _stopped:
+            _hook = _Recorder(None)
+            on("call", _hook)
 
 
 def install(state: StateBackend | str | Ledger | None = None) -> None:
@@ -455,8 +468,9 @@ def install(state: StateBackend | str | Ledger | None = None) -> None:
     Ledger; default: the backend configured at the time of each call); the calls of a
     connection given its own ``state=`` (a sandbox's) go to that backend's ledger instead.
     Idempotent: one hook per process; calling it again only changes where rows go."""
-    global _hook
+    global _hook, _stopped
     with _hook_lock:
+        _stopped = False
         if _hook is None:
             _hook = _Recorder(state)
             on("call", _hook)
@@ -466,9 +480,11 @@ def install(state: StateBackend | str | Ledger | None = None) -> None:
 
 
 def uninstall() -> None:
-    """Stop recording calls (the rows already written stay)."""
-    global _hook
+    """Stop recording calls (the rows already written stay), also for connections made
+    later, until :func:`install`."""
+    global _hook, _stopped
     with _hook_lock:
+        _stopped = True
         if _hook is not None:
             off("call", _hook)
             _hook = None

@@ -4,6 +4,7 @@ the process-wide hook."""
 from __future__ import annotations
 
 import logging
+import os
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -241,3 +242,28 @@ def test_recording_inside_an_open_write_transaction_does_not_deadlock(tmp_path: 
     assert [r["cost"] for r in book.rows()] == [0.0001, 0.0005, 0.0]
     assert book.totals("metered", "2024-06") == (2, 2000)
     state.close()
+
+
+def test_importing_integkit_hooks_nothing_and_the_first_connection_hooks_the_ledger(
+        tmp_path: Any) -> None:
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent("""
+        import integkit as ik
+        from integkit import _events
+        from integkit.ledger._ledger import _Recorder
+        count = lambda: sum(isinstance(f, _Recorder) for f in _events._hooks.get("call", []))
+        print(count())
+        ik.rest("http://127.0.0.1:9")
+        ik.rest("http://127.0.0.1:9")
+        print(count())
+        ik.ledger.uninstall()
+        ik.rest("http://127.0.0.1:9")
+        print(count())
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env={**os.environ, "INTEGKIT_HOME": str(tmp_path)}, timeout=60,
+                          check=True)
+    assert done.stdout.split() == ["0", "1", "0"]
