@@ -2,9 +2,9 @@
 
 Every HTTP attempt and cache hit becomes one durable, priced row in the state backend once
 the ledger is hooked to ``ik.on("call")``: by the first connection made (:func:`hook_in`;
-``import integkit`` hooks nothing), or by :func:`install` for another backend; :func:`usage` reads them back as
-a DataFrame, :func:`costs` bills the month per plan and projects it, :func:`estimate_cost`
-prices calls not made yet.
+``import integkit`` hooks nothing), or by :func:`install` for another backend.
+:func:`usage` reads them back as a DataFrame, :func:`costs` bills the month per plan and
+projects it, :func:`estimate_cost` prices calls not made yet.
 """
 
 from __future__ import annotations
