@@ -66,7 +66,7 @@ def schema_of(check: Any) -> dict[str, Any]:
 
 
 def _value(key: Key) -> dict[str, Any]:
-    check = key.check if key.check is not None else key.expand
+    check = key.expand if key.expand is not None else key.check  # a shorthand reads first
     schema = {} if check is None else schema_of(check)
     if key.optional and schema:
         schema = {"anyOf": [schema, {"type": "null"}]}
@@ -125,7 +125,7 @@ def _walk(node: Any, name: str, named: bool, seen: Counter[str], names: dict[str
         return
     if not named:
         text = json.dumps(node, sort_keys=True)
-        if len(text) >= min_size:
+        if len(text) >= min_size and set(node) != {"$ref"}:
             seen[text] += 1
             title = node.get("title")
             names.setdefault(text, title if isinstance(title, str) and title.isidentifier()

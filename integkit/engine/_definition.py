@@ -34,10 +34,12 @@ from ..results._schema import TYPE_ALIASES, TYPE_NAMES, flatten_schema, time_spe
 from ._responses import ERROR_CLASSES
 
 __all__ = ["API_VERSION", "AUTH", "DEFINITION", "ERRORS", "OPERATION", "RESOURCE", "TIMEOUT",
-           "TIMESTAMPS", "ConnectorDef", "Operation", "Resource", "check_service_name",
+           "TIMESTAMPS", "ConnectorDef", "KeyLines", "Operation", "Resource", "check_service_name",
            "definition_schema"]
 
 _SERVICE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+#: Where each key of a definition file is: its path of keys (list items by index) -> line.
+KeyLines = dict[tuple[str | int, ...], int]
 
 
 def check_service_name(name: object, *, where: str = "service name") -> str:
@@ -375,6 +377,42 @@ def _read(name: str, spelling: str, value: Any) -> Any:
         key.check(value, spelling)
 
 
+def _line(lines: KeyLines, path: tuple[str | int, ...], problem: str) -> int | None:
+    """The line of the key a problem found under ``path`` is about: of the keys at most two
+    levels below, the one the message names first (quoted names before bare ones), else the
+    line of ``path`` itself."""
+    best: tuple[tuple[int, int, int], int] | None = None
+    for where, line in lines.items():
+        key = where[-1] if where else None
+        if not isinstance(key, str) or not len(path) < len(where) <= len(path) + 2 or \
+                where[:len(path)] != path:
+            continue
+        quoted = problem.find(repr(key))
+        bare = re.search(rf"(?<![\w-]){re.escape(key)}(?![\w-])", problem)
+        if quoted >= 0:
+            rank = (0, quoted, line)
+        elif bare:
+            rank = (1, bare.start(), line)
+        else:
+            continue
+        if best is None or rank < best[0]:
+            best = (rank, line)
+    return best[1] if best else lines.get(path)
+
+
+def _located(source: str, problems: list[tuple[tuple[str | int, ...], str]],
+             lines: KeyLines | None) -> str:
+    """``problems`` as one message: each one after ``source:LINE:`` when the line of the key
+    it is about is known, else after ``source:``."""
+    if not lines:
+        return f"{source}: " + "; ".join(problem for _, problem in problems)
+    parts = []
+    for path, problem in problems:
+        line = _line(lines, path, problem)
+        parts.append(f"{source}:{line}: {problem}" if line else f"{source}: {problem}")
+    return "; ".join(parts)
+
+
 def _operation(name: str, spec: Any) -> Operation:
     values = OPERATION.read(spec or {"path": None}, what=f"operation {name!r}")
     values["method"] = values.get("method", "POST")
@@ -428,14 +466,15 @@ class ConnectorDef:
 
     @classmethod
     def from_mapping(cls, raw: dict[str, Any], *, source: str = "<definition>",
-                     origin: str = "file") -> ConnectorDef:
+                     origin: str = "file", lines: KeyLines | None = None) -> ConnectorDef:
         """Validate a decoded definition; every problem found is named in one ConfigError.
         ``origin`` is ``"shipped"`` for integkit's own definitions, else ``"file"``. Keys may
         be spelt as any settings' (``rateLimits``, ``maxAttempts``: see integkit._spec);
-        the definition keeps them under their canonical names."""
+        the definition keeps them under their canonical names. ``lines`` (where each key of
+        the file is) puts ``source:LINE`` before each problem."""
         if not isinstance(raw, dict):
             raise ConfigError(f"{source}: a connector definition must be a mapping")
-        problems: list[str] = []
+        problems: list[tuple[tuple[str | int, ...], str]] = []
         data: dict[str, Any] = {}
         spelt: dict[str, str] = {}
         for spelling, value in raw.items():
@@ -443,22 +482,22 @@ class ConnectorDef:
                 continue  # extension fields: room for YAML anchors (shared schemas)
             name = DEFINITION.name_of(spelling)
             if name is None:
-                problems.append(str(DEFINITION.unknown(spelling, what="")))
+                problems.append(((spelling,), str(DEFINITION.unknown(spelling, what=""))))
             elif name in spelt:
-                problems.append(f"{spelt[name]!r} and {spelling!r} are the same key ({name}); "
-                                "give it once")
+                problems.append(((spelling,), f"{spelt[name]!r} and {spelling!r} are the same "
+                                              f"key ({name}); give it once"))
             else:
                 spelt[name] = spelling
                 try:
                     data[name] = _read(name, spelling, value)
                 except ConfigError as exc:
-                    problems.append(str(exc))
+                    problems.append(((spelling,), str(exc)))
         for key in _REQUIRED:
             if not isinstance(data.get(key), str) and key not in spelt:
-                problems.append(f"{key!r} is required and must be a string")
+                problems.append(((), f"{key!r} is required and must be a string"))
         if isinstance(data.get("service"), str) and not _SERVICE_NAME.match(data["service"]):
-            problems.append(f"'service' {data['service']!r} must be a plain name (letters, "
-                            "digits, '_' and '-')")
+            problems.append(((spelt["service"],), f"'service' {data['service']!r} must be a "
+                             "plain name (letters, digits, '_' and '-')"))
         resources, operations = {}, {}
         for name, spec in (data.pop("resources", None) or {}).items():
             spec = {"path": spec} if isinstance(spec, str) else spec
@@ -466,22 +505,24 @@ class ConnectorDef:
                 resources[name] = Resource(name=name, **RESOURCE.canonical(
                     spec, f"resource {name!r}"))
             except ConfigError as exc:
-                problems.append(str(exc))
+                problems.append(((spelt["resources"], name), str(exc)))
         for name, spec in (data.pop("operations", None) or {}).items():
             try:
                 operations[name] = _operation(name, spec)
             except ConfigError as exc:
-                problems.append(str(exc))
+                problems.append(((spelt["operations"], name), str(exc)))
         if problems:
-            raise ConfigError(f"{source}: " + "; ".join(problems))
+            raise ConfigError(_located(source, problems, lines))
         data["backup_base_urls"] = tuple(data.get("backup_base_urls") or ())
         try:
             return cls(resources=resources, operations=operations, origin=origin,
                        source=source, **data)
         except ConfigError as exc:
-            if str(exc).startswith(source):
-                raise
-            raise ConfigError(f"{source}: {exc}") from None
+            problem = str(exc).removeprefix(f"{source}: ")
+            section = re.match(r"\w+", problem)
+            name = DEFINITION.name_of(section.group() if section else None)
+            path = (spelt[name],) if name in spelt else ()
+            raise ConfigError(_located(source, [(path, problem)], lines)) from None
 
     # -- the environment: read only with consent for a user's file ------------------------
     def env_names(self) -> list[str]:
