@@ -9,8 +9,9 @@ the spec refuses them. A check with no description is an error here, not a loose
 
 >>> from integkit._spec import Key, Spec
 >>> from integkit._validate import whole
->>> spec_schema(Spec("breaker", [Key("failure_threshold", whole, required=True)]))["required"]
-['failure_threshold']
+>>> tier = spec_schema(Spec("tier", [Key("limit", whole, required=True), Key("burst", whole)]))
+>>> tier["required"], tier["properties"]["burst"], sorted(tier["properties"])
+(['limit'], {'type': 'integer', 'minimum': 1}, ['burst', 'limit'])
 """
 
 from __future__ import annotations
