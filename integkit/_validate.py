@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 
 from ._errors import ConfigError, InvalidRequestError
+from ._spec_schema import described
 
 __all__ = [
     "DURATION_EXAMPLES",
@@ -66,6 +67,10 @@ _ISO = re.compile(
     r"(?:(?P<S>\d+(?:[.,]\d+)?)S)?)?\s*$", re.IGNORECASE | re.ASCII)
 _ISO_SECONDS = {"W": 604800.0, "D": 86400.0, "H": 3600.0, "MI": 60.0, "S": 1.0}
 DURATION_EXAMPLES = "'90s', '5min', '1h', '1d', '1w' or 'PT1H'"
+# The duration grammar's text, as a JSON Schema pattern (ECMA 262: no flags, no named groups):
+# a bare number, numbers with units, or an ISO 8601 duration. Units are checked by the loader.
+_DURATION_PATTERN = (r"^\s*(?:(?:\d+(?:\.\d+)?|\.\d+)\s*(?:[A-Za-z]+\s*)?)+$"
+                     r"|^\s*[Pp][0-9.,YMWDTHSymwdths]+\s*$")
 _RANGE_KEYS = frozenset({"gt", "gte", "lt", "lte"})
 # Query parameters that bound a time range from below and from above, in the services' words.
 _PAIRS = (("since", "until"), ("oldest", "latest"), ("ts_from", "ts_to"), ("start", "end"),
@@ -101,6 +106,15 @@ def _seconds(text: str) -> float | None:
     return total
 
 
+def _duration_schema(positive: bool = False) -> dict[str, Any]:
+    number = {"type": "number", "exclusiveMinimum" if positive else "minimum": 0}
+    spelt = {"title": "duration_text", "type": "string", "pattern": _DURATION_PATTERN}
+    return {"title": "positive_duration" if positive else "duration",
+            "description": f"seconds, or a duration like {DURATION_EXAMPLES}",
+            "anyOf": [number, spelt]}
+
+
+@described(_duration_schema)
 def duration(value: Any, name: str, *, positive: bool = False) -> float:
     """Seconds, from the one duration grammar every integkit option speaks: a number of
     seconds (``30``, ``2.5``, ``"30"``), a number and a unit (``"500ms"``, ``"90s"``,
@@ -132,11 +146,13 @@ def duration(value: Any, name: str, *, positive: bool = False) -> float:
     return seconds
 
 
+@described(_duration_schema(positive=True))
 def positive_duration(value: Any, name: str) -> float:
     """:func:`duration`, above zero (a period, a timeout: 0 would mean "never" or "at once")."""
     return duration(value, name, positive=True)
 
 
+@described({"type": "boolean"})
 def flag(value: Any, name: str) -> bool:
     """True or False (no 1, no "yes": a flag spelt otherwise is usually a different key)."""
     if not isinstance(value, bool):
@@ -144,6 +160,7 @@ def flag(value: Any, name: str) -> bool:
     return value
 
 
+@described({"type": "string", "minLength": 1})
 def text(value: Any, name: str) -> str:
     """A non-empty string."""
     if not isinstance(value, str) or not value:
@@ -151,6 +168,7 @@ def text(value: Any, name: str) -> str:
     return value
 
 
+@described({"type": "array", "items": {"type": "string"}})
 def texts(value: Any, name: str) -> tuple[str, ...]:
     """A list of strings (one string alone is refused: it is usually a missing list)."""
     if isinstance(value, str | bytes) or not isinstance(value, list | tuple | set | frozenset) \
@@ -166,9 +184,15 @@ def choice(*options: str) -> Callable[[Any, str], str]:
             raise ConfigError(f"{name} must be one of {', '.join(map(repr, options))}, "
                               f"not {_shown(value)}")
         return str(value)
-    return check
+    return described({"enum": list(options)})(check)
 
 
+def _whole_schema(least: int = 1, most: int | None = None) -> dict[str, Any]:
+    return {"type": "integer", "minimum": least,
+            **({"maximum": most} if most is not None else {})}
+
+
+@described(_whole_schema)
 def whole(value: Any, name: str, *, least: int = 1, most: int | None = None) -> int:
     """An int in ``[least, most]``, or a ConfigError naming ``name`` (no bools, no strings)."""
     if isinstance(value, bool) or not isinstance(value, int) or value < least or (
@@ -178,6 +202,13 @@ def whole(value: Any, name: str, *, least: int = 1, most: int | None = None) -> 
     return value
 
 
+def _fraction_schema(low: float = 0.0, high: float = 1.0,
+                     include_high: bool = False) -> dict[str, Any]:
+    return {"type": "number", "minimum": low,
+            "maximum" if include_high else "exclusiveMaximum": high}
+
+
+@described(_fraction_schema)
 def fraction(value: Any, name: str, *, low: float = 0.0, high: float = 1.0,
              include_high: bool = False) -> float:
     """A number in ``[low, high)`` (``[low, high]`` with ``include_high``)."""

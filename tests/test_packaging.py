@@ -25,6 +25,7 @@ def test_wheel_in_a_fresh_venv_ships_definitions_and_calls(tmp_path: Path) -> No
     wheel = next(tmp_path.glob("integkit-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "integkit/_connectors/stripe.yaml" in names
+    assert "integkit/connector.schema.json" in names  # the definitions' JSON Schema
     assert not [n for n in names if n.startswith("tests/")]
     assert "integkit/py.typed" in names  # type hints ship for users' mypy
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)

@@ -27,6 +27,7 @@ import httpx
 
 from .._errors import ConfigError
 from .._spec import Key, Spec
+from .._spec_schema import described, schema_of
 from .._validate import duration, flag, texts
 
 if TYPE_CHECKING:
@@ -66,12 +67,21 @@ def parse_ttl(value: Any, *, where: str = "ttl") -> TTL:
     return duration(value, where)
 
 
+def _ttl_schema() -> dict[str, Any]:
+    return {"title": "ttl", "anyOf": [schema_of(duration), {"const": NEVER}]}
+
+
+@described(_ttl_schema)
 def _seconds(value: Any, where: str) -> float:
     """A TTL where "never" means 0 (nothing kept fresh)."""
     seconds = parse_ttl(value, where=where)
     return 0.0 if seconds == NEVER else seconds
 
 
+@described(lambda: {"anyOf": [
+    {"type": "object", "additionalProperties": _ttl_schema()},
+    {"type": "array", "items": {"type": "array", "minItems": 2, "maxItems": 2,
+                                "prefixItems": [{"type": "string"}, _ttl_schema()]}}]})
 def _patterns(value: Any, where: str) -> tuple[tuple[str, TTL], ...]:
     """TTL patterns: ``{"*.retrieve": "1h", ...}`` or pairs, in order (the first match wins)."""
     if isinstance(value, Mapping):
@@ -87,6 +97,8 @@ def _patterns(value: Any, where: str) -> tuple[tuple[str, TTL], ...]:
     return tuple(pairs)
 
 
+@described(lambda: {"anyOf": [schema_of(_patterns), _ttl_schema()]},
+           sets=("ttl", "default_ttl"))
 def _ttl(value: Any, where: str) -> dict[str, Any]:
     """``ttl:`` holds patterns; one duration alone is the default TTL (``ttl: 5m``)."""
     if isinstance(value, Mapping | list | tuple):
@@ -94,10 +106,12 @@ def _ttl(value: Any, where: str) -> dict[str, Any]:
     return {"default_ttl": value}
 
 
+@described({"type": "array", "items": {"type": "string"}})
 def _methods(value: Any, where: str) -> frozenset[str]:
     return frozenset(m.upper() for m in texts(value, where))
 
 
+@described(lambda: {"enum": list(STRATEGIES)})
 def _strategy(value: Any, where: str) -> str:
     if value not in STRATEGIES:
         raise ConfigError(f"{where} must be one of {', '.join(map(repr, STRATEGIES))}, not "

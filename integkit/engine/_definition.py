@@ -20,20 +20,26 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .._errors import ConfigError
-from .._spec import Check, Key, Spec
+from .._spec import Check, Key, Spec, spellings
+from .._spec_schema import described, schema_of, shared, spec_schema
 from .._validate import choice, flag, positive_duration, text, texts
 from ..auth._oauth import GRANTS
 from ..cache import CacheSettings
 from ..http import CircuitBreaker, QuotaConfig, RateTier, RetryPolicy
 from ..ledger import PricingTable
+from ..ledger._pricing import _PLAN_KEYS, _TABLE_KEYS, MODELS
 from ..pagination import paginator_from_config
-from ..results._schema import flatten_schema, time_spec
+from ..pagination._detect import ALIASES, _options_of
+from ..results._schema import TYPE_ALIASES, TYPE_NAMES, flatten_schema, time_spec
 from ._responses import ERROR_CLASSES
 
 __all__ = ["API_VERSION", "AUTH", "DEFINITION", "ERRORS", "OPERATION", "RESOURCE", "TIMEOUT",
-           "TIMESTAMPS", "ConnectorDef", "Operation", "Resource", "check_service_name"]
+           "TIMESTAMPS", "ConnectorDef", "KeyLines", "Operation", "Resource", "check_service_name",
+           "definition_schema"]
 
 _SERVICE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+#: Where each key of a definition file is: its path of keys (list items by index) -> line.
+KeyLines = dict[tuple[str | int, ...], int]
 
 
 def check_service_name(name: object, *, where: str = "service name") -> str:
@@ -83,12 +89,14 @@ class Operation:
 # -- what a definition may hold --------------------------------------------------------------
 # Each section's keys and checks, declared once. A section added to ConnectorDef adds its Key
 # to DEFINITION (tests/faults/test_strict_config_keys.py checks that they agree).
+@described({"type": "object"})
 def _mapping(value: Any, where: str) -> dict[str, Any]:
     if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
         raise ConfigError(f"{where} must be a mapping with string keys, not {value!r}")
     return dict(value)
 
 
+@described({"type": "object", "additionalProperties": {"type": "string"}})
 def _strings(value: Any, where: str) -> dict[str, str]:
     """A mapping of strings to strings (header values, env var names); numbers must be
     quoted so that ``2024-10`` or ``1.0`` stay what was written."""
@@ -99,12 +107,24 @@ def _strings(value: Any, where: str) -> dict[str, str]:
     return mapping
 
 
+@described({"type": ["string", "number"]})
 def _version(value: Any, where: str) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise ConfigError(f"{where} must be a version string like '2024-10', not {value!r}")
     return str(value)
 
 
+def _paginator_schema() -> dict[str, Any]:
+    """An alias, or ``{type: alias, ...options}`` with the options that paginator takes."""
+    forms: list[dict[str, Any]] = [{"enum": ["auto", *ALIASES]}]
+    for alias, cls in ALIASES.items():
+        options: dict[str, Any] = {s: {} for name in _options_of(cls) for s in spellings(name)}
+        forms.append({"type": "object", "properties": {"type": {"const": alias}, **options},
+                      "required": ["type"], "additionalProperties": False})
+    return {"anyOf": forms}
+
+
+@described(_paginator_schema)
 def _paginator(value: Any, where: str) -> Any:
     try:
         paginator_from_config(value)
@@ -115,9 +135,11 @@ def _paginator(value: Any, where: str) -> Any:
 
 def _section(spec: Spec) -> Check:
     """A section read by ``spec``: kept with canonical keys and its values as written."""
-    return lambda value, where: spec.canonical(value, where)
+    return described(lambda: spec_schema(spec))(
+        lambda value, where: spec.canonical(value, where))
 
 
+@described(lambda: {"type": "array", "items": {**spec_schema(RateTier.spec), "type": "object"}})
 def _tiers(value: Any, where: str) -> list[dict[str, Any]]:
     if not isinstance(value, list):
         raise ConfigError(f"{where} must be a list of tiers like {{limit: 25, per: 1s}}")
@@ -128,6 +150,7 @@ def _tiers(value: Any, where: str) -> list[dict[str, Any]]:
     return tiers
 
 
+@described({"type": "object", "additionalProperties": {"enum": sorted(ERROR_CLASSES)}})
 def _codes(value: Any, where: str) -> dict[str, str]:
     codes = _strings(value, where)
     for code, name in codes.items():
@@ -137,18 +160,37 @@ def _codes(value: Any, where: str) -> dict[str, str]:
     return codes
 
 
+@described(lambda: {"anyOf": [schema_of(text), spec_schema(CHECK)]})
 def _check_call(value: Any, where: str) -> Any:
     return value if isinstance(value, str) and value else _section(CHECK)(value, where)
 
 
+@described(lambda: {"anyOf": [schema_of(text), spec_schema(AUTH_ENV)]})
 def _env(value: Any, where: str) -> Any:
     return text(value, where) if isinstance(value, str) else _section(AUTH_ENV)(value, where)
 
 
+@described(lambda: {"anyOf": [{"type": "string"}, schema_of(texts)]})
 def _scopes(value: Any, where: str) -> Any:
     return value if isinstance(value, str) else list(texts(value, where))
 
 
+def _pricing_schema() -> dict[str, Any]:
+    """The ``pricing:`` block as integkit.ledger reads it: plans, each of one model."""
+    plan = {"type": "object", "required": ["model"],
+            "properties": {"model": {"enum": list(MODELS)}},
+            "allOf": [{"if": {"properties": {"model": {"const": model}}},
+                       "then": {"propertyNames": {"enum": sorted(_PLAN_KEYS[model])}}}
+                      for model in MODELS]}
+    return {"type": "object", "required": ["plans"],
+            "properties": {"currency": schema_of(text), "default_plan": schema_of(text),
+                           "bill_errors": schema_of(flag),
+                           "plans": {"type": "object", "minProperties": 1,
+                                     "additionalProperties": plan}},
+            "propertyNames": {"enum": sorted(_TABLE_KEYS)}}
+
+
+@described(_pricing_schema)
 def _pricing(value: Any, where: str) -> dict[str, Any]:
     PricingTable.from_mapping(value, source=where)
     return dict(value)
@@ -156,13 +198,55 @@ def _pricing(value: Any, where: str) -> dict[str, Any]:
 
 def _named(check: Check) -> Check:
     """A top-level scalar, named in quotes as a definition's keys are (``'body' must...``)."""
-    return lambda value, where: check(value, repr(where))
+    return described(lambda: schema_of(check))(lambda value, where: check(value, repr(where)))
 
 
+_MODULE = r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*"
+
+
+@described({"type": "string", "pattern": f"^{_MODULE}$"})
 def _module(value: Any, where: str) -> str:
-    if not (isinstance(value, str) and re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", value)):
+    if not (isinstance(value, str) and re.fullmatch(_MODULE, value, re.ASCII)):
         raise ConfigError(f"{where} {value!r} must be a dotted module name")
     return value
+
+
+#: How a time field reads: an epoch unit, ISO 8601 text or a strptime format.
+_HOW = {"title": "time_reading", "type": "string",
+        "anyOf": [{"enum": ["s", "ms", "us", "ns", "iso"]}, {"pattern": "%"}]}
+_READINGS = {"title": "time_readings", "type": "object", "additionalProperties": _HOW}
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+@described({"anyOf": [_READINGS, schema_of(texts)]})
+def _time_fields(value: Any, where: str) -> Any:
+    return value if isinstance(value, Mapping) else list(texts(value, where))
+
+
+@described(_READINGS)
+def _how(value: Any, where: str) -> dict[str, Any]:
+    return _mapping(value, where)
+
+
+@described({"enum": [*_METHODS, *(m.lower() for m in _METHODS)]})
+def _method(value: Any, where: str) -> str:
+    """An HTTP method, in any case (kept upper case)."""
+    return choice(*_METHODS)(value.upper() if isinstance(value, str) else value, where)
+
+
+@described({"$ref": "#/$defs/fields"})
+def _fields(value: Any, where: str) -> dict[str, Any]:
+    """A declared schema (field -> type), checked in full by flatten_schema."""
+    return _mapping(value, where)
+
+
+def _fields_schema() -> dict[str, Any]:
+    """The JSON Schema of a declared schema: a type name, a nested mapping, or a list of one
+    mapping (a list of objects); recursive, so kept in ``$defs``."""
+    nested = {"$ref": "#/$defs/fields"}
+    return {"type": "object", "additionalProperties": {"anyOf": [
+        {"enum": [*TYPE_NAMES, *TYPE_ALIASES]}, nested,
+        {"type": "array", "minItems": 1, "maxItems": 1, "items": nested}]}}
 
 
 API_VERSION = Spec("api_version", [
@@ -170,8 +254,8 @@ API_VERSION = Spec("api_version", [
     Key("header", text),
     Key("path", text),
 ])
-CHECK = Spec("auth check", [Key("path", text, required=True), Key("params", _mapping)])
-AUTH_ENV = Spec("auth env", [Key(name, text) for name in (
+CHECK: Spec = Spec("auth check", [Key("path", text, required=True), Key("params", _mapping)])
+AUTH_ENV: Spec = Spec("auth env", [Key(name, text) for name in (
     "client_id", "client_secret", "refresh_token", "access_token", "instance_url", "login_url")])
 AUTH = Spec("auth", [
     Key("type", choice("none", "bearer", "api_key", "basic", "oauth2"), aliases=("scheme",)),
@@ -199,22 +283,40 @@ ERRORS = Spec("errors", [
 ])
 TIMESTAMPS = Spec("timestamps", [
     Key("unit", choice("s", "ms", "us", "ns")),
-    Key("fields", lambda v, w: v if isinstance(v, Mapping) else list(texts(v, w))),
-    Key("how", _mapping), Key("detect", flag),
+    Key("fields", _time_fields), Key("how", _how), Key("detect", flag),
 ])
 RESOURCE = Spec("resource", [
     Key("path", text, required=True), Key("records_path", text, optional=True),
     Key("primary_key", text, optional=True), Key("cursor_field", text, optional=True),
     Key("paginator", _paginator, optional=True), Key("params", _mapping),
     Key("retrieve_path", text, optional=True), Key("endpoint", text, optional=True),
-    Key("schema", _mapping),
+    Key("schema", _fields),
 ])
 OPERATION = Spec("operation", [
     Key("path", text, required=True),
-    Key("method", lambda v, w: choice("GET", "POST", "PUT", "PATCH", "DELETE")(
-        v.upper() if isinstance(v, str) else v, w)),
+    Key("method", _method),
     Key("doc", text), Key("required", texts),
 ])
+
+
+@described(lambda: spec_schema(TIMESTAMPS))
+def _timestamps(value: Any, where: str) -> dict[str, Any]:
+    return time_spec(TIMESTAMPS.canonical(value, where), where=where)
+
+
+@described(lambda: {"type": "object", "additionalProperties": {
+    "anyOf": [schema_of(text), spec_schema(RESOURCE)]}})
+def _resources(value: Any, where: str) -> dict[str, Any]:
+    """Resources by name: each a path, or a mapping checked by RESOURCE (in from_mapping)."""
+    return _mapping(value, where)
+
+
+@described(lambda: {"type": "object", "additionalProperties": spec_schema(OPERATION)})
+def _operations(value: Any, where: str) -> dict[str, Any]:
+    """Operations by name, each checked by OPERATION (in from_mapping)."""
+    return _mapping(value, where)
+
+
 #: The sections of a definition, one Key each. Definitions are data: where it came from and
 #: what it may read (ConnectorDef's origin, source, allowed_env) are integkit's to set.
 DEFINITION = Spec("definition", [
@@ -234,17 +336,38 @@ DEFINITION = Spec("definition", [
     Key("paginator", _paginator, aliases=("pagination",), optional=True),
     Key("records_path", _named(text), optional=True),
     Key("primary_key", _named(text), optional=True),
-    Key("timestamps", lambda v, w: time_spec(TIMESTAMPS.canonical(v, w), where=w)),
-    Key("schema", _mapping),  # fields every listing has (checked by flatten_schema)
+    Key("timestamps", _timestamps),
+    Key("schema", _fields),  # fields every listing has
     Key("errors", _section(ERRORS)),
     Key("rate_limits", _tiers, aliases=("rate_limit",)),
     Key("quotas", _section(QuotaConfig.spec), aliases=("quota",)),
     Key("cache", _section(CacheSettings.spec)),
     Key("pricing", _pricing),
-    Key("resources", _mapping),  # each checked by RESOURCE, below
-    Key("operations", _mapping),  # each checked by OPERATION, below
+    Key("resources", _resources),
+    Key("operations", _operations),
 ])
 _REQUIRED = ("service", "base_url")
+
+
+def definition_schema() -> dict[str, Any]:
+    """The JSON Schema of a connector definition (``integkit/connector.schema.json``, written
+    by ``tools/definition_schema.py``), generated from :data:`DEFINITION` and the specs of its
+    sections: what the loader accepts, for editors and linters. The loader stays the judge of
+    what no schema says (a duration's unit, a shorthand given besides the key it sets)."""
+    body = spec_schema(DEFINITION, extensions="^x-")
+    body["type"] = "object"
+    body["properties"]["service"] = {**body["properties"]["service"],
+                                     "pattern": _SERVICE_NAME.pattern}
+    body["allOf"] = [{"anyOf": [{"required": [s]} for s in spellings(name)]}
+                     if len(spellings(name)) > 1 else {"required": [name]}
+                     for name in _REQUIRED]
+    return shared({"$schema": "https://json-schema.org/draft/2020-12/schema",
+            "title": "integkit connector definition",
+            "description": "A connector definition (connectors/<service>.yaml, or a file "
+                           "passed to ik.connect). Keys are snake_case; their camelCase and "
+                           "kebab-case spellings are the same key. Keys starting with x- are "
+                           "free (YAML anchors).",
+            **body, "$defs": {"fields": _fields_schema()}})
 
 
 def _read(name: str, spelling: str, value: Any) -> Any:
@@ -252,6 +375,42 @@ def _read(name: str, spelling: str, value: Any) -> Any:
     key = DEFINITION.keys[name]
     return value if key.check is None or (key.optional and value is None) else \
         key.check(value, spelling)
+
+
+def _line(lines: KeyLines, path: tuple[str | int, ...], problem: str) -> int | None:
+    """The line of the key a problem found under ``path`` is about: of the keys at most two
+    levels below, the one the message names first (quoted names before bare ones), else the
+    line of ``path`` itself."""
+    best: tuple[tuple[int, int, int], int] | None = None
+    for where, line in lines.items():
+        key = where[-1] if where else None
+        if not isinstance(key, str) or not len(path) < len(where) <= len(path) + 2 or \
+                where[:len(path)] != path:
+            continue
+        quoted = problem.find(repr(key))
+        bare = re.search(rf"(?<![\w-]){re.escape(key)}(?![\w-])", problem)
+        if quoted >= 0:
+            rank = (0, quoted, line)
+        elif bare:
+            rank = (1, bare.start(), line)
+        else:
+            continue
+        if best is None or rank < best[0]:
+            best = (rank, line)
+    return best[1] if best else lines.get(path)
+
+
+def _located(source: str, problems: list[tuple[tuple[str | int, ...], str]],
+             lines: KeyLines | None) -> str:
+    """``problems`` as one message: each one after ``source:LINE:`` when the line of the key
+    it is about is known, else after ``source:``."""
+    if not lines:
+        return f"{source}: " + "; ".join(problem for _, problem in problems)
+    parts = []
+    for path, problem in problems:
+        line = _line(lines, path, problem)
+        parts.append(f"{source}:{line}: {problem}" if line else f"{source}: {problem}")
+    return "; ".join(parts)
 
 
 def _operation(name: str, spec: Any) -> Operation:
@@ -307,14 +466,15 @@ class ConnectorDef:
 
     @classmethod
     def from_mapping(cls, raw: dict[str, Any], *, source: str = "<definition>",
-                     origin: str = "file") -> ConnectorDef:
+                     origin: str = "file", lines: KeyLines | None = None) -> ConnectorDef:
         """Validate a decoded definition; every problem found is named in one ConfigError.
         ``origin`` is ``"shipped"`` for integkit's own definitions, else ``"file"``. Keys may
         be spelt as any settings' (``rateLimits``, ``maxAttempts``: see integkit._spec);
-        the definition keeps them under their canonical names."""
+        the definition keeps them under their canonical names. ``lines`` (where each key of
+        the file is) puts ``source:LINE`` before each problem."""
         if not isinstance(raw, dict):
             raise ConfigError(f"{source}: a connector definition must be a mapping")
-        problems: list[str] = []
+        problems: list[tuple[tuple[str | int, ...], str]] = []
         data: dict[str, Any] = {}
         spelt: dict[str, str] = {}
         for spelling, value in raw.items():
@@ -322,22 +482,22 @@ class ConnectorDef:
                 continue  # extension fields: room for YAML anchors (shared schemas)
             name = DEFINITION.name_of(spelling)
             if name is None:
-                problems.append(str(DEFINITION.unknown(spelling, what="")))
+                problems.append(((spelling,), str(DEFINITION.unknown(spelling, what=""))))
             elif name in spelt:
-                problems.append(f"{spelt[name]!r} and {spelling!r} are the same key ({name}); "
-                                "give it once")
+                problems.append(((spelling,), f"{spelt[name]!r} and {spelling!r} are the same "
+                                              f"key ({name}); give it once"))
             else:
                 spelt[name] = spelling
                 try:
                     data[name] = _read(name, spelling, value)
                 except ConfigError as exc:
-                    problems.append(str(exc))
+                    problems.append(((spelling,), str(exc)))
         for key in _REQUIRED:
             if not isinstance(data.get(key), str) and key not in spelt:
-                problems.append(f"{key!r} is required and must be a string")
+                problems.append(((), f"{key!r} is required and must be a string"))
         if isinstance(data.get("service"), str) and not _SERVICE_NAME.match(data["service"]):
-            problems.append(f"'service' {data['service']!r} must be a plain name (letters, "
-                            "digits, '_' and '-')")
+            problems.append(((spelt["service"],), f"'service' {data['service']!r} must be a "
+                             "plain name (letters, digits, '_' and '-')"))
         resources, operations = {}, {}
         for name, spec in (data.pop("resources", None) or {}).items():
             spec = {"path": spec} if isinstance(spec, str) else spec
@@ -345,22 +505,24 @@ class ConnectorDef:
                 resources[name] = Resource(name=name, **RESOURCE.canonical(
                     spec, f"resource {name!r}"))
             except ConfigError as exc:
-                problems.append(str(exc))
+                problems.append(((spelt["resources"], name), str(exc)))
         for name, spec in (data.pop("operations", None) or {}).items():
             try:
                 operations[name] = _operation(name, spec)
             except ConfigError as exc:
-                problems.append(str(exc))
+                problems.append(((spelt["operations"], name), str(exc)))
         if problems:
-            raise ConfigError(f"{source}: " + "; ".join(problems))
+            raise ConfigError(_located(source, problems, lines))
         data["backup_base_urls"] = tuple(data.get("backup_base_urls") or ())
         try:
             return cls(resources=resources, operations=operations, origin=origin,
                        source=source, **data)
         except ConfigError as exc:
-            if str(exc).startswith(source):
-                raise
-            raise ConfigError(f"{source}: {exc}") from None
+            problem = str(exc).removeprefix(f"{source}: ")
+            section = re.match(r"\w+", problem)
+            name = DEFINITION.name_of(section.group() if section else None)
+            path = (spelt[name],) if name in spelt else ()
+            raise ConfigError(_located(source, [(path, problem)], lines)) from None
 
     # -- the environment: read only with consent for a user's file ------------------------
     def env_names(self) -> list[str]:

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from .._errors import ConfigError
-from ._definition import ConnectorDef, check_service_name
+from ._definition import ConnectorDef, KeyLines, check_service_name
 
 __all__ = ["available_services", "definition_dirs", "load_definition"]
 
@@ -33,12 +33,39 @@ def available_services() -> list[str]:
     return sorted({p.stem for d in definition_dirs() for p in d.glob("*.yaml")})
 
 
-def _read(path: Path) -> dict[str, Any]:
+def _key_lines(node: yaml.Node | None, path: tuple[str | int, ...], out: KeyLines,
+               inside: frozenset[int] = frozenset()) -> None:
+    """The line (1-based) of every mapping key under ``node``, by its path of keys (list
+    items by index). An alias is followed once per path, never into itself."""
+    if node is None or id(node) in inside:
+        return
+    inside = inside | {id(node)}
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                here = (*path, key.value)
+                out.setdefault(here, key.start_mark.line + 1)
+                _key_lines(value, here, out, inside)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _key_lines(item, (*path, i), out, inside)
+
+
+def _read(path: Path) -> tuple[dict[str, Any], KeyLines]:
+    """A definition file's mapping, and the line of each of its keys (for errors naming
+    ``file.yaml:LINE``)."""
+    lines: KeyLines = {}
     try:
-        data = yaml.safe_load(path.read_text())
+        loader = yaml.SafeLoader(path.read_text())
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"cannot read connector definition {path}: {exc}") from None
-    return data or {}
+    _key_lines(node, (), lines)
+    return data or {}, lines
 
 
 def _is_path(name: str) -> bool:
@@ -74,7 +101,8 @@ def load_definition(name_or_path: str) -> ConnectorDef:
 @functools.cache
 def _definition_file(path: str, mtime_ns: int, size: int) -> ConnectorDef:
     """A user's definition file as it was at ``mtime_ns`` / ``size`` (the cache key)."""
-    definition = ConnectorDef.from_mapping(_read(Path(path)), source=path, origin="file")
+    data, lines = _read(Path(path))
+    definition = ConnectorDef.from_mapping(data, source=path, origin="file", lines=lines)
     if definition.service.lower() in available_services():
         raise ConfigError(
             f"{path}: its service name {definition.service!r} is a shipped connector's; "
@@ -91,8 +119,9 @@ def _shipped_definition(name: str) -> ConnectorDef:
     for directory in definition_dirs():
         candidate = directory / f"{name}.yaml"
         if candidate.is_file():
-            return ConnectorDef.from_mapping(_read(candidate), source=str(candidate),
-                                             origin="shipped")
+            data, lines = _read(candidate)
+            return ConnectorDef.from_mapping(data, source=str(candidate), origin="shipped",
+                                             lines=lines)
     raise ConfigError(
         f"unknown service {name!r}; available: {', '.join(available_services())}. "
         "For any other REST API use ik.rest(base_url=...), or a definition file "

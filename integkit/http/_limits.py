@@ -33,6 +33,7 @@ from .._errors import ConfigError, RateLimitError
 from .._errors import TimeoutError as CallTimeout
 from .._events import logger
 from .._spec import Key, Spec
+from .._spec_schema import described
 from .._validate import choice, fraction, positive_duration, text, texts, whole
 from ..state import StateBackend
 from ..state._buckets import Penalties, sliding_window, token_bucket
@@ -57,7 +58,7 @@ def _per(unit: float) -> Callable[[Any, str], dict[str, Any]]:
             raise ConfigError(f"{where} must be a number above 0, not {value!r}")
         rate = Fraction(value).limit_denominator(1000)
         return {"limit": rate.numerator, "per": unit * rate.denominator}
-    return expand
+    return described({"type": "number", "exclusiveMinimum": 0}, sets=("limit", "per"))(expand)
 
 
 #: The keys of a rate-limit tier (``rate_limits:`` in a definition, ``rate_limit=``).

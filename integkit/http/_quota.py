@@ -26,6 +26,7 @@ from .._errors import ConfigError, QuotaExceededError, StateError
 from .._errors import TimeoutError as CallTimeout
 from .._events import emit, logger
 from .._spec import Key, Spec
+from .._spec_schema import described
 from .._validate import flag, positive_duration, whole
 from .._validate import fraction as in_range
 from ..state import StateBackend
@@ -37,6 +38,7 @@ from ._limits import PRIORITY_KEY
 __all__ = ["QUOTAS", "Quota", "QuotaConfig", "QuotaEvent", "QuotaTransport"]
 
 
+@described({"type": "array", "items": {"type": "number", "minimum": 0, "maximum": 1}})
 def _alerts(value: Any, where: str) -> tuple[float, ...]:
     if isinstance(value, str) or not isinstance(value, list | tuple):
         raise ConfigError(f"{where} must be a list of fractions like [0.8, 1.0], not {value!r}")

@@ -21,6 +21,7 @@ import tenacity
 from .._errors import CircuitOpenError, ConfigError
 from .._events import logger
 from .._spec import Key, Spec
+from .._spec_schema import described
 from .._validate import duration, whole
 from .._validate import fraction as in_range
 from ._content import malformed_json
@@ -46,6 +47,7 @@ class Verdict:
     reason: str = ""
 
 
+@described({"type": "array", "items": {"type": "integer", "minimum": 100, "maximum": 599}})
 def _statuses(value: Any, where: str) -> frozenset[int]:
     if isinstance(value, str | int) or not isinstance(value, list | tuple | set | frozenset) \
             or not all(isinstance(s, int) and not isinstance(s, bool) and 100 <= s <= 599
@@ -54,6 +56,7 @@ def _statuses(value: Any, where: str) -> frozenset[int]:
     return frozenset(value)
 
 
+@described({"type": "integer", "minimum": 0}, sets=("max_attempts",))
 def _retries(value: Any, where: str) -> dict[str, Any]:
     """``max_retries: n`` (retries after the first attempt) -> ``max_attempts: n + 1``."""
     return {"max_attempts": whole(value, where, least=0) + 1}

@@ -24,6 +24,7 @@ import pyarrow as pa
 from .._errors import ConfigError
 
 __all__ = [
+    "TYPE_ALIASES",
     "TYPE_NAMES",
     "arrow_type",
     "columns",
@@ -45,7 +46,8 @@ _PLAIN: dict[str, pa.DataType] = {
 }
 #: The type names a schema may use (``timestamp`` takes the listing's time unit).
 TYPE_NAMES: tuple[str, ...] = (*_PLAIN, "timestamp")
-_ALIASES = {"str": "string", "text": "string", "int": "integer", "float": "number",
+#: Other spellings of the type names (``int`` for ``integer``).
+TYPE_ALIASES = _ALIASES = {"str": "string", "text": "string", "int": "integer", "float": "number",
             "double": "number", "bool": "boolean", "datetime": "timestamp", "array": "list"}
 _UNITS = ("s", "ms", "us", "ns")
 _SPEC_KEYS = frozenset({"unit", "fields", "detect"})
