@@ -17,10 +17,10 @@ from ._config import profile as config_profile
 from ._errors import ConfigError
 from ._spec import Key, Spec
 from ._suggest import unknown_keyword
-from .auth import ApiKey, Basic, Bearer, OAuth2, TokenStore
+from .auth import ApiKey, Basic, Bearer, OAuth2, TokenId, TokenStore, default_store
 from .engine import Connection, ConnectorDef, available_services, limits_status, load_definition
 from .http import Quota, RateLimiter
-from .results._schema import flatten_schema, time_spec
+from .results import flatten_schema, time_spec
 
 __all__ = ["connect", "connect_keywords", "default_connection", "live_connections", "quota",
            "rest"]
@@ -49,9 +49,6 @@ def _stored_credential(service: str, profile: str | None) -> dict[str, Any] | No
     """The key ``ik.login(service)`` stored for ``profile`` (encrypted in the token store of
     the configured state backend), or None. Such a token set has ``grant: api_key``; the
     secret is its ``access_token`` (the basic scheme's password, with ``username`` beside)."""
-    from .auth import TokenId
-    from .auth._oauth import default_store
-
     token_id = TokenId(service, profile or get_settings().profile)
     try:
         stored = default_store().get(token_id)

@@ -29,6 +29,7 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
+from . import _display
 from ._events import redact
 
 __all__ = [
@@ -67,14 +68,10 @@ class IntegkitError(Exception):
         return redact(super().__str__())
 
     def __repr__(self) -> str:
-        from .notebook._html import error_text
-
-        return error_text(self)
+        return _display.text("error", self)
 
     def _repr_html_(self) -> str:
-        from .notebook._html import error_html
-
-        return error_html(self)
+        return _display.html("error", self)
 
 
 class ConfigError(IntegkitError, ValueError):

@@ -13,24 +13,25 @@ from ._grants import (
     DeviceCode,
     DeviceLogin,
     JwtBearer,
+    Loopback,
     RefreshToken,
 )
-from ._headless import headless_reason, is_interactive
+from ._headless import INTERACTIVE_ENV, headless_reason, ipython_shell, is_interactive
 from ._hmac import Hmac, HmacScheme, verify_hmac
+from ._identity import auth_identity, stable_identity
 from ._keys import TokenKey, resolve_key
 from ._mtls import MutualTLS
-from ._oauth import OAuth2
+from ._oauth import GRANTS, OAuth2, default_store
 from ._oauth_client import OAuthClient
 from ._oauth_expiry import TokenExpiry, TokenExpiryWarning
 from ._oauth_setup import TokenPolicy
 from ._oauth_token import REQUIRED_SCOPES
-from ._rotation import AuthEvent, KeyRing, KeyRotationWarning
+from ._rotation import AuthEvent, KeyRing, KeyRotationWarning, mask
 from ._simple import ApiKey, Basic, Bearer
 from ._status import status
 from ._tokens import Token, TokenId, TokenKeyError, TokenStore
 
 __all__ = [
-    "REQUIRED_SCOPES",
     "ApiKey",
     "AuthEvent",
     "AuthorizationCode",
@@ -39,17 +40,21 @@ __all__ = [
     "ClientCredentials",
     "DeviceCode",
     "DeviceLogin",
+    "GRANTS",
     "GitHubApp",
     "HeaderAuth",
     "Hmac",
     "HmacScheme",
+    "INTERACTIVE_ENV",
     "InstallationToken",
     "JwtBearer",
     "KeyRing",
     "KeyRotationWarning",
+    "Loopback",
     "MutualTLS",
     "OAuth2",
     "OAuthClient",
+    "REQUIRED_SCOPES",
     "RefreshToken",
     "Signed",
     "Token",
@@ -60,10 +65,15 @@ __all__ = [
     "TokenKeyError",
     "TokenPolicy",
     "TokenStore",
+    "auth_identity",
     "aws_session",
+    "default_store",
     "headless_reason",
+    "ipython_shell",
     "is_interactive",
+    "mask",
     "resolve_key",
+    "stable_identity",
     "status",
     "verify_hmac",
 ]

@@ -48,7 +48,7 @@ from .._errors import (
 from .._events import emit, logger, register_secret
 from .._validate import duration
 from .._version import __version__
-from ..http._context import TRACE_KEY, CallTrace
+from ..http import TRACE_KEY, CallTrace
 from ._identity import digest
 from ._rotation import AuthEvent, mask
 

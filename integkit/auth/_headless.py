@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import sys
 
-__all__ = ["INTERACTIVE_ENV", "headless_reason", "is_interactive"]
+__all__ = ["INTERACTIVE_ENV", "headless_reason", "is_interactive", "ipython_shell"]
 
 INTERACTIVE_ENV = "INTEGKIT_INTERACTIVE"
 _TRUE = {"1", "true", "yes", "on"}
@@ -32,7 +32,7 @@ def headless_reason() -> str | None:
         return f"CI={os.environ['CI']}"
     if "papermill" in sys.modules:
         return "running under papermill"
-    shell = _ipython_shell()
+    shell = ipython_shell()
     if shell is not None:
         kernel = getattr(shell, "kernel", None)
         if kernel is not None:  # a Jupyter kernel: does the frontend running this cell answer?
@@ -54,7 +54,7 @@ def is_interactive() -> bool:
     return headless_reason() is None
 
 
-def _ipython_shell() -> object | None:
+def ipython_shell() -> object | None:
     ipython = sys.modules.get("IPython")
     if ipython is None:
         return None

@@ -26,6 +26,7 @@ from cryptography.fernet import Fernet, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from .._config import get_settings
 from .._errors import ConfigError
 from .._events import logger, register_secret
 
@@ -207,7 +208,5 @@ def resolve_key(data_dir: Path | None = None, *, use_keyring: bool = True) -> To
     if found is not None:
         return found
     if data_dir is None:
-        from .._config import get_settings
-
         data_dir = get_settings().data_dir
     return _from_file(Path(data_dir))

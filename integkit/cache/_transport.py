@@ -23,9 +23,7 @@ import httpx
 from .._config import get_settings
 from .._errors import ApiError, NetworkError, QuotaExceededError
 from .._events import CallEvent, emit, logger
-from ..http._content import malformed_json
-from ..http._context import CallTrace, trace_of
-from ..http._layer import BufferedLayer, Outcome, settle
+from ..http import BufferedLayer, CallTrace, Outcome, malformed_json, settle, trace_of
 from ._keys import (
     cache_key,
     is_credential_header,

@@ -23,14 +23,12 @@ from .._errors import ConfigError
 from .._spec import Check, Key, Spec, spellings
 from .._spec_schema import described, schema_of, shared, spec_schema
 from .._validate import choice, flag, positive_duration, text, texts
-from ..auth._oauth import GRANTS
+from ..auth import GRANTS
 from ..cache import CacheSettings
 from ..http import CircuitBreaker, QuotaConfig, RateTier, RetryPolicy
-from ..ledger import PricingTable
-from ..ledger._pricing import _PLAN_KEYS, _TABLE_KEYS, MODELS
-from ..pagination import paginator_from_config
-from ..pagination._detect import ALIASES, _options_of
-from ..results._schema import TYPE_ALIASES, TYPE_NAMES, flatten_schema, time_spec
+from ..ledger import MODELS, PLAN_KEYS, TABLE_KEYS, PricingTable
+from ..pagination import ALIASES, paginator_from_config, paginator_options
+from ..results import TYPE_ALIASES, TYPE_NAMES, flatten_schema, time_spec
 from ._responses import ERROR_CLASSES
 
 __all__ = ["API_VERSION", "AUTH", "DEFINITION", "ERRORS", "OPERATION", "RESOURCE", "TIMEOUT",
@@ -118,7 +116,8 @@ def _paginator_schema() -> dict[str, Any]:
     """An alias, or ``{type: alias, ...options}`` with the options that paginator takes."""
     forms: list[dict[str, Any]] = [{"enum": ["auto", *ALIASES]}]
     for alias, cls in ALIASES.items():
-        options: dict[str, Any] = {s: {} for name in _options_of(cls) for s in spellings(name)}
+        options: dict[str, Any] = {s: {} for name in paginator_options(cls)
+                                   for s in spellings(name)}
         forms.append({"type": "object", "properties": {"type": {"const": alias}, **options},
                       "required": ["type"], "additionalProperties": False})
     return {"anyOf": forms}
@@ -180,14 +179,14 @@ def _pricing_schema() -> dict[str, Any]:
     plan = {"type": "object", "required": ["model"],
             "properties": {"model": {"enum": list(MODELS)}},
             "allOf": [{"if": {"properties": {"model": {"const": model}}},
-                       "then": {"propertyNames": {"enum": sorted(_PLAN_KEYS[model])}}}
+                       "then": {"propertyNames": {"enum": sorted(PLAN_KEYS[model])}}}
                       for model in MODELS]}
     return {"type": "object", "required": ["plans"],
             "properties": {"currency": schema_of(text), "default_plan": schema_of(text),
                            "bill_errors": schema_of(flag),
                            "plans": {"type": "object", "minProperties": 1,
                                      "additionalProperties": plan}},
-            "propertyNames": {"enum": sorted(_TABLE_KEYS)}}
+            "propertyNames": {"enum": sorted(TABLE_KEYS)}}
 
 
 @described(_pricing_schema)

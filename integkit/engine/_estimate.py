@@ -14,10 +14,9 @@ import statistics
 import time
 from typing import TYPE_CHECKING, Any
 
-from ..http._limits import RateTier
-from ..ledger import estimate_cost, pricing_for
-from ..ledger._ledger import ledger_for
-from ..results._estimate import Estimate
+from ..http import RateTier
+from ..ledger import estimate_cost, ledger_for, pricing_for
+from ..results import Estimate
 from ._history import ListingRun, last_run
 
 if TYPE_CHECKING:

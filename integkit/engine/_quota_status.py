@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import _display
+
 __all__ = ["QuotaStatus"]
 
 
@@ -13,6 +15,4 @@ class QuotaStatus(dict[str, Any]):
     a notebook shows it as a card (budget bars, reset times, tiers, pauses)."""
 
     def _repr_html_(self) -> str:
-        from ..notebook._html import quota_html
-
-        return quota_html(self)
+        return _display.html("quota", self)

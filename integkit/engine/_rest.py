@@ -23,6 +23,7 @@ from urllib.parse import urlencode
 import httpx
 import orjson
 
+from .. import _display
 from .._config import get_settings
 from .._errors import ConfigError, PaginationError, StateError
 from .._errors import TimeoutError as CallTimeout
@@ -33,10 +34,11 @@ from .._validate import check_params, duration, whole
 from .._validate import parallel as check_parallel
 from .._validate import timeout as check_timeout
 from .._version import __version__
-from ..auth._identity import auth_identity, stable_identity
+from ..auth import auth_identity, stable_identity
 from ..cache import CacheSettings, cache_key, cache_storage
 from ..http import (
     PRIORITY_KEY,
+    TRACE_KEY,
     CallTrace,
     CircuitBreaker,
     Origins,
@@ -48,7 +50,6 @@ from ..http import (
     RetryPolicy,
     build_transport,
 )
-from ..http._context import TRACE_KEY
 from ..ledger import hook_in
 from ..pagination import (
     DEFAULT_MAX_EMPTY_PAGES,
@@ -60,13 +61,18 @@ from ..pagination import (
     request_identity,
     resolved_url,
 )
-from ..results import Fetched, ParallelResult, Result, Stats
-from ..results._checkpoint import fingerprint
-from ..results._estimate import Estimate
-from ..results._parquet_cache import ParquetCache
-from ..results._schema import flatten_schema, merge_schemas
-from ..state import StateBackend, open_state
-from ..state._fallback import fallback_for
+from ..results import (
+    Estimate,
+    Fetched,
+    ParallelResult,
+    ParquetCache,
+    Result,
+    Stats,
+    fingerprint,
+    flatten_schema,
+    merge_schemas,
+)
+from ..state import StateBackend, fallback_for, open_state
 from ._definition import TIMEOUT, ConnectorDef, Resource
 from ._encoding import bracket_pairs, path_segment
 from ._estimate import estimate_listing
@@ -831,11 +837,7 @@ class Connection:
         self.close()
 
     def __repr__(self) -> str:
-        from ..notebook._html import connection_text
-
-        return connection_text(self)
+        return _display.text("connection", self)
 
     def _repr_html_(self) -> str:
-        from ..notebook._html import connection_html
-
-        return connection_html(self)
+        return _display.html("connection", self)

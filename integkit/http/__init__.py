@@ -3,10 +3,10 @@
 from ._breaker import BreakerTransport, CircuitBreaker
 from ._coalesce import CoalesceTransport
 from ._content import json_body, malformed_json
-from ._context import CallTrace, trace_of
+from ._context import TRACE_KEY, CallTrace, trace_of
 from ._failover import FailoverTransport
 from ._hints import ServerHintWarning, reset_after, retry_after, should_retry_hint
-from ._layer import Layer
+from ._layer import BufferedLayer, Layer, Outcome, settle
 from ._limits import PRIORITY_KEY, RateLimiter, RateLimitTransport, RateTier
 from ._observe import ApiDeprecationWarning, AttemptTransport
 from ._origins import Origin, Origins, origin_of, refusal
@@ -18,6 +18,7 @@ __all__ = [
     "ApiDeprecationWarning",
     "AttemptTransport",
     "BreakerTransport",
+    "BufferedLayer",
     "CallTrace",
     "CircuitBreaker",
     "CoalesceTransport",
@@ -25,6 +26,7 @@ __all__ = [
     "Layer",
     "Origin",
     "Origins",
+    "Outcome",
     "PRIORITY_KEY",
     "PipelineOptions",
     "Quota",
@@ -37,6 +39,7 @@ __all__ = [
     "RetryPolicy",
     "RetryTransport",
     "ServerHintWarning",
+    "TRACE_KEY",
     "build_transport",
     "json_body",
     "malformed_json",
@@ -44,6 +47,7 @@ __all__ = [
     "refusal",
     "reset_after",
     "retry_after",
+    "settle",
     "should_retry_hint",
     "trace_of",
 ]

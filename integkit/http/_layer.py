@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-__all__ = ["BufferedLayer", "Flow", "Layer", "settle"]
+__all__ = ["BufferedLayer", "Flow", "Layer", "settle", "Outcome"]
 
 Outcome = httpx.Response | Exception
 Flow = Generator[httpx.Request, Outcome, httpx.Response]

@@ -18,7 +18,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any
@@ -39,8 +39,9 @@ __all__ = [
     "ledger_for",
     "month_bounds",
     "month_of",
-    "pricing_for",
     "priced_services",
+    "pricing_for",
+    "read_definitions_with",
     "register_pricing",
     "to_epoch",
     "uninstall",
@@ -105,6 +106,19 @@ def month_bounds(month: str) -> tuple[float, float]:
 _registered: dict[str, PricingTable] = {}
 _from_definitions: dict[str, PricingTable | None] = {}
 _tables_lock = threading.Lock()
+# Where shipped definitions come from: the engine sits above the ledger, so it hands its loader
+# down (read_definitions_with) rather than the ledger importing it.
+_definitions: list[tuple[Callable[[str], Mapping[str, Any] | None], Callable[[], Iterable[str]]]]
+_definitions = []
+
+
+def read_definitions_with(pricing: Callable[[str], Mapping[str, Any] | None],
+                          services: Callable[[], Iterable[str]]) -> None:
+    """Read shipped definitions' pricing tables with ``pricing(service)`` (raising ConfigError
+    for an unknown service) among ``services()``; the engine registers its loader here."""
+    with _tables_lock:
+        _definitions[:] = [(pricing, services)]
+        _from_definitions.clear()
 
 
 def _table(service: str, table: PricingTable | Mapping[str, Any]) -> PricingTable:
@@ -131,11 +145,9 @@ def pricing_for(service: str) -> PricingTable | None:
             return _registered[service]
         if service in _from_definitions:
             return _from_definitions[service]
-    from ..engine import load_definition
-
     table: PricingTable | None = None
     try:
-        raw = load_definition(service).pricing
+        raw = _definitions[0][0](service) if _definitions else None
         if raw:
             table = PricingTable.from_mapping(raw, service=service)
     except ConfigError as exc:
@@ -149,11 +161,11 @@ def pricing_for(service: str) -> PricingTable | None:
 def priced_services() -> list[str]:
     """The services this process has a pricing table for: registered, and the shipped
     definitions' (what ``ik.costs(plan=)`` can choose among)."""
-    from ..engine import available_services  # as in pricing_for: the engine imports the ledger
-
     with _tables_lock:
         registered = set(_registered)
-    return sorted(s for s in {*available_services(), *registered} if pricing_for(s) is not None)
+        definitions = list(_definitions)
+    shipped = set(definitions[0][1]()) if definitions else set()
+    return sorted(s for s in shipped | registered if pricing_for(s) is not None)
 
 
 # -- the ledger ----------------------------------------------------------------------------------

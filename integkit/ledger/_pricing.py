@@ -52,19 +52,22 @@ __all__ = [
     "is_read",
     "price_call",
     "transfer_charge",
+    "MODELS",
+    "PLAN_KEYS",
+    "TABLE_KEYS",
 ]
 
 GB = Decimal(10**9)
 READ_METHODS = frozenset({"GET", "HEAD"})
 MODELS = ("per_call", "monthly", "hybrid")
 _RATE_KEYS = ("price", "read", "write")
-_PLAN_KEYS = {
+PLAN_KEYS = {
     "per_call": {"model", "price", "read", "write", "tiers", "included_calls", "data_transfer"},
     "monthly": {"model", "fee", "included_calls", "overage", "data_transfer"},
     "hybrid": {"model", "fee", "included_calls", "price", "read", "write", "tiers",
                "data_transfer"},
 }
-_TABLE_KEYS = {"currency", "default_plan", "plans", "data_transfer", "bill_errors"}
+TABLE_KEYS = {"currency", "default_plan", "plans", "data_transfer", "bill_errors"}
 _ZERO = Decimal(0)
 
 
@@ -131,8 +134,8 @@ class PricingTable:
         problems: list[str] = []
         if not isinstance(raw, Mapping):
             raise ConfigError(f"{where}: must be a mapping with 'plans'")
-        for key in sorted(set(raw) - _TABLE_KEYS):
-            problems.append(unknown_key("", key, _TABLE_KEYS))
+        for key in sorted(set(raw) - TABLE_KEYS):
+            problems.append(unknown_key("", key, TABLE_KEYS))
         currency = raw.get("currency", "USD")
         if not isinstance(currency, str) or not currency:
             problems.append("'currency' must be a code such as USD")
@@ -300,9 +303,9 @@ def _plan(
         problems.append(f"{where}: 'model' must be one of {', '.join(MODELS)}, not {model!r}")
         return None
     n = len(problems)
-    for key in sorted(set(spec) - _PLAN_KEYS[model]):
+    for key in sorted(set(spec) - PLAN_KEYS[model]):
         problems.append(f"{where}: {key!r} is not a {model} key"
-                        + did_you_mean(key, _PLAN_KEYS[model]))
+                        + did_you_mean(key, PLAN_KEYS[model]))
     fee = _ZERO
     if model in ("monthly", "hybrid"):
         if "fee" not in spec:

@@ -22,8 +22,10 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
+from .._connect import live_connections
 from .._events import logger
 from .._validate import positive_duration
+from ..ledger import ledger_for, to_epoch
 from ._frontend import frontend_missing
 from ._snapshot import Snapshot, month_bill, read_snapshot, shown
 
@@ -155,9 +157,6 @@ def _start_of_day(now: float) -> float:
 def _targets(connections: Iterable[Any], since: float, state: Any) -> list[_Target]:
     """Each connection (or service name) asked for; by default every live connection, else
     every service the ledger has calls of since ``since``."""
-    from .._connect import live_connections
-    from ..ledger._ledger import ledger_for
-
     live = {c.service: c for c in live_connections()}
     chosen = list(connections)
     if not chosen:
@@ -465,8 +464,6 @@ def dashboard(
     ``widget=None`` draws widgets when a frontend shows them (Jupyter, Voila) and returns a
     :class:`TextDashboard` otherwise; ``live=None`` starts the refresh timer with widgets.
     """
-    from ..ledger._ledger import to_epoch
-
     period = positive_duration(interval, "dashboard: interval")
     start = to_epoch(since)
     start = _start_of_day(time.time()) if start is None else start

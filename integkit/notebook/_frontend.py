@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-from ..auth._headless import INTERACTIVE_ENV, headless_reason
+from ..auth import INTERACTIVE_ENV, headless_reason
 
 __all__ = ["frontend_missing", "has_frontend", "in_voila"]
 

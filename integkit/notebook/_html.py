@@ -17,7 +17,8 @@ from html import escape
 from typing import Any
 
 from .._events import redact
-from ..auth._rotation import mask
+from ..auth import mask
+from ..results import records_to_table
 from ._dashboard import format_duration
 
 __all__ = [
@@ -155,8 +156,6 @@ def connection_html(conn: Any) -> str:
 # -- Result --------------------------------------------------------------------------------------
 def _schema(result: Any) -> list[tuple[str, str]]:
     """Columns and Arrow types of the records fetched so far (a sample of the first ones)."""
-    from ..results._arrow import records_to_table
-
     sample: list[dict[str, Any]] = []
     for page in getattr(result, "_pages", ()):
         sample.extend(page.records[: _SCHEMA_SAMPLE - len(sample)])

@@ -21,8 +21,7 @@ from typing import Any, Literal
 from .._config import get_settings
 from .._errors import ConfigError
 from .._validate import positive_duration
-from ..auth import TokenStore
-from ..auth._headless import _ipython_shell, headless_reason
+from ..auth import TokenStore, headless_reason, ipython_shell
 from ._frontend import frontend_missing
 from ._login_spec import login_spec
 
@@ -48,7 +47,7 @@ class LoginFound:
 
 def _in_notebook() -> bool:
     """Whether a Jupyter frontend (not a terminal) shows this kernel's output."""
-    shell = _ipython_shell()
+    shell = ipython_shell()
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 

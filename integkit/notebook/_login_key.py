@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 
 from .._config import load_config_file
+from .._connect import connect
 from .._errors import AuthenticationError, ConfigError, PermissionDeniedError
 from .._events import register_secret
 from ..auth import TokenId
@@ -61,8 +62,6 @@ def _check(spec: LoginSpec, secret: str, username: str | None, profile: str) -> 
     if call is None:
         return None
     path, params = call
-    from .._connect import connect
-
     credentials = {spec.param: username if spec.scheme == "basic" else secret}
     if spec.scheme == "basic":
         credentials["password"] = secret

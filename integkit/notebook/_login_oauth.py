@@ -14,8 +14,7 @@ from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from .._errors import AuthenticationError, ConfigError
-from ..auth import DeviceLogin, OAuth2, Token
-from ..auth._grants import Loopback
+from ..auth import DeviceLogin, Loopback, OAuth2, Token
 
 __all__ = ["BrowserLogin", "DeviceFlow", "Done"]
 

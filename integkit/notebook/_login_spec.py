@@ -16,8 +16,7 @@ from typing import Any
 
 from .._config import get_settings, load_config_file
 from .._errors import AuthenticationError, ConfigError
-from ..auth import OAuth2, TokenStore
-from ..auth._oauth import default_store
+from ..auth import OAuth2, TokenStore, default_store
 from ..engine import ConnectorDef, load_definition
 
 __all__ = ["KEY_SCHEMES", "LoginSpec", "login_spec"]

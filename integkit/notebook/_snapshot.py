@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 from .._errors import StateError
 from .._events import logger
+from ..ledger import costs, ledger_for, to_epoch
 
 __all__ = [
     "Budget",
@@ -273,9 +274,6 @@ def month_bill(service: str, plan: str | None = None, state: Any = None
                ) -> dict[str, Any] | None:
     """This month's row of ``ik.costs`` for ``service`` under ``plan`` (its default plan when
     None or when the service has no such plan); None when the service is not priced."""
-    from ..ledger import costs
-    from ..ledger._ledger import ledger_for
-
     table = ledger_for(state).pricing_for(service)
     if table is None:
         return None
@@ -301,8 +299,6 @@ def read_snapshot(
     """Read the ledger rows of ``service`` since ``since``, ``conn``'s quota status (none
     without a connection) and, with ``read_bill``, the month's bill under ``plan`` (else
     ``bill`` as given); then :func:`snapshot`."""
-    from ..ledger._ledger import ledger_for, to_epoch
-
     start = to_epoch(since)
     # one connection's broken backend (its own state=) does not blank the panel
     none: list[dict[str, Any]] = []

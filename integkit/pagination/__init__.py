@@ -2,12 +2,14 @@
 
 from ._base import PageRequest, Paginator, masked_state, more_without_cursor
 from ._detect import (
+    ALIASES,
     PAGE_SIZE_PARAMS,
     Detection,
     PaginationWarning,
     detect,
     detect_paginator,
     paginator_from_config,
+    paginator_options,
 )
 from ._masking import restored_request
 from ._paginators import (
@@ -31,14 +33,15 @@ from ._trail import (
 )
 
 __all__ = [
-    "DEFAULT_MAX_EMPTY_PAGES",
-    "PAGE_SIZE_PARAMS",
+    "ALIASES",
     "Cursor",
+    "DEFAULT_MAX_EMPTY_PAGES",
     "Detection",
     "GraphQLPageInfo",
     "LinkHeader",
     "NextUrl",
     "Offset",
+    "PAGE_SIZE_PARAMS",
     "PageNumber",
     "PageRequest",
     "PageToken",
@@ -54,6 +57,7 @@ __all__ = [
     "masked_state",
     "more_without_cursor",
     "paginator_from_config",
+    "paginator_options",
     "request_identity",
     "resolved_url",
     "restored_request",

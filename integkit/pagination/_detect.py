@@ -48,6 +48,7 @@ __all__ = [
     "detect",
     "detect_paginator",
     "paginator_from_config",
+    "paginator_options",
 ]
 
 ALIASES: dict[str, type[Paginator]] = {
@@ -100,7 +101,7 @@ class PaginationWarning(UserWarning):
     the message says why, and which ``paginator=`` to pass."""
 
 
-def _options_of(cls: type[Paginator]) -> list[str]:
+def paginator_options(cls: type[Paginator]) -> list[str]:
     """The keyword options a paginator class takes (through ``**kw`` to its bases)."""
     names: list[str] = []
     for klass in cls.__mro__:
@@ -137,7 +138,8 @@ def paginator_from_config(spec: PaginatorSpec) -> Paginator | None:
             + (f" (did you mean {guess!r}?)" if guess else "")
             + f"; use one of {sorted(ALIASES)} or a Paginator instance."
         )
-    keys = Spec(f"Bad options for paginator {alias!r}", [Key(name) for name in _options_of(cls)])
+    keys = Spec(f"Bad options for paginator {alias!r}",
+                [Key(name) for name in paginator_options(cls)])
     try:
         return cls(**keys.read(options))
     except TypeError as exc:

@@ -24,7 +24,7 @@ from typing import Any
 from .._errors import CheckpointError
 from .._events import redact_registered
 
-__all__ = ["Checkpoint", "SavedProgress"]
+__all__ = ["Checkpoint", "SavedProgress", "fingerprint"]
 
 _MODE = 0o600
 

@@ -26,9 +26,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 import httpx
 import pyarrow as pa
 
+from .. import _display
 from .._errors import ConfigError, PaginationError
 from .._events import logger
-from ..http._context import CallTrace
+from ..http import CallTrace
 from ..pagination import (
     DEFAULT_MAX_EMPTY_PAGES,
     PageRequest,
@@ -173,9 +174,7 @@ class Stats:
         return {f.name: getattr(self, f.name) for f in fields(self) if f.repr}
 
     def _repr_html_(self) -> str:
-        from ..notebook._html import stats_html
-
-        return stats_html(self)
+        return _display.html("stats", self)
 
     def __str__(self) -> str:
         return (
@@ -602,10 +601,8 @@ class Result:
         ``progress`` (default: the ``progress`` attribute) shows a bar once past the first
         page; None shows it where someone sees it: not under papermill, CI or without a
         terminal (see integkit.notebook._progress)."""
-        from ..notebook._progress import track
-
         shown = self.progress if progress is None else progress
-        with _bulk_allocation(), track(self, shown) as bar:
+        with _bulk_allocation(), _display.progress(self, shown) as bar:
             for page in self.pages():
                 page.array()  # convert while the next page is on its way
                 bar.update()
@@ -705,6 +702,4 @@ class Result:
         )
 
     def _repr_html_(self) -> str:
-        from ..notebook._html import result_html
-
-        return result_html(self)
+        return _display.html("result", self)

@@ -18,6 +18,7 @@ import types
 from collections.abc import Iterable
 from typing import Any
 
+from .. import _display
 from .._validate import duration
 from ._app import Emulator
 from ._clock import SANDBOX_NOW, Moment, SandboxClock
@@ -151,9 +152,7 @@ class Sandbox:
         return f"<Sandbox {self.service} at {self.url}>"
 
     def _repr_html_(self) -> str:
-        from ..notebook._html import sandbox_html
-
-        return sandbox_html(self)
+        return _display.html("sandbox", self)
 
 
 def sandbox(service: str, *, records: int = 1000, seed: int = 0,

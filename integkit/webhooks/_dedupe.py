@@ -8,6 +8,8 @@ import time
 from collections import OrderedDict
 from typing import Any
 
+from ..state import StateBackend, open_state
+
 __all__ = ["SeenIds", "SharedSeenIds"]
 
 
@@ -63,8 +65,6 @@ class SharedSeenIds:
 
     def __init__(self, state: Any = None, *, ttl: float = 3 * 86400.0,
                  namespace: str = "webhook_seen") -> None:
-        from ..state import StateBackend, open_state
-
         self.state = state if isinstance(state, StateBackend) else open_state(state)
         self.ttl = ttl
         self.namespace = namespace
