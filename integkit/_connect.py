@@ -17,7 +17,16 @@ from ._config import profile as config_profile
 from ._errors import ConfigError
 from ._spec import Key, Spec
 from ._suggest import unknown_keyword
-from .auth import ApiKey, Basic, Bearer, OAuth2, TokenId, TokenStore, default_store
+from .auth import (
+    ApiKey,
+    Basic,
+    Bearer,
+    OAuth2,
+    TokenId,
+    TokenStore,
+    add_status_rows,
+    default_store,
+)
 from .engine import Connection, ConnectorDef, available_services, limits_status, load_definition
 from .http import Quota, RateLimiter
 from .results import flatten_schema, time_spec
@@ -284,6 +293,18 @@ def live_connections() -> list[Connection]:
     made or used last)."""
     found = [_newest(service) for service in list(_latest)]
     return [conn for conn in found if conn is not None]
+
+
+def _connection_rows() -> list[dict[str, Any]]:
+    """``ik.auth.status()``'s rows of the live connections: each one's scheme, masked."""
+    return [{"service": conn.service, "source": "connection", "name": conn.base_url,
+             "configured": conn.auth is not None,
+             "scheme": type(conn.auth).__name__ if conn.auth is not None else None,
+             "detail": repr(conn.auth) if conn.auth is not None else "no auth",
+             "expires_in": None} for conn in live_connections()]
+
+
+add_status_rows("connection", _connection_rows)
 
 
 def quota(service: str | Connection | None = None, *,

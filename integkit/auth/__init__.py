@@ -28,7 +28,7 @@ from ._oauth_setup import TokenPolicy
 from ._oauth_token import REQUIRED_SCOPES
 from ._rotation import AuthEvent, KeyRing, KeyRotationWarning, mask
 from ._simple import ApiKey, Basic, Bearer
-from ._status import status
+from ._status import add_status_rows, status
 from ._tokens import Token, TokenId, TokenKeyError, TokenStore
 
 __all__ = [
@@ -74,6 +74,7 @@ __all__ = [
     "mask",
     "resolve_key",
     "stable_identity",
+    "add_status_rows",
     "status",
     "verify_hmac",
 ]

@@ -2,14 +2,16 @@
 
 One row per shipped connector's credential env var (set or not), per stored token set (scopes,
 expiry, whether it can refresh), and per connection made in this process (its scheme, the
-masked ``repr`` every scheme has). Nothing secret is read into the answer.
+masked ``repr`` every scheme has). Nothing secret is read into the answer. The definitions and
+the connections live in layers above auth, so those rows come from the sources they register
+(:func:`add_status_rows`) rather than from auth importing them.
 """
 
 from __future__ import annotations
 
-import os
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal
 
 from .._events import logger
 from ._tokens import TokenStore
@@ -17,31 +19,23 @@ from ._tokens import TokenStore
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["status"]
+__all__ = ["add_status_rows", "status"]
 
 COLUMNS = ("service", "source", "name", "configured", "scheme", "detail", "expires_in")
 
-
-def _names(value: Any) -> list[str]:
-    """Env var names from a definition: one name, a list, or a mapping of param -> name."""
-    if isinstance(value, str):
-        return [value] if value else []
-    if isinstance(value, dict):
-        value = list(value.values())
-    return [v for v in value or () if isinstance(v, str) and v]
+Rows = Callable[[], list[dict[str, Any]]]
+_sources: dict[str, Rows] = {}
 
 
-def _env_rows() -> list[dict[str, Any]]:
-    from ..engine import available_services, load_definition
+def add_status_rows(source: Literal["env", "connection"], rows: Rows) -> None:
+    """Report ``rows()`` (dicts of COLUMNS) in :func:`status`: the engine registers the
+    definitions' env vars ("env"), integkit's connect the live connections ("connection")."""
+    _sources[source] = rows
 
-    rows: list[dict[str, Any]] = []
-    for service in available_services():
-        spec = load_definition(service).auth
-        for var in _names(spec.get("env")) + _names(spec.get("password_env")):
-            rows.append({"service": service, "source": "env", "name": var,
-                         "configured": bool(os.environ.get(var)),
-                         "scheme": spec.get("type"), "detail": "", "expires_in": None})
-    return rows
+
+def _rows(source: str) -> list[dict[str, Any]]:
+    rows = _sources.get(source)
+    return rows() if rows is not None else []
 
 
 def _token_rows(store: TokenStore) -> list[dict[str, Any]]:
@@ -76,20 +70,10 @@ def _token_rows(store: TokenStore) -> list[dict[str, Any]]:
     return rows
 
 
-def _connection_rows() -> list[dict[str, Any]]:
-    from .._connect import live_connections
-
-    return [{"service": conn.service, "source": "connection", "name": conn.base_url,
-             "configured": conn.auth is not None,
-             "scheme": type(conn.auth).__name__ if conn.auth is not None else None,
-             "detail": repr(conn.auth) if conn.auth is not None else "no auth",
-             "expires_in": None} for conn in live_connections()]
-
-
 def status(store: TokenStore | None = None) -> pd.DataFrame:
     """Every credential integkit can see, as a DataFrame: service, source (env, token store,
     connection), name, configured, scheme, detail (masked), expires_in (seconds)."""
     import pandas as pd
 
-    rows = [*_env_rows(), *_token_rows(store or TokenStore()), *_connection_rows()]
+    rows = [*_rows("env"), *_token_rows(store or TokenStore()), *_rows("connection")]
     return pd.DataFrame.from_records(rows, columns=list(COLUMNS))

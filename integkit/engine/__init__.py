@@ -1,11 +1,14 @@
 """The connector engine; definitions live in the top-level ``connectors/`` folder."""
 
+from ..auth import add_status_rows
 from ..ledger import read_definitions_with
+from ._credentials import env_rows
 from ._definition import ConnectorDef, Operation, Resource
 from ._loader import available_services, definition_dirs, load_definition
 from ._rest import Connection, Listing, limits_status
 
 read_definitions_with(lambda service: load_definition(service).pricing, available_services)
+add_status_rows("env", env_rows)
 
 __all__ = [
     "Connection",
