@@ -10,7 +10,7 @@ from ._layer import BufferedLayer, Layer, Outcome, settle
 from ._limits import PRIORITY_KEY, RateLimiter, RateLimitTransport, RateTier
 from ._observe import ApiDeprecationWarning, AttemptTransport
 from ._origins import Origin, Origins, origin_of, refusal
-from ._pipeline import PipelineOptions, build_transport
+from ._pipeline import CacheLayer, PipelineOptions, build_transport, register_cache_layer
 from ._quota import Quota, QuotaConfig, QuotaEvent, QuotaTransport
 from ._retry import RetryPolicy, RetryTransport
 
@@ -19,6 +19,7 @@ __all__ = [
     "AttemptTransport",
     "BreakerTransport",
     "BufferedLayer",
+    "CacheLayer",
     "CallTrace",
     "CircuitBreaker",
     "CoalesceTransport",
@@ -45,6 +46,7 @@ __all__ = [
     "malformed_json",
     "origin_of",
     "refusal",
+    "register_cache_layer",
     "reset_after",
     "retry_after",
     "settle",

@@ -21,10 +21,11 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
+from .._errors import ConfigError
 from ._auth import AuthTransport
 from ._breaker import BreakerTransport, CircuitBreaker
 from ._coalesce import CoalesceTransport
@@ -35,12 +36,29 @@ from ._origins import OriginGate, Origins
 from ._quota import Quota, QuotaTransport
 from ._retry import RetryPolicy, RetryTransport
 
-__all__ = ["PipelineOptions", "build_transport"]
+__all__ = ["CacheLayer", "PipelineOptions", "build_transport", "register_cache_layer"]
 
 
 # Marks the options a caller may pass through ``ik.connect(**options)``; the connection sets
 # the others itself.
 CALLER = {"caller": True}
+
+
+class CacheLayer(Protocol):
+    """What wraps the inner layers in the HTTP cache (integkit.cache's CacheTransport)."""
+
+    def __call__(self, inner: Any, settings: Any, storage: Any, *,
+                 identity: str | Callable[[], str]) -> Any: ...
+
+
+# integkit.cache is built on this package's layer kit (BufferedLayer, CallTrace), so it hands
+# its layer down when imported (``import integkit`` imports it) rather than being imported here.
+_cache_layers: list[CacheLayer] = []
+
+
+def register_cache_layer(layer: CacheLayer) -> None:
+    """Build the cache layer of pipelines with ``options.cache`` set with ``layer``."""
+    _cache_layers[:] = [layer]
 
 
 @dataclass
@@ -103,10 +121,11 @@ def build_transport(
     if options.coalesce:
         transport = CoalesceTransport(transport)
     if options.cache is not None:
-        from ..cache import CacheTransport  # the cache imports http: not at module level
-
-        transport = CacheTransport(transport, options.cache, options.cache_storage,
-                                   identity=options.identity)
+        if not _cache_layers:
+            raise ConfigError("PipelineOptions(cache=...) needs the HTTP cache's layer: "
+                              "import integkit (or integkit.cache) first")
+        transport = _cache_layers[0](transport, options.cache, options.cache_storage,
+                                     identity=options.identity)
     if origins is not None:
         transport = OriginGate(transport, origins)
     return transport
