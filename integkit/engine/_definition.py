@@ -31,6 +31,7 @@ from ..ledger._pricing import _PLAN_KEYS, _TABLE_KEYS, MODELS
 from ..pagination import paginator_from_config
 from ..pagination._detect import ALIASES, _options_of
 from ..results._schema import TYPE_ALIASES, TYPE_NAMES, flatten_schema, time_spec
+from ._feedback import known_feedback
 from ._responses import ERROR_CLASSES
 
 __all__ = ["API_VERSION", "AUTH", "DEFINITION", "ERRORS", "OPERATION", "RESOURCE", "TIMEOUT",
@@ -148,6 +149,19 @@ def _tiers(value: Any, where: str) -> list[dict[str, Any]]:
         RateTier.from_config(tier)
         tiers.append(RateTier.spec.canonical(tier, f"{where}[{i}]"))
     return tiers
+
+
+@described({"type": "array", "items": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"}})
+def _feedback(value: Any, where: str) -> tuple[str, ...]:
+    """The feedback parsers the limiter, quota and retry layers read (``integkit.http``'s
+    generic ones, ``x_ratelimit``..., and those connector modules register)."""
+    names = texts(value, where)
+    known = known_feedback()
+    for name in names:
+        if name not in known:
+            raise ConfigError(f"{where}: {name!r} is not a feedback parser; known: "
+                              f"{', '.join(sorted(known))}")
+    return names
 
 
 @described({"type": "object", "additionalProperties": {"enum": sorted(ERROR_CLASSES)}})
@@ -341,6 +355,7 @@ DEFINITION = Spec("definition", [
     Key("errors", _section(ERRORS)),
     Key("rate_limits", _tiers, aliases=("rate_limit",)),
     Key("quotas", _section(QuotaConfig.spec), aliases=("quota",)),
+    Key("feedback", _named(_feedback), optional=True),
     Key("cache", _section(CacheSettings.spec)),
     Key("pricing", _pricing),
     Key("resources", _resources),
@@ -447,6 +462,7 @@ class ConnectorDef:
     errors: dict[str, Any] = field(default_factory=dict)
     rate_limits: list[dict[str, Any]] = field(default_factory=list)
     quotas: dict[str, Any] = field(default_factory=dict)
+    feedback: tuple[str, ...] | None = None  # the parsers of server feedback; None: every one
     cache: dict[str, Any] = field(default_factory=dict)
     pricing: dict[str, Any] = field(default_factory=dict)
     resources: dict[str, Resource] = field(default_factory=dict)

@@ -5,6 +5,7 @@ from ._coalesce import CoalesceTransport
 from ._content import json_body, malformed_json
 from ._context import CallTrace, trace_of
 from ._failover import FailoverTransport
+from ._feedback import Feedback, FeedbackParser, feedback_names, register_feedback
 from ._hints import ServerHintWarning, reset_after, retry_after, should_retry_hint
 from ._layer import Layer
 from ._limits import PRIORITY_KEY, RateLimiter, RateLimitTransport, RateTier
@@ -22,6 +23,8 @@ __all__ = [
     "CircuitBreaker",
     "CoalesceTransport",
     "FailoverTransport",
+    "Feedback",
+    "FeedbackParser",
     "Layer",
     "Origin",
     "Origins",
@@ -38,10 +41,12 @@ __all__ = [
     "RetryTransport",
     "ServerHintWarning",
     "build_transport",
+    "feedback_names",
     "json_body",
     "malformed_json",
     "origin_of",
     "refusal",
+    "register_feedback",
     "reset_after",
     "retry_after",
     "should_retry_hint",
