@@ -316,9 +316,9 @@ def invalidate(
     """Remove the entries matching every filter given (each may be a glob); how many went.
 
     ``url`` is matched against the stored URL: normalized, query sorted, without credentials,
-    e.g. ``"https://api.stripe.com/v1/charges*"``. No filter removes everything.
+    e.g. ``"https://api.example.com/v1/charges*"``. No filter removes everything.
 
-    >>> ik.cache.invalidate(service="stripe", endpoint="charges.*")   # doctest: +SKIP
+    >>> ik.cache.invalidate(service="billing", endpoint="charges.*")   # doctest: +SKIP
     3
     """
     store = cache_storage(state, namespace)

@@ -29,6 +29,7 @@ from ..http import CircuitBreaker, QuotaConfig, RateTier, RetryPolicy
 from ..ledger import MODELS, PLAN_KEYS, TABLE_KEYS, PricingTable
 from ..pagination import ALIASES, paginator_from_config, paginator_options
 from ..results import TYPE_ALIASES, TYPE_NAMES, flatten_schema, time_spec
+from ._feedback import known_feedback
 from ._responses import ERROR_CLASSES
 
 __all__ = ["API_VERSION", "AUTH", "DEFINITION", "ERRORS", "OPERATION", "RESOURCE", "TIMEOUT",
@@ -147,6 +148,19 @@ def _tiers(value: Any, where: str) -> list[dict[str, Any]]:
         RateTier.from_config(tier)
         tiers.append(RateTier.spec.canonical(tier, f"{where}[{i}]"))
     return tiers
+
+
+@described({"type": "array", "items": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"}})
+def _feedback(value: Any, where: str) -> tuple[str, ...]:
+    """The feedback parsers the limiter, quota and retry layers read (``integkit.http``'s
+    generic ones, ``x_ratelimit``..., and those connector modules register)."""
+    names = texts(value, where)
+    known = known_feedback()
+    for name in names:
+        if name not in known:
+            raise ConfigError(f"{where}: {name!r} is not a feedback parser; known: "
+                              f"{', '.join(sorted(known))}")
+    return names
 
 
 @described({"type": "object", "additionalProperties": {"enum": sorted(ERROR_CLASSES)}})
@@ -340,6 +354,7 @@ DEFINITION = Spec("definition", [
     Key("errors", _section(ERRORS)),
     Key("rate_limits", _tiers, aliases=("rate_limit",)),
     Key("quotas", _section(QuotaConfig.spec), aliases=("quota",)),
+    Key("feedback", _named(_feedback), optional=True),
     Key("cache", _section(CacheSettings.spec)),
     Key("pricing", _pricing),
     Key("resources", _resources),
@@ -446,6 +461,7 @@ class ConnectorDef:
     errors: dict[str, Any] = field(default_factory=dict)
     rate_limits: list[dict[str, Any]] = field(default_factory=list)
     quotas: dict[str, Any] = field(default_factory=dict)
+    feedback: tuple[str, ...] | None = None  # the parsers of server feedback; None: every one
     cache: dict[str, Any] = field(default_factory=dict)
     pricing: dict[str, Any] = field(default_factory=dict)
     resources: dict[str, Resource] = field(default_factory=dict)

@@ -15,7 +15,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlencode
@@ -76,6 +76,7 @@ from ..state import StateBackend, fallback_for, open_state
 from ._definition import TIMEOUT, ConnectorDef, Resource
 from ._encoding import bracket_pairs, path_segment
 from ._estimate import estimate_listing
+from ._feedback import connection_feedback
 from ._history import ListingRun, record_run
 from ._quota_status import QuotaStatus
 from ._responses import decode_json, error_for_response, error_for_transport, in_doubt
@@ -119,7 +120,7 @@ def _refuse_options(params: dict[str, Any], *, where: str, listing: bool,
                       f"{fix}. Nothing was sent.")
 # Pipeline options a Connection derives itself: not keywords of its constructor.
 _DERIVED_OPTIONS = frozenset({"base_urls", "request_id_header", "limiter", "quota", "origins",
-                              "identity", "cache_storage"})
+                              "identity", "cache_storage", "feedback"})
 
 
 # The deadline of the listing whose page is being sent, if it has one: (monotonic instant,
@@ -354,11 +355,12 @@ class Connection:
         # Where requests may go: the pipeline refuses every other origin (see Origins).
         self.origins = Origins([self.base_url, *backups, *allowed_origins])
         idem_header = definition.idempotency.get("header")
+        feedback = connection_feedback(definition.feedback)
         if isinstance(retry, RetryPolicy):
-            policy = retry
+            policy = retry if retry.feedback is not None else replace(retry, feedback=feedback)
         else:
             policy = RetryPolicy.from_config(definition.retry, retry,
-                                             idempotency_header=idem_header)
+                                             idempotency_header=idem_header, feedback=feedback)
         if not isinstance(breaker, CircuitBreaker):
             breaker = CircuitBreaker.from_config(definition.breaker, breaker)
         self.account = account
@@ -377,7 +379,8 @@ class Connection:
             verify=verify, cert=cert, limiter=self.limiter, quota=self.quota,
             priority=priority, cache=self._cache_config, auth=auth,
             origins=self.origins, identity=self.caller_identity,
-            cache_storage=lambda: cache_storage(state), deadline=self.deadline, **pipeline,
+            cache_storage=lambda: cache_storage(state), deadline=self.deadline,
+            feedback=feedback, **pipeline,
         )
         self.request_id_header = definition.request_id_header
         default_headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}

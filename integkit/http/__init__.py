@@ -5,6 +5,13 @@ from ._coalesce import CoalesceTransport
 from ._content import json_body, malformed_json
 from ._context import TRACE_KEY, CallTrace, trace_of
 from ._failover import FailoverTransport
+from ._feedback import (
+    Feedback,
+    FeedbackParser,
+    check_feedback,
+    feedback_names,
+    register_feedback,
+)
 from ._hints import ServerHintWarning, reset_after, retry_after, should_retry_hint
 from ._layer import BufferedLayer, Layer, Outcome, settle
 from ._limits import PRIORITY_KEY, RateLimiter, RateLimitTransport, RateTier
@@ -24,6 +31,8 @@ __all__ = [
     "CircuitBreaker",
     "CoalesceTransport",
     "FailoverTransport",
+    "Feedback",
+    "FeedbackParser",
     "Layer",
     "Origin",
     "Origins",
@@ -42,11 +51,14 @@ __all__ = [
     "ServerHintWarning",
     "TRACE_KEY",
     "build_transport",
+    "check_feedback",
+    "feedback_names",
     "json_body",
     "malformed_json",
     "origin_of",
     "refusal",
     "register_cache_layer",
+    "register_feedback",
     "reset_after",
     "retry_after",
     "settle",

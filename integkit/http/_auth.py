@@ -3,7 +3,7 @@
 httpx runs a client's ``auth`` once per ``send``, outside the transport: a retried request
 would go out with the first attempt's signature, timestamp and nonce, and a token refreshed
 meanwhile would not be used. Here the same ``httpx.Auth`` flow runs below retry and the
-limiter, once per attempt: HMAC and SigV4 signatures are fresh, OAuth and GitHub App tokens are
+limiter, once per attempt: HMAC and SigV4 signatures are fresh, OAuth and app tokens are
 refreshed when due, and the requests a flow makes of its own (a token refresh, a retry with the
 next key) go straight to the attempt layer.
 

@@ -1,4 +1,4 @@
-"""Read what a server says about retrying: Retry-After and service-specific headers.
+"""Read what a server says about retrying: Retry-After, rate-limit resets, retry verdicts.
 
 A hint is only believed when it makes sense: ``Retry-After: inf``, NaN, or a wait of more
 than :data:`PLAUSIBLE` are ignored with a warning (a server bug or a hostile answer must not
@@ -89,14 +89,16 @@ def retry_after(headers: httpx.Headers, *, now: float | None = None) -> float | 
 def reset_after(value: str, *, now: float | None = None,
                 header: str = "X-RateLimit-Reset") -> float | None:
     """Seconds until a rate-limit window resets, from seconds-from-now (most services), epoch
-    seconds (GitHub) or epoch milliseconds; None when unreadable or implausible."""
+    seconds or epoch milliseconds; None when unreadable or implausible."""
     return _from_number(header, value.strip(), time.time() if now is None else now)
 
 
 def should_retry_hint(headers: httpx.Headers) -> bool | None:
-    """A service's explicit verdict (``Stripe-Should-Retry``, ``X-Should-Retry``), if any."""
-    for name in ("stripe-should-retry", "x-should-retry"):
-        value: str | None = headers.get(name)
-        if value is not None:
-            return value.strip().lower() == "true"
-    return None
+    """A service's explicit verdict, if any: a ``<Vendor>-Should-Retry: true|false`` header
+    (the generic ``X-Should-Retry`` only when no vendor's own is there)."""
+    verdicts = [(name == "x-should-retry", value) for name, value in headers.items()
+                if name.endswith("-should-retry")]
+    if not verdicts:
+        return None
+    _, value = min(verdicts, key=lambda verdict: verdict[0])
+    return value.strip().lower() == "true"

@@ -2,11 +2,11 @@
 
 A connector definition lists tiers; each call waits for a token from every tier that applies
 to it, so the service never has to say 429. What the server says anyway (Retry-After,
-``X-RateLimit-Remaining: 0`` with a reset time, Shopify's call-limit header) pauses the tier for
-every process sharing it.
+``X-RateLimit-Remaining: 0`` with a reset time, a service's own headers: the feedback parsers
+its definition names, see ``_feedback``) pauses the tier for every process sharing it.
 
     rate_limits:
-      - {name: requests, algorithm: token_bucket, limit: 25, per: 1s, burst: 50}   # Stripe
+      - {name: requests, algorithm: token_bucket, limit: 25, per: 1s, burst: 50}
       - {name: search, algorithm: sliding_window, limit: 30, per: 1m, endpoints: ["search.*"]}
 """
 
@@ -17,10 +17,9 @@ import collections
 import datetime as dt
 import fnmatch
 import math
-import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import partial
@@ -39,7 +38,8 @@ from ..state import StateBackend
 from ..state._buckets import Penalties, sliding_window, token_bucket
 from ..state._fallback import guarded
 from ._context import trace_of
-from ._hints import PLAUSIBLE, reset_after, retry_after
+from ._feedback import check_feedback, read_feedback
+from ._hints import PLAUSIBLE
 from ._layer import Flow, Layer, settle
 
 __all__ = ["TIER", "RateLimiter", "RateLimitTransport", "RateTier", "PRIORITY_KEY"]
@@ -116,7 +116,7 @@ class RateTier:
         return cls(**values)
 
     def applies_to_key(self, key_prefix: str | None) -> bool:
-        """Whether the tier is for this kind of credential (e.g. Stripe test vs live keys)."""
+        """Whether the tier is for this kind of credential (e.g. test vs live keys)."""
         if not self.for_keys:
             return True
         return any(fnmatch.fnmatchcase(key_prefix or "", g) for g in self.for_keys.split("|"))
@@ -332,52 +332,15 @@ class RateLimiter:
         return out
 
 
-def _server_pause(response: httpx.Response) -> float | None:
-    """Seconds the server asks every client of this key to stay away, if it says so."""
-    headers = response.headers
-    if response.status_code == 429 or (response.status_code == 403 and "retry-after" in headers):
-        wait = retry_after(headers)
-        return 1.0 if wait is None else wait
-    remaining = headers.get("x-ratelimit-remaining")
-    reset = headers.get("x-ratelimit-reset")
-    if remaining is not None and reset is not None and remaining.strip() == "0":
-        # seconds from now (most), epoch seconds (GitHub) or epoch milliseconds, by size
-        return reset_after(reset)
-    shopify = headers.get("x-shopify-shop-api-call-limit")
-    if shopify and "/" in shopify:
-        used, _, limit = shopify.partition("/")
-        if used.strip().isdigit() and limit.strip().isdigit() and int(used) >= int(limit) - 1:
-            return 1.0  # the leaky bucket drains about 2 calls a second
-    return _graphql_pause(response)
-
-
-_THROTTLE = re.compile(rb'"(requestedQueryCost|actualQueryCost|currentlyAvailable|restoreRate|'
-                       rb'maximumAvailable)"\s*:\s*(\d+(?:\.\d+)?)')
-
-
-def _graphql_pause(response: httpx.Response) -> float | None:
-    """Shopify-style GraphQL cost extensions (``extensions.cost.throttleStatus``): wait until
-    the bucket holds as many points as the query just asked for."""
-    body = response.content
-    if b'"throttleStatus"' not in body:
-        return None
-    found = {name.decode(): float(value) for name, value in _THROTTLE.findall(body)}
-    available, rate = found.get("currentlyAvailable"), found.get("restoreRate")
-    wanted = found.get("requestedQueryCost", found.get("actualQueryCost"))
-    if available is None or not rate or wanted is None or available >= wanted:
-        return None
-    if wanted > found.get("maximumAvailable", float("inf")):
-        return None  # over the bucket's size (MAX_COST_EXCEEDED): no wait would let it run
-    return (wanted - available) / rate
-
-
 class RateLimitTransport(Layer):
     """Waits for the limiter before each attempt; reports the server's pauses back to it."""
 
-    def __init__(self, inner: Any, limiter: RateLimiter, *, default_priority: str = "interactive"):
+    def __init__(self, inner: Any, limiter: RateLimiter, *, default_priority: str = "interactive",
+                 feedback: Iterable[str] | None = None):
         super().__init__(inner)
         self.limiter = limiter
         self.default_priority = default_priority
+        self.feedback = check_feedback(feedback)  # the parsers read (None: every one)
 
     def _priority(self, request: httpx.Request) -> str:
         return str(request.extensions.get(PRIORITY_KEY, self.default_priority))
@@ -397,7 +360,7 @@ class RateLimitTransport(Layer):
     def flow(self, request: httpx.Request) -> Flow:
         outcome = yield request
         if isinstance(outcome, httpx.Response):
-            pause = _server_pause(outcome)
-            if pause:
-                self.limiter.pause(trace_of(request).endpoint, pause)
+            found = read_feedback(outcome, self.feedback, "pause")
+            if found is not None and found.pause:
+                self.limiter.pause(trace_of(request).endpoint, found.pause)
         return settle(outcome)

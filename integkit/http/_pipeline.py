@@ -86,6 +86,8 @@ class PipelineOptions:
     async_sleep: Callable[[float], Awaitable[None]] = field(default=asyncio.sleep,
                                                             metadata=CALLER)
     deadline: float | None = None  # seconds one call may take in all (None: no bound)
+    # the feedback parsers the limiter and quota read (the definition's; None: every one)
+    feedback: tuple[str, ...] | None = None
 
 
 def build_transport(
@@ -107,9 +109,11 @@ def build_transport(
         transport = AuthTransport(transport, options.auth, origins)
     if options.limiter is not None:
         transport = RateLimitTransport(transport, options.limiter,
-                                       default_priority=options.priority)
+                                       default_priority=options.priority,
+                                       feedback=options.feedback)
     if options.quota is not None:
-        transport = QuotaTransport(transport, options.quota, default_priority=options.priority)
+        transport = QuotaTransport(transport, options.quota, default_priority=options.priority,
+                                   feedback=options.feedback)
     if options.breaker is not None:
         transport = BreakerTransport(transport, options.breaker)
     transport = RetryTransport(

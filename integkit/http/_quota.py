@@ -15,7 +15,7 @@ import asyncio
 import datetime as dt
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -32,6 +32,7 @@ from .._validate import fraction as in_range
 from ..state import StateBackend
 from ..state._fallback import guarded
 from ._context import trace_of
+from ._feedback import check_feedback, read_feedback
 from ._layer import Flow, Layer, settle
 from ._limits import PRIORITY_KEY
 
@@ -68,7 +69,7 @@ class QuotaConfig:
     lease_seconds: float = 120.0
     bulk_reserve: float = 0.1
     alerts: tuple[float, ...] = (0.8, 0.9, 1.0)
-    not_modified_free: bool = False  # a 304 is not counted (GitHub's conditional requests)
+    not_modified_free: bool = False  # a 304 is not counted (some services' conditional reads)
     spec: ClassVar[Spec] = QUOTAS  # the keys from_config reads
 
     def __post_init__(self) -> None:
@@ -220,7 +221,8 @@ class Quota:
                 emit("quota", QuotaEvent(self.service, period, used, limit, fraction, resets))
 
     def observe(self, used: int, limit: int, period: str = "daily") -> None:
-        """The service's own count (Sforce-Limit-Info): local counters never lag behind it."""
+        """The service's own count (a feedback parser's ``used``): local counters never lag
+        behind it."""
         guarded(self, lambda: self._observe(used, period))
 
     def _observe(self, used: int, period: str) -> None:
@@ -353,25 +355,15 @@ class Quota:
         return out
 
 
-def _sforce_usage(response: httpx.Response) -> tuple[int, int] | None:
-    """Salesforce's ``Sforce-Limit-Info: api-usage=18/15000``."""
-    info = response.headers.get("sforce-limit-info", "")
-    for part in info.split(","):
-        name, _, value = part.strip().partition("=")
-        if name == "api-usage" and "/" in value:
-            used, _, limit = value.partition("/")
-            if used.isdigit() and limit.isdigit():
-                return int(used), int(limit)
-    return None
-
-
 class QuotaTransport(Layer):
     """Spends budget and holds a concurrency slot for each real attempt."""
 
-    def __init__(self, inner: Any, quota: Quota, *, default_priority: str = "interactive"):
+    def __init__(self, inner: Any, quota: Quota, *, default_priority: str = "interactive",
+                 feedback: Iterable[str] | None = None):
         super().__init__(inner)
         self.quota = quota
         self.default_priority = default_priority
+        self.feedback = check_feedback(feedback)  # the parsers read (None: every one)
 
     def _spend(self, request: httpx.Request) -> None:
         priority = str(request.extensions.get(PRIORITY_KEY, self.default_priority))
@@ -392,9 +384,9 @@ class QuotaTransport(Layer):
     def flow(self, request: httpx.Request) -> Flow:
         outcome = yield request
         if isinstance(outcome, httpx.Response):
-            usage = _sforce_usage(outcome)
-            if usage:
-                self.quota.observe(*usage)
+            usage = read_feedback(outcome, self.feedback, "used")
+            if usage is not None and usage.used is not None and usage.limit is not None:
+                self.quota.observe(usage.used, usage.limit)
             elif outcome.status_code == 304 and self.quota.config.not_modified_free:
                 self.quota.refund()
         return settle(outcome)

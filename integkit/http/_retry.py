@@ -27,7 +27,8 @@ from .._validate import fraction as in_range
 from ._content import malformed_json
 from ._context import trace_of
 from ._deadline import late, left
-from ._hints import retry_after, should_retry_hint
+from ._feedback import check_feedback, read_feedback
+from ._hints import retry_after
 
 __all__ = ["RETRY", "RetryPolicy", "RetryTransport", "Verdict"]
 
@@ -92,11 +93,14 @@ class RetryPolicy:
     max_retry_after: float = 120.0
     retry_statuses: frozenset[int] = frozenset({408, 425, 429, 500, 502, 503, 504})
     idempotency_header: str | None = None
+    # the feedback parsers whose verdict (``retry_hints``) overrides the status; None: all
+    feedback: tuple[str, ...] | None = field(default=None, repr=False)
     random: Callable[[], float] = field(default=random.random, compare=False)
     spec: ClassVar[Spec] = RETRY  # the keys from_config reads
 
     def __post_init__(self) -> None:
         RETRY.check_fields(self)
+        object.__setattr__(self, "feedback", check_feedback(self.feedback))
 
     @classmethod
     def from_config(cls, *layers: Mapping[str, Any] | None, **overrides: Any) -> RetryPolicy:
@@ -130,7 +134,8 @@ class RetryPolicy:
                 return Verdict(True, self.backoff(attempt), type(outcome).__name__)
             return Verdict(False, reason=IN_DOUBT)
         status = outcome.status_code
-        hint = should_retry_hint(outcome.headers)
+        verdict = read_feedback(outcome, self.feedback, "retry")
+        hint = None if verdict is None else verdict.retry
         transient = status in self.retry_statuses if hint is None else hint
         if status < 400:
             # A proxy's HTML page or a garbled body with a 200: another attempt usually

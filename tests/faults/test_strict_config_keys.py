@@ -268,7 +268,7 @@ for _spec, _section, _samples in [
         "paginator": "link_header", "records_path": "data", "primary_key": "id",
         "timestamps": {"unit": "ms"}, "schema": {"amount": "number"}, "errors": {"message": "m"},
         "rate_limits": [{"limit": 2}], "quotas": {"daily": 3}, "cache": {"default_ttl": 4},
-        "pricing": {"plans": {"p": {"model": "per_call", "price": 0}}},
+        "feedback": ["x_ratelimit"], "pricing": {"plans": {"p": {"model": "per_call", "price": 0}}},
         "resources": {"x": "/x"}, "operations": {"o": {"path": "/o"}},
         "service": "aliased", "base_url": "https://api.example.com"}),
 ]:

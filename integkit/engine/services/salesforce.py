@@ -47,9 +47,8 @@ from ..._events import logger
 from ..._suggest import unknown_keyword
 from ..._validate import duration, positive_duration
 from ...auth import Bearer, OAuth2, TokenStore
-from ...http import PRIORITY_KEY, CallTrace
+from ...http import PRIORITY_KEY, CallTrace, Feedback, register_feedback
 from ...http._context import TRACE_KEY
-from ...http._quota import _sforce_usage
 from ...pagination import PageRequest
 from ...results import Result
 from ...results._parquet_cache import ParquetCache
@@ -68,6 +67,28 @@ _ORG_TABLE = ("CREATE TABLE IF NOT EXISTS ik_salesforce_org (account TEXT PRIMAR
               "daily INTEGER NOT NULL, seen REAL NOT NULL)")
 _COMPOUND = ("address", "location")  # not selectable as one column in every API
 _PLAIN_FIELD = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$")
+
+
+def _sforce_usage(response: httpx.Response) -> tuple[int, int] | None:
+    """Salesforce's ``Sforce-Limit-Info: api-usage=18/15000``: the org's calls today, of its
+    daily budget."""
+    info = response.headers.get("sforce-limit-info", "")
+    for part in info.split(","):
+        name, _, value = part.strip().partition("=")
+        if name == "api-usage" and "/" in value:
+            used, _, limit = value.partition("/")
+            if used.isdigit() and limit.isdigit():
+                return int(used), int(limit)
+    return None
+
+
+def sforce_limit_info(response: httpx.Response) -> Feedback | None:
+    """The feedback parser ``sforce_limit_info``: the quota layer's count follows the org's."""
+    usage = _sforce_usage(response)
+    return None if usage is None else Feedback(used=usage[0], limit=usage[1])
+
+
+register_feedback("sforce_limit_info", sforce_limit_info, gives="used")
 
 
 def _jsonable(value: Any) -> Any:

@@ -19,7 +19,7 @@ import httpx
 import orjson
 
 from ..._errors import ConfigError
-from ...http import RetryPolicy
+from ...http import Feedback, RetryPolicy, register_feedback
 from .._definition import ConnectorDef
 from .._rest import Connection, Listing
 from .shopify_graphql import GraphQLListing, run_graphql
@@ -37,6 +37,42 @@ def shop_url(shop: str) -> str:
         raise ConfigError(f"{shop!r} is not a shop: pass its name (acme) or its "
                           "myshopify.com domain (acme.myshopify.com)")
     return f"https://{match.group(1).lower()}.myshopify.com"
+
+
+def shopify_call_limit(response: httpx.Response) -> Feedback | None:
+    """The feedback parser ``shopify_call_limit``: ``X-Shopify-Shop-Api-Call-Limit: 39/40``,
+    one call short of the leaky bucket's size, waits a second (it drains about 2 a second)."""
+    header = response.headers.get("x-shopify-shop-api-call-limit")
+    if header and "/" in header:
+        used, _, limit = header.partition("/")
+        if used.strip().isdigit() and limit.strip().isdigit() and int(used) >= int(limit) - 1:
+            return Feedback(pause=1.0)
+    return None
+
+
+_THROTTLE = re.compile(rb'"(requestedQueryCost|actualQueryCost|currentlyAvailable|restoreRate|'
+                       rb'maximumAvailable)"\s*:\s*(\d+(?:\.\d+)?)')
+
+
+def graphql_cost(response: httpx.Response) -> Feedback | None:
+    """The feedback parser ``graphql_cost``: GraphQL cost extensions
+    (``extensions.cost.throttleStatus``) wait until the bucket holds as many points as the
+    query just asked for."""
+    body = response.content
+    if b'"throttleStatus"' not in body:
+        return None
+    found = {name.decode(): float(value) for name, value in _THROTTLE.findall(body)}
+    available, rate = found.get("currentlyAvailable"), found.get("restoreRate")
+    wanted = found.get("requestedQueryCost", found.get("actualQueryCost"))
+    if available is None or not rate or wanted is None or available >= wanted:
+        return None
+    if wanted > found.get("maximumAvailable", float("inf")):
+        return None  # over the bucket's size (MAX_COST_EXCEEDED): no wait would let it run
+    return Feedback(pause=(wanted - available) / rate)
+
+
+register_feedback("shopify_call_limit", shopify_call_limit)
+register_feedback("graphql_cost", graphql_cost)
 
 
 class ShopifyRetryPolicy(RetryPolicy):
