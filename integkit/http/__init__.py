@@ -19,7 +19,7 @@ from ._observe import ApiDeprecationWarning, AttemptTransport
 from ._origins import Origin, Origins, origin_of, refusal
 from ._pipeline import CacheLayer, PipelineOptions, build_transport, register_cache_layer
 from ._quota import Quota, QuotaConfig, QuotaEvent, QuotaTransport
-from ._retry import RetryPolicy, RetryTransport
+from ._retry import RetryPolicy, RetryTransport, Verdict
 
 __all__ = [
     "ApiDeprecationWarning",
@@ -50,6 +50,7 @@ __all__ = [
     "RetryTransport",
     "ServerHintWarning",
     "TRACE_KEY",
+    "Verdict",
     "build_transport",
     "check_feedback",
     "feedback_names",

@@ -34,9 +34,7 @@ from .._events import logger
 from .._spec import Key, Spec
 from .._spec_schema import described
 from .._validate import choice, fraction, positive_duration, text, texts, whole
-from ..state import StateBackend
-from ..state._buckets import Penalties, sliding_window, token_bucket
-from ..state._fallback import guarded
+from ..state import Penalties, StateBackend, guarded, sliding_window, token_bucket
 from ._context import trace_of
 from ._feedback import check_feedback, read_feedback
 from ._hints import PLAUSIBLE

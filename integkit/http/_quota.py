@@ -29,8 +29,7 @@ from .._spec import Key, Spec
 from .._spec_schema import described
 from .._validate import flag, positive_duration, whole
 from .._validate import fraction as in_range
-from ..state import StateBackend
-from ..state._fallback import guarded
+from ..state import StateBackend, guarded
 from ._context import trace_of
 from ._feedback import check_feedback, read_feedback
 from ._layer import Flow, Layer, settle

@@ -33,8 +33,7 @@ from ..._errors import (
     RateLimitError,
 )
 from ..._validate import duration
-from ...http import RetryPolicy, reset_after, retry_after
-from ...http._retry import Verdict
+from ...http import RetryPolicy, Verdict, reset_after, retry_after
 from ...pagination import PageRequest
 from ...results import Result
 from .._definition import ConnectorDef, Resource

@@ -47,11 +47,9 @@ from ..._events import logger
 from ..._suggest import unknown_keyword
 from ..._validate import duration, positive_duration
 from ...auth import Bearer, OAuth2, TokenStore
-from ...http import PRIORITY_KEY, CallTrace, Feedback, register_feedback
-from ...http._context import TRACE_KEY
+from ...http import PRIORITY_KEY, TRACE_KEY, CallTrace, Feedback, register_feedback
 from ...pagination import PageRequest
-from ...results import Result
-from ...results._parquet_cache import ParquetCache
+from ...results import ParquetCache, Result
 from .._definition import ConnectorDef
 from .._encoding import path_segment
 from .._responses import error_for_response, error_for_transport
