@@ -5,14 +5,11 @@ a connector's limits after its one-line connection is gone, with no credential a
 
 from __future__ import annotations
 
-import gc
-import time
-from collections.abc import Callable
-
 import pytest
 
 import integkit as ik
-from integkit._connect import live_connections
+
+from .._live import gone
 
 
 @pytest.fixture(scope="module")
@@ -22,16 +19,6 @@ def sb():
 
 
 
-def gone(which: Callable[[ik.Connection], bool]) -> bool:
-    """Whether the connection ``which`` picks is gone (collected), waiting a few seconds for
-    the reader thread that fetched its last page to end."""
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        gc.collect()
-        if not [c for c in live_connections() if which(c)]:
-            return True
-        time.sleep(0.05)
-    return False
 
 def test_a_slip_of_a_listing_option_never_reaches_the_service(sb) -> None:
     stripe = sb.connect(rate_limit=False)

@@ -12,12 +12,9 @@ from __future__ import annotations
 import ast
 import dataclasses
 import datetime as dt
-import gc
 import inspect
 import re
-import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,25 +23,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 import integkit as ik
-from integkit._connect import _connection_class, live_connections
+from integkit._connect import _connection_class
 from integkit._events import EVENTS
 from integkit.engine import Connection, ConnectorDef, Resource, available_services
 from integkit.engine import load_definition as definition_of
 from integkit.ledger import Ledger, pricing_for
 
+from .._live import gone
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def gone(which: Callable[[ik.Connection], bool]) -> bool:
-    """Whether the connection ``which`` picks is gone (collected), waiting a few seconds for
-    the reader thread that fetched its last page to end."""
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        gc.collect()
-        if not [c for c in live_connections() if which(c)]:
-            return True
-        time.sleep(0.05)
-    return False
 
 
 # -- ik.on / ik.off ------------------------------------------------------------------------------
