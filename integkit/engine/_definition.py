@@ -170,6 +170,14 @@ def _feedback(value: Any, where: str) -> tuple[str, ...]:
     return names
 
 
+@described(lambda: schema_of(response_rules))
+def _responses(value: Any, where: str) -> tuple[ResponseRule, ...]:
+    """The response classifiers (``integkit.http``'s rules); a wait may name any feedback
+    parser, connector modules' too."""
+    known_feedback()  # the connector modules register theirs
+    return response_rules(value, where)
+
+
 @described({"type": "object", "additionalProperties": {"enum": sorted(ERROR_CLASSES)}})
 def _codes(value: Any, where: str) -> dict[str, str]:
     codes = _strings(value, where)
@@ -371,7 +379,7 @@ DEFINITION = Spec("definition", [
     Key("timestamps", _timestamps),
     Key("schema", _fields),  # fields every listing has
     Key("errors", _section(ERRORS)),
-    Key("responses", response_rules),
+    Key("responses", _responses),
     Key("warnings", _section(WARNINGS)),
     Key("rate_limits", _tiers, aliases=("rate_limit",)),
     Key("quotas", _section(QuotaConfig.spec), aliases=("quota",)),
