@@ -40,8 +40,8 @@ from ._feedback import known_feedback
 from ._responses import ERROR_CLASSES
 
 __all__ = ["API_VERSION", "AUTH", "DEFINITION", "ERRORS", "OPERATION", "RESOURCE", "TIMEOUT",
-           "TIMESTAMPS", "WARNINGS", "ConnectorDef", "KeyLines", "Operation", "Resource", "check_service_name",
-           "definition_schema"]
+           "TIMESTAMPS", "WARNINGS", "ConnectorDef", "KeyLines", "Operation", "Resource",
+           "check_service_name", "definition_schema"]
 
 _SERVICE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 #: Where each key of a definition file is: its path of keys (list items by index) -> line.
