@@ -99,7 +99,8 @@ def _error_class(paths: dict[str, Any], code: Any, status: int,
         return ERROR_CLASSES.get(rule.error) or _ALL_CLASSES[rule.error]
     if rule is not None and rule.outcome == "rate_limited":
         return RateLimitError
-    cls = ERROR_CLASSES.get(str((paths.get("codes") or {}).get(code, "")))
+    key = code if isinstance(code, str | int) and not isinstance(code, bool) else ""
+    cls = ERROR_CLASSES.get(str((paths.get("codes") or {}).get(key, "")))
     if cls is not None:
         return cls
     if rule is not None and rule.outcome == "retry" and status < 500:
@@ -138,6 +139,8 @@ def error_for_response(
     message = message or f"{response.reason_phrase or 'HTTP error'}"
     code_path = (rule.code if rule else None) or paths.get("code")
     code = find(data, code_path) if code_path else None
+    if isinstance(code, dict | list):  # a body of another shape than the paths expect
+        code = None
     meaning = (paths.get("meanings") or {}).get(code) if isinstance(code, str) else None
     if meaning:
         message = f"{message}: {_filled(meaning, data)}"

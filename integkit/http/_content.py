@@ -29,7 +29,10 @@ def _decode(response: httpx.Response) -> Any:
         return orjson.loads(response.content)
     except orjson.JSONDecodeError:
         pass
-    return json.loads(response.text)  # raises ValueError (JSONDecodeError) in turn
+    try:
+        return json.loads(response.text)  # raises ValueError (JSONDecodeError) in turn
+    except RecursionError:  # nested deeper than any answer: a hostile body, not JSON to us
+        raise ValueError("JSON nested too deeply") from None
 
 
 def json_body(response: httpx.Response) -> Any:
