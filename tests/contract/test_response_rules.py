@@ -251,3 +251,11 @@ def test_a_policy_without_rules_classifies_nothing() -> None:
     request = httpx.Request("GET", "https://example.com/")
     assert not RetryPolicy(responses=rules).decide(request, response, 1).retry
     assert not RetryPolicy().decide(request, response, 1).retry
+
+
+def test_no_connector_overrides_send_or_loops_over_attempts() -> None:
+    services = Path(__file__).resolve().parents[2] / "integkit" / "engine" / "services"
+    for module in services.glob("*.py"):
+        text = module.read_text()
+        assert "def send(" not in text, module.name
+        assert "time.sleep(" not in text, module.name  # waits belong to the pipeline
