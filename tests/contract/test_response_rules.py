@@ -232,7 +232,7 @@ def test_rules_are_checked_at_load_naming_the_rule_and_key(tmp_path) -> None:
     for rule, problem in [
         ({"outcome": "error", "body": {"ok": [False]}}, "one_of"),
         ({"outcome": "error", "status": "6xx"}, "status"),
-        ({"outcome": "error", "error": "OopsError"}, "error class"),
+        ({"outcome": "error", "error": "OopsError"}, "error must be one of"),
         ({"outcome": "error", "headers": {"x": {"matches": "y"}}}, "one key of"),
         ({"status": 200}, "outcome"),
     ]:
