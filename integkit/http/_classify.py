@@ -49,8 +49,8 @@ from ._content import peek_json
 from ._feedback import check_feedback, read_feedback
 from ._hints import reset_after, retry_after
 
-__all__ = ["OUTCOMES", "RESPONSE_RULE", "Classified", "ResponseRule", "classify",
-           "error_classes", "response_rules"]
+__all__ = ["OUTCOMES", "RESPONSE_RULE", "Classified", "ResponseRule", "classified_failure",
+           "classify", "error_classes", "response_rules"]
 
 #: What a rule may say an answer is.
 OUTCOMES = ("retry", "rate_limited", "error")
@@ -350,3 +350,11 @@ def classify(response: httpx.Response, rules: tuple[ResponseRule, ...] | None
     with _seen_lock:
         _seen[response] = (rules, found)
     return found
+
+
+def classified_failure(response: httpx.Response) -> bool:
+    """Whether the pipeline's layers found ``response`` to be a failure by a response rule
+    (so that a layer knowing no rules, the HTTP cache, never keeps it)."""
+    with _seen_lock:
+        seen = _seen.get(response)
+    return seen is not None and seen[1] is not None

@@ -259,3 +259,14 @@ def test_no_connector_overrides_send_or_loops_over_attempts() -> None:
         text = module.read_text()
         assert "def send(" not in text, module.name
         assert "time.sleep(" not in text, module.name  # waits belong to the pipeline
+
+
+def test_a_200_that_says_it_failed_is_never_cached(definition, home, sleeps) -> None:
+    answers(home, {"ok": False, "error": "no_such_thing", "name": "x"}, {"ok": True, "n": 1})
+    conn = ik.connect(definition, base_url=home.url, sleep=sleeps, rate_limit=False,
+                      cache={"default_ttl": "1h"})
+    with pytest.raises(ik.NotFoundError):
+        conn.request("GET", "/items")
+    assert conn.request("GET", "/items") == {"ok": True, "n": 1}  # asked again, not cached
+    assert conn.request("GET", "/items") == {"ok": True, "n": 1}  # this one is kept
+    assert len(home.seen) == 2
