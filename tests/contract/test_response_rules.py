@@ -142,6 +142,23 @@ def test_rate_limited_waits_what_the_body_says_and_pauses_every_connection_of_th
     other.limiter.clear_pauses()
 
 
+def test_a_pause_longer_than_calls_are_held_is_clamped_and_said(
+        definition, home, sleeps, state_url) -> None:
+    answers(home, {"ok": False, "error": "slow_down", "retry_in": 1000})
+    conn = connect(definition, home, sleeps, rate_limit=None, state=state_url)
+    conn.limiter.clear_pauses()
+    with pytest.raises(ik.RateLimitError) as info:
+        conn.request("GET", "/items")
+    assert info.value.retry_after == 1000 and sleeps == []  # beyond max_retry_after (30s)
+    other = connect(definition, home, sleeps, rate_limit=None, state=state_url)
+    (until, asked), = other.limiter.pauses().values()
+    assert until - time.time() <= 30 and asked - time.time() > 990  # held 30s, 1000 asked
+    with pytest.raises(ik.RateLimitError, match="longer than integkit holds calls"):
+        other.request("GET", "/items")
+    assert len(home.seen) == 1
+    other.limiter.clear_pauses()
+
+
 def test_the_wait_falls_back_to_a_header_then_the_default(definition, home, sleeps) -> None:
     answers(home, {"ok": False, "error": "slow_down"}, {"ok": True}, headers={"X-Reset": "3"})
     conn = connect(definition, home, sleeps)
