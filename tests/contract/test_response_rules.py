@@ -227,6 +227,7 @@ HOSTILE = [
 ]
 
 
+@pytest.mark.filterwarnings("ignore::integkit.http.ServerHintWarning")  # the 1e300s wait
 @pytest.mark.parametrize("body", HOSTILE, ids=range(len(HOSTILE)))
 def test_hostile_bodies_never_crash_the_classifier(definition, home, sleeps, body) -> None:
     answers(home, body)
