@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlencode
 
 import httpx
@@ -38,6 +38,7 @@ from ..auth import auth_identity, stable_identity
 from ..cache import CacheSettings, cache_key, cache_storage
 from ..http import (
     PRIORITY_KEY,
+    REPLAYABLE_KEY,
     TRACE_KEY,
     CallTrace,
     CircuitBreaker,
@@ -78,6 +79,7 @@ from ._encoding import bracket_pairs, path_segment
 from ._estimate import estimate_listing
 from ._feedback import connection_feedback
 from ._history import ListingRun, record_run
+from ._operations import operation_call, with_operations
 from ._quota_status import QuotaStatus
 from ._responses import decode_json, error_for_response, error_for_transport, in_doubt
 
@@ -127,6 +129,10 @@ _DERIVED_OPTIONS = frozenset({"base_urls", "request_id_header", "limiter", "quot
 # seconds allowed). A context variable, so connectors' own send() need not pass it along.
 _listing_deadline: contextvars.ContextVar[tuple[float, float] | None] = contextvars.ContextVar(
     "integkit_listing_deadline", default=None)
+# Request extensions of the call being sent (an operation's REPLAYABLE_KEY): a context
+# variable, so that every send() (connectors' own too) builds its request with them.
+_call_extensions: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "integkit_call_extensions", default=None)
 
 
 def limits_status(service: str, limiter: RateLimiter | None, quota: Quota | None, *,
@@ -304,6 +310,13 @@ class Connection:
     #: Whether the class builds its credentials itself from ``ik.connect``'s arguments
     #: (else ``ik.connect`` builds them from the definition's ``auth:`` section).
     own_auth: ClassVar[bool] = False
+
+    def __new__(cls, definition: ConnectorDef | None = None, *args: Any, **kwargs: Any
+                ) -> Connection:
+        """An instance of ``cls``, or of its subclass whose methods are the definition's
+        operations (made once per definition: see integkit/engine/_operations.py)."""
+        klass = cls if definition is None else with_operations(cls, definition)
+        return super().__new__(klass)
 
     def __init__(
         self,
@@ -527,8 +540,9 @@ class Connection:
         url = request.url
         if base_url is not None and not httpx.URL(url).is_absolute_url:
             url = base_url.rstrip("/") + "/" + url.lstrip("/")
+        extensions = {**(_call_extensions.get() or {}), **(extensions or {})}
         return self.client.build_request(request.method, url, headers=request.headers,
-                                         extensions=extensions or {},
+                                         extensions=extensions,
                                          **self.http_kwargs(request))
 
     def new_trace(self, endpoint: str) -> CallTrace:
@@ -576,7 +590,7 @@ class Connection:
         if request.json is not None:
             kwargs["json"] = request.json
         if request.data is not None:
-            kwargs["content"] = urlencode(self._encode(request.data)).encode()
+            kwargs["content"] = urlencode(bracket_pairs(request.data)).encode()
         return kwargs
 
     def request(
@@ -809,25 +823,30 @@ class Connection:
         return params
 
     # -- operations from the definition ----------------------------------------------------------
-    def call_operation(self, name: str, params: dict[str, Any], **options: Any) -> Any:
-        """Run the definition's operation ``name`` with ``params``."""
+    def call_operation(self, name: str, params: dict[str, Any], *,
+                       idempotency_key: str | None = None, priority: str | None = None) -> Any:
+        """Run the definition's operation ``name`` with ``params`` (what its method,
+        ``conn.<name>(...)``, does): the path filled, the arguments sent as the operation
+        says, marked safe to resend when it is ``idempotent``; its answer (``unwrap``ped)."""
         op = self.definition.operations[name]
-        missing = [p for p in op.required if params.get(p) is None]
-        if missing:
-            raise ConfigError(f"{self.service}.{name} needs {', '.join(missing)}")
-        if self.definition.body == "json" and op.method != "GET":
-            return self.request(op.method, op.path, endpoint=name, json=params, **options)
-        return self.request(op.method, op.path, endpoint=name, params=params, **options)
+        undeclared = {k: v for k, v in params.items()
+                      if k not in {*op.path_params, *op.required, *(p.name for p in op.params)}}
+        _refuse_options(undeclared, where=f"{self.service}.{name}(...)", listing=False,
+                        service=self.service)
+        call = operation_call(op, params, service=self.service, body=self.definition.body)
+        token = _call_extensions.set({REPLAYABLE_KEY: True} if call.replayable else None)
+        try:
+            body = self.request(call.method, call.path, params=call.params, json=call.json,
+                                data=call.data, headers=call.headers, endpoint=call.endpoint,
+                                idempotency_key=idempotency_key, priority=priority)
+        finally:
+            _call_extensions.reset(token)
+        return body if op.unwrap is None else find(body, op.unwrap)
 
-    def __getattr__(self, name: str) -> Any:
-        operations = self.__dict__.get("definition")
-        if operations is not None and name in operations.operations:
-            def operation(idempotency_key: str | None = None, **params: Any) -> Any:
-                return self.call_operation(name, params, idempotency_key=idempotency_key)
-            operation.__name__ = name
-            operation.__doc__ = operations.operations[name].doc
-            return operation
-        raise AttributeError(f"{type(self).__name__!s} has no attribute {name!r}")
+    if TYPE_CHECKING:
+        # The operations' methods are made at run time (one subclass per definition): to a
+        # type checker, any other attribute of a connection is one of them.
+        def __getattr__(self, name: str) -> Any: ...
 
     # -- lifecycle ---------------------------------------------------------------------------
     def close(self) -> None:

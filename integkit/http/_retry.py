@@ -30,8 +30,12 @@ from ._deadline import late, left
 from ._feedback import check_feedback, read_feedback
 from ._hints import retry_after
 
-__all__ = ["RETRY", "RetryPolicy", "RetryTransport", "Verdict"]
+__all__ = ["REPLAYABLE_KEY", "RETRY", "RetryPolicy", "RetryTransport", "Verdict"]
 
+#: The request extension that marks a write as safe to send again (True): applying it twice
+#: gives the result of applying it once (it sets a value, say). Whoever builds the request
+#: knows this (a definition's ``idempotent:`` operation); the retry layer only reads it.
+REPLAYABLE_KEY = "integkit.replayable"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 # Errors raised before a byte of the request reached the server: safe to resend any method.
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
@@ -114,8 +118,9 @@ class RetryPolicy:
         return cap * self.random()
 
     def replayable(self, request: httpx.Request) -> bool:
-        """Whether re-sending could not apply a write twice."""
-        if request.method in SAFE_METHODS:
+        """Whether re-sending could not apply a write twice: a safe method, a request marked
+        replayable (:data:`REPLAYABLE_KEY`), or one carrying an idempotency key."""
+        if request.method in SAFE_METHODS or request.extensions.get(REPLAYABLE_KEY) is True:
             return True
         return bool(self.idempotency_header and self.idempotency_header in request.headers)
 
