@@ -10,13 +10,10 @@ writes itself (one that truly needs code) wins over the operation of the same na
 
 >>> op = Operation(name="close_ticket", method="POST", path="/tickets/{id}/close",
 ...                required=("reason",), doc="Close a ticket.")
->>> operation_signature(op, takes_key=False)
-<Signature (self, id, reason, **params)>
->>> fill_path("/tickets/{id}/close", {"id": "t 1/2?"})
-Traceback (most recent call last):
-...
-integkit._errors.InvalidRequestError: 't 1/2?' is not a valid id: an id is one path segment \
-(no '/', not empty, '.' or '..')
+>>> operation_signature(op, key_header=None)
+<Signature (self, id, reason, **params: Any) -> Any>
+>>> fill_path("/tickets/{id}/close", {"id": "t 1?x=2"})
+'/tickets/t%201%3Fx%3D2/close'
 """
 
 from __future__ import annotations
@@ -39,8 +36,6 @@ _PLACEHOLDER = re.compile(r"{(\w+)}")
 _TYPES: dict[str, type] = {"string": str, "integer": int, "number": float, "boolean": bool,
                            "array": list, "object": dict}
 _QUERY_METHODS = frozenset({"GET", "HEAD", "DELETE"})
-_KEY_DOC = ("the key every retry of this call sends, so that Stripe-style services apply it "
-            "once (default: a new one per call)")
 C = TypeVar("C", bound=type)
 
 
@@ -102,7 +97,7 @@ def operation_call(op: Operation, arguments: Mapping[str, Any], *, service: str,
                          replayable=op.idempotent, **sent)
 
 
-def operation_signature(op: Operation, *, takes_key: bool) -> inspect.Signature:
+def operation_signature(op: Operation, *, key_header: str | None) -> inspect.Signature:
     """The method's signature: ``self``, the path placeholders and required parameters, the
     documented ones (by position where declared ``positional``), ``idempotency_key`` when the
     service takes one and the method is a POST, and ``**params``."""
@@ -126,14 +121,14 @@ def operation_signature(op: Operation, *, takes_key: bool) -> inspect.Signature:
     parameters += [P(p.name, P.KEYWORD_ONLY, default=p.default,
                      annotation=annotation(p.name, p.default is None))
                    for p in optional if not p.positional]
-    if takes_key and op.method == "POST":
+    if key_header and op.method == "POST":
         parameters.append(P("idempotency_key", P.KEYWORD_ONLY, default=None,
                             annotation=str | None))
     parameters.append(P("params", P.VAR_KEYWORD, annotation=Any))
     return inspect.Signature(parameters, return_annotation=Any)
 
 
-def _docstring(op: Operation, signature: inspect.Signature) -> str:
+def _docstring(op: Operation, signature: inspect.Signature, key_header: str | None) -> str:
     """Summary, the request it makes, and an Args section (Google style) for every argument."""
     documented = {p.name: p.doc for p in op.params}
     lines = [op.doc or f"The {op.name} operation.", "",
@@ -146,12 +141,13 @@ def _docstring(op: Operation, signature: inspect.Signature) -> str:
             doc = "other parameters of the API, sent as they are (None: not sent)."
             name = "**params"
         elif name == "idempotency_key":
-            doc = _KEY_DOC + "."
+            doc = (f"the {key_header} every attempt of this call sends, so that the service "
+                   "applies it once (default: a new one per call).")
         else:
             doc = documented.get(name) or ("path segment (percent-encoded)." if name in
                                            op.path_params else "")
             if parameter.default is parameter.empty:
-                doc = f"required. {doc}".strip()
+                doc = f"{doc} Required.".strip()
         lines.append(f"    {name}: {doc}".rstrip())
     for group in op.one_of:
         lines += ["", f"Needs {_needs(group)}."]
@@ -161,10 +157,10 @@ def _docstring(op: Operation, signature: inspect.Signature) -> str:
     return "\n".join(lines)
 
 
-def _method(owner: type, op: Operation, *, takes_key: bool) -> Callable[..., Any]:
+def _method(owner: type, op: Operation, *, key_header: str | None) -> Callable[..., Any]:
     """The method that runs ``op``: its arguments bound by the declared signature, then
     ``call_operation`` (so a missing one is a ConfigError naming it, not a TypeError)."""
-    signature = operation_signature(op, takes_key=takes_key)
+    signature = operation_signature(op, key_header=key_header)
 
     def operation(self: Any, /, *args: Any, **kwargs: Any) -> Any:
         bound = signature.bind_partial(self, *args, **kwargs)
@@ -179,16 +175,16 @@ def _method(owner: type, op: Operation, *, takes_key: bool) -> Callable[..., Any
     operation.__name__ = op.name
     operation.__qualname__ = f"{owner.__qualname__}.{op.name}"
     operation.__module__ = owner.__module__
-    operation.__doc__ = _docstring(op, signature)
+    operation.__doc__ = _docstring(op, signature, key_header)
     operation.__signature__ = signature  # type: ignore[attr-defined]
     return operation
 
 
-@functools.cache
-def _subclass(cls: type, operations: tuple[Operation, ...], takes_key: bool) -> type:
+@functools.lru_cache(maxsize=256)
+def _subclass(cls: type, operations: tuple[Operation, ...], key_header: str | None) -> type:
     namespace: dict[str, Any] = {"__module__": cls.__module__, "__doc__": cls.__doc__,
                                  "__qualname__": cls.__qualname__}
-    namespace.update((op.name, _method(cls, op, takes_key=takes_key)) for op in operations)
+    namespace.update((op.name, _method(cls, op, key_header=key_header)) for op in operations)
     return type(cls.__name__, (cls,), namespace)
 
 
@@ -198,4 +194,5 @@ def with_operations(cls: C, definition: ConnectorDef) -> C:
     operations = tuple(op for op in definition.operations.values() if not hasattr(cls, op.name))
     if not operations:
         return cls
-    return _subclass(cls, operations, bool(definition.idempotency.get("header")))  # type: ignore[return-value]
+    header = definition.idempotency.get("header")
+    return _subclass(cls, operations, header or None)  # type: ignore[return-value]

@@ -135,8 +135,8 @@ def test_each_operation_is_a_method_with_a_signature_and_a_docstring(conn) -> No
     doc = conn.add_note.__doc__
     assert doc.startswith("Add a note to a card.\n\n``POST /v1/boards/{board}/cards/{card}/"
                           "notes``.")
-    assert "    board: required. the board's name." in doc
-    assert "    card: required. path segment (percent-encoded)." in doc
+    assert "    board: the board's name. Required." in doc
+    assert "    card: path segment (percent-encoded). Required." in doc
     assert "    pinned: keep it on top." in doc and "    **params:" in doc
     assert "safe to repeat" in conn.set_level.__doc__
     assert "Needs a email or a phone." in conn.subscribe.__doc__
