@@ -612,16 +612,21 @@ class Connection:
         this call and reused by every retry, so a retried write is applied once.
         """
         method = method.upper()
-        headers = dict(headers or {})
-        idem_header = self.definition.idempotency.get("header")
-        if idem_header and method == "POST":
-            headers.setdefault(idem_header, idempotency_key or f"integkit-{uuid.uuid4()}")
         if self.definition.body == "form" and json is None and data is None and method == "POST":
             data, params = params, None
         page_request = PageRequest(method, path, params=dict(params or {}), json=json,
-                                   data=data, headers=headers)
-        _, body, _ = self.send(page_request, endpoint=endpoint or f"{method} {path}",
-                               priority=priority)
+                                   data=data, headers=dict(headers or {}))
+        return self._call(page_request, endpoint=endpoint or f"{method} {path}",
+                          idempotency_key=idempotency_key, priority=priority)
+
+    def _call(self, request: PageRequest, *, endpoint: str, idempotency_key: str | None,
+              priority: str | None) -> Any:
+        """Send one call (not a page of a listing) and return its decoded body; a POST gets
+        the service's idempotency key, generated once and reused by every retry."""
+        idem_header = self.definition.idempotency.get("header")
+        if idem_header and request.method == "POST":
+            request.headers.setdefault(idem_header, idempotency_key or f"integkit-{uuid.uuid4()}")
+        _, body, _ = self.send(request, endpoint=endpoint, priority=priority)
         return body
 
     # -- listings ----------------------------------------------------------------------------
@@ -835,10 +840,11 @@ class Connection:
                         service=self.service)
         call = operation_call(op, params, service=self.service, body=self.definition.body)
         token = _call_extensions.set({REPLAYABLE_KEY: True} if call.replayable else None)
+        request = PageRequest(call.method, call.path, params=call.params or {}, json=call.json,
+                              data=call.data, headers=call.headers)
         try:
-            body = self.request(call.method, call.path, params=call.params, json=call.json,
-                                data=call.data, headers=call.headers, endpoint=call.endpoint,
-                                idempotency_key=idempotency_key, priority=priority)
+            body = self._call(request, endpoint=call.endpoint, idempotency_key=idempotency_key,
+                              priority=priority)
         finally:
             _call_extensions.reset(token)
         return body if op.unwrap is None else find(body, op.unwrap)

@@ -185,6 +185,16 @@ def test_body_encodings_json_form_and_query(conn, api) -> None:
         "POST", "/v1/cards/c9/archive", "reason=done", b"")
 
 
+def test_the_definitions_body_is_the_default_and_an_operation_may_choose(home, tmp_path, api,
+                                                                        sleeps) -> None:
+    form = _connect(home, tmp_path, sleeps, DEFINITION.replace("body: json", "body: form"))
+    form.add_note("b", "c", text="hi", meta={"k": 1})
+    assert parse_qsl(api.received[-1]["body"].decode()) == [
+        ("text", "hi"), ("color", "yellow"), ("meta[k]", "1")]
+    form.archive("c9", reason="done")  # body: query, even where the definition says form
+    assert (api.received[-1]["query"], api.received[-1]["body"]) == ("reason=done", b"")
+
+
 def test_headers_unwrap_and_endpoint_template(conn, api) -> None:
     events: list[ik.CallEvent] = []
     ik.on("call", events.append)
