@@ -188,9 +188,15 @@ def _subclass(cls: type, operations: tuple[Operation, ...], key_header: str | No
     return type(cls.__name__, (cls,), namespace)
 
 
-def with_operations(cls: C, definition: ConnectorDef) -> C:
+def with_operations(cls: C, definition: ConnectorDef, *, reserved: frozenset[str]) -> C:
     """``cls``, or its subclass (one per definition) that adds a method per operation of
-    ``definition`` that ``cls`` does not define itself."""
+    ``definition`` that ``cls`` does not define itself. An operation may not take a name in
+    ``reserved`` (the engine's own methods, ``list``, ``request``...): a ConfigError."""
+    taken = sorted(set(definition.operations) & reserved)
+    if taken:
+        raise ConfigError(f"{definition.source}: operations {', '.join(map(repr, taken))} would "
+                          "hide the connection's own method of that name; name them as the "
+                          "service's docs do (create_..., update_...)")
     operations = tuple(op for op in definition.operations.values() if not hasattr(cls, op.name))
     if not operations:
         return cls

@@ -315,7 +315,8 @@ class Connection:
                 ) -> Connection:
         """An instance of ``cls``, or of its subclass whose methods are the definition's
         operations (made once per definition: see integkit/engine/_operations.py)."""
-        klass = cls if definition is None else with_operations(cls, definition)
+        klass = cls if definition is None else with_operations(cls, definition,
+                                                               reserved=_ENGINE_NAMES)
         return super().__new__(klass)
 
     def __init__(
@@ -869,3 +870,7 @@ class Connection:
 
     def _repr_html_(self) -> str:
         return _display.html("connection", self)
+
+
+# The engine's own methods and attributes: no operation of a definition may take their names.
+_ENGINE_NAMES = frozenset(dir(Connection))
