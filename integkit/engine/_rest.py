@@ -311,14 +311,6 @@ class Connection:
     #: (else ``ik.connect`` builds them from the definition's ``auth:`` section).
     own_auth: ClassVar[bool] = False
 
-    def __new__(cls, definition: ConnectorDef | None = None, *args: Any, **kwargs: Any
-                ) -> Connection:
-        """An instance of ``cls``, or of its subclass whose methods are the definition's
-        operations (made once per definition: see integkit/engine/_operations.py)."""
-        klass = cls if definition is None else with_operations(cls, definition,
-                                                               reserved=_ENGINE_NAMES)
-        return super().__new__(klass)
-
     def __init__(
         self,
         definition: ConnectorDef,
@@ -348,6 +340,9 @@ class Connection:
         deadline: float | str | None = None,
         **pipeline: Any,
     ) -> None:
+        # Its class becomes the one whose methods are the definition's operations (made once
+        # per definition: see integkit/engine/_operations.py).
+        self.__class__ = with_operations(type(self), definition, reserved=_ENGINE_NAMES)
         timeout = check_timeout(timeout)
         #: When this connection was made or last sent a request (time.monotonic()): what
         #: ``ik.quota(service)`` and the dashboard go by to pick the connection in use.
