@@ -414,8 +414,8 @@ class GitHubConnection(Connection):
         payload = {"title": title, "head": head, "base": base, "draft": draft, **params}
         if body is not None:
             payload["body"] = body
-        pr: dict[str, Any] = self.request("POST", f"/repos/{owner}/{repo}/pulls", json=payload,
-                                          endpoint="create_pull_request")
+        pr: dict[str, Any] = self.call_operation("create_pull_request",
+                                                 {"owner": owner, "repo": repo, **payload})
         if not auto_merge:
             return pr
         unknown = set(auto_merge) - {"merge_method", "required_checks", "commit_title",
@@ -447,9 +447,8 @@ class GitHubConnection(Connection):
         pass; GitHub's ``autoMergeRequest``."""
         variables = {"pullRequestId": pull_request_id, "mergeMethod": merge_method.upper(),
                      "commitHeadline": commit_headline, "commitBody": commit_body}
-        answer = self.request("POST", "/graphql",
-                              json={"query": _ENABLE_AUTO_MERGE, "variables": variables},
-                              endpoint="enable_pull_request_auto_merge")
+        answer = self.call_operation("enable_pull_request_auto_merge",
+                                     {"query": _ENABLE_AUTO_MERGE, "variables": variables})
         errors = answer.get("errors") if isinstance(answer, dict) else None
         if errors:
             first = errors[0]

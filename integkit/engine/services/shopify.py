@@ -164,9 +164,7 @@ class ShopifyConnection(Connection):
         if options is not None:
             product["options"] = [o if isinstance(o, dict) else {"name": str(o)}
                                   for o in options]
-        body = self.request("POST", "/products.json", json={"product": product},
-                            endpoint="products.create")
-        return dict(body["product"])
+        return self.call_operation("create_product", {"product": product})  # type: ignore[no-any-return]
 
     def create_fulfillment(self, order_id: int | str, *, tracking_number: str | None = None,
                            tracking_company: str | None = None, tracking_url: str | None = None,
@@ -185,9 +183,7 @@ class ShopifyConnection(Connection):
             "tracking_info": {k: v for k, v in tracking.items() if v is not None},
             "notify_customer": bool(notify_customer),
         }
-        body = self.request("POST", "/fulfillments.json", json={"fulfillment": spec},
-                            endpoint="fulfillments.create")
-        return dict(body["fulfillment"])
+        return self.call_operation("create_fulfillment", {"fulfillment": spec})  # type: ignore[no-any-return]
 
     # -- GraphQL -------------------------------------------------------------------------------
     def graphql(self, query: str, variables: dict[str, Any] | None = None, *,
