@@ -265,3 +265,35 @@ def test_an_operation_may_not_hide_the_engines_own_methods(home) -> None:
                                             "operations": {"list": {"path": "/x"}}})
     with pytest.raises(ik.ConfigError, match="'list' would hide the connection's own method"):
         ik.Connection(definition)
+
+
+# -- the shipped connectors' operations -------------------------------------------------------
+def test_shipped_operations_are_typed_methods() -> None:
+    stripe = ik.connect("stripe", api_key="sk_test_x")
+    assert str(inspect.signature(stripe.create_refund)) == (
+        "(charge: str | None = None, *, payment_intent: str | None = None, "
+        "amount: int | None = None, idempotency_key: str | None = None, **params: Any) -> Any")
+    assert "Idempotency-Key" in stripe.create_customer.__doc__
+    slack = ik.connect("slack", token="xoxb-x")
+    assert str(inspect.signature(slack.send_message)).startswith(
+        "(channel, text: str | None = None, *, blocks: list | None = None")
+    assert "idempotency_key" not in inspect.signature(slack.update_message).parameters
+    gh = ik.connect("github", token="ghp_x")
+    assert list(inspect.signature(gh.dispatch_workflow).parameters) == [
+        "owner", "repo", "workflow", "ref", "inputs", "params"]
+    assert inspect.signature(gh.dispatch_workflow).parameters["ref"].default == "main"
+
+
+def test_slack_update_is_resent_after_a_503_but_a_post_is_not(sleeps) -> None:
+    with ik.sandbox("slack", records=30, seed=4) as sb:
+        slack = sb.connect(sleep=sleeps, rate_limit=False)
+        channel = sb.emulator.world.channels[0].id
+        sent = slack.send_message(channel, "v1")
+        sb.faults.fail(503, times=1, path="/chat.update", method="POST")
+        assert slack.update_message(channel, sent["ts"], "v2")["text"] == "v2"  # idempotent
+        assert len(sleeps) == 1
+        before = sb.emulator.objects["message"]
+        sb.faults.fail(503, times=1, path="/chat.postMessage", method="POST")
+        with pytest.raises(ik.ServerError):
+            slack.send_message(channel, "once")
+        assert len(sleeps) == 1 and sb.emulator.objects["message"] == before
