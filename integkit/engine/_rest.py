@@ -834,6 +834,13 @@ class Connection:
                       if k not in {*op.path_params, *op.required, *(p.name for p in op.params)}}
         _refuse_options(undeclared, where=f"{self.service}.{name}(...)", listing=False,
                         service=self.service)
+        if "idempotency_key" in undeclared:  # its method takes none: not a POST, or no key
+            raise ConfigError(f"{self.service}.{name} takes no idempotency_key= (the service "
+                              "has no idempotency keys, or it is no POST); nothing was sent")
+        slip = next((k for k in undeclared if slip_of(k, ("idempotency_key",))), None)
+        if slip is not None:  # sent as a parameter, the key meant would silently not apply
+            raise ConfigError(f"{self.service}.{name}: {slip}= looks like a slip of "
+                              "idempotency_key=; nothing was sent")
         call = operation_call(op, params, service=self.service, body=self.definition.body)
         token = _call_extensions.set({REPLAYABLE_KEY: True} if call.replayable else None)
         request = PageRequest(call.method, call.path, params=call.params or {}, json=call.json,

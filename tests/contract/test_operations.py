@@ -213,6 +213,10 @@ def test_missing_arguments_are_named_before_anything_is_sent(conn, api) -> None:
         conn.subscribe(phone=None)
     with pytest.raises(ik.ConfigError, match="max_records= is integkit's"):
         conn.search("x", max_records=3)
+    with pytest.raises(ik.ConfigError, match="idempotency_kye= looks like a slip"):
+        conn.add_note("b", "c", text="t", idempotency_kye="k-1")
+    with pytest.raises(ik.ConfigError, match="search takes no idempotency_key="):
+        conn.search("x", idempotency_key="k-1")
     with pytest.raises(TypeError):
         conn.search("x", q="y")  # one argument given twice
     assert api.received == []
