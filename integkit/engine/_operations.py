@@ -195,7 +195,7 @@ def with_operations(cls: C, definition: ConnectorDef, *, reserved: frozenset[str
     taken = sorted(set(definition.operations) & reserved)
     if taken:
         raise ConfigError(f"{definition.source}: operations {', '.join(map(repr, taken))} would "
-                          "hide the connection's own method of that name; name them as the "
+                          "hide the connection's own attribute of that name; name them as the "
                           "service's docs do (create_..., update_...)")
     operations = tuple(op for op in definition.operations.values() if not hasattr(cls, op.name))
     if not operations:

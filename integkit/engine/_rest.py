@@ -874,5 +874,8 @@ class Connection:
         return _display.html("connection", self)
 
 
-# The engine's own methods and attributes: no operation of a definition may take their names.
-_ENGINE_NAMES = frozenset(dir(Connection))
+# The engine's own methods and attributes (those __init__ sets too): no operation of a
+# definition may take their names.
+_ENGINE_NAMES = frozenset(dir(Connection)) | {
+    "account", "base_url", "client", "deadline", "definition", "last_used", "limiter",
+    "max_empty_pages", "origins", "priority", "quota", "request_id_header", "service"}

@@ -265,10 +265,11 @@ def test_a_wrong_operation_is_refused_at_load_naming_the_key(operation, problem)
 
 
 def test_an_operation_may_not_hide_the_engines_own_methods(home) -> None:
-    definition = ConnectorDef.from_mapping({"service": "s", "base_url": home.url,
-                                            "operations": {"list": {"path": "/x"}}})
-    with pytest.raises(ik.ConfigError, match="'list' would hide the connection's own method"):
-        ik.Connection(definition)
+    for name in ("list", "service"):
+        definition = ConnectorDef.from_mapping({"service": "s", "base_url": home.url,
+                                                "operations": {name: {"path": "/x"}}})
+        with pytest.raises(ik.ConfigError, match=f"'{name}' would hide the connection's own"):
+            ik.Connection(definition)
 
 
 # -- the shipped connectors' operations -------------------------------------------------------
