@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlencode
 
 import httpx
@@ -38,6 +38,7 @@ from ..auth import auth_identity, stable_identity
 from ..cache import CacheSettings, cache_key, cache_storage
 from ..http import (
     PRIORITY_KEY,
+    REPLAYABLE_KEY,
     TRACE_KEY,
     CallTrace,
     CircuitBreaker,
@@ -79,6 +80,7 @@ from ._encoding import bracket_pairs, path_segment
 from ._estimate import estimate_listing
 from ._feedback import connection_feedback
 from ._history import ListingRun, record_run
+from ._operations import operation_call, with_operations
 from ._quota_status import QuotaStatus
 from ._responses import (
     decode_json,
@@ -134,6 +136,10 @@ _DERIVED_OPTIONS = frozenset({"base_urls", "request_id_header", "limiter", "quot
 # seconds allowed). A context variable, so connectors' own send() need not pass it along.
 _listing_deadline: contextvars.ContextVar[tuple[float, float] | None] = contextvars.ContextVar(
     "integkit_listing_deadline", default=None)
+# Request extensions of the call being sent (an operation's REPLAYABLE_KEY): a context
+# variable, so that every send() (connectors' own too) builds its request with them.
+_call_extensions: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "integkit_call_extensions", default=None)
 
 
 def limits_status(service: str, limiter: RateLimiter | None, quota: Quota | None, *,
@@ -341,6 +347,9 @@ class Connection:
         deadline: float | str | None = None,
         **pipeline: Any,
     ) -> None:
+        # Its class becomes the one whose methods are the definition's operations (made once
+        # per definition: see integkit/engine/_operations.py).
+        self.__class__ = with_operations(type(self), definition, reserved=_ENGINE_NAMES)
         timeout = check_timeout(timeout)
         #: When this connection was made or last sent a request (time.monotonic()): what
         #: ``ik.quota(service)`` and the dashboard go by to pick the connection in use.
@@ -534,8 +543,9 @@ class Connection:
         url = request.url
         if base_url is not None and not httpx.URL(url).is_absolute_url:
             url = base_url.rstrip("/") + "/" + url.lstrip("/")
+        extensions = {**(_call_extensions.get() or {}), **(extensions or {})}
         return self.client.build_request(request.method, url, headers=request.headers,
-                                         extensions=extensions or {},
+                                         extensions=extensions,
                                          **self.http_kwargs(request))
 
     def new_trace(self, endpoint: str) -> CallTrace:
@@ -591,7 +601,7 @@ class Connection:
         if request.json is not None:
             kwargs["json"] = request.json
         if request.data is not None:
-            kwargs["content"] = urlencode(self._encode(request.data)).encode()
+            kwargs["content"] = urlencode(bracket_pairs(request.data)).encode()
         return kwargs
 
     def request(
@@ -613,16 +623,21 @@ class Connection:
         this call and reused by every retry, so a retried write is applied once.
         """
         method = method.upper()
-        headers = dict(headers or {})
-        idem_header = self.definition.idempotency.get("header")
-        if idem_header and method == "POST":
-            headers.setdefault(idem_header, idempotency_key or f"integkit-{uuid.uuid4()}")
         if self.definition.body == "form" and json is None and data is None and method == "POST":
             data, params = params, None
         page_request = PageRequest(method, path, params=dict(params or {}), json=json,
-                                   data=data, headers=headers)
-        _, body, _ = self.send(page_request, endpoint=endpoint or f"{method} {path}",
-                               priority=priority)
+                                   data=data, headers=dict(headers or {}))
+        return self._call(page_request, endpoint=endpoint or f"{method} {path}",
+                          idempotency_key=idempotency_key, priority=priority)
+
+    def _call(self, request: PageRequest, *, endpoint: str, idempotency_key: str | None,
+              priority: str | None) -> Any:
+        """Send one call (not a page of a listing) and return its decoded body; a POST gets
+        the service's idempotency key, generated once and reused by every retry."""
+        idem_header = self.definition.idempotency.get("header")
+        if idem_header and request.method == "POST":
+            request.headers.setdefault(idem_header, idempotency_key or f"integkit-{uuid.uuid4()}")
+        _, body, _ = self.send(request, endpoint=endpoint, priority=priority)
         return body
 
     # -- listings ----------------------------------------------------------------------------
@@ -824,25 +839,38 @@ class Connection:
         return params
 
     # -- operations from the definition ----------------------------------------------------------
-    def call_operation(self, name: str, params: dict[str, Any], **options: Any) -> Any:
-        """Run the definition's operation ``name`` with ``params``."""
+    def call_operation(self, name: str, params: dict[str, Any], *,
+                       idempotency_key: str | None = None, priority: str | None = None) -> Any:
+        """Run the definition's operation ``name`` with ``params`` (what its method,
+        ``conn.<name>(...)``, does): the path filled, the arguments sent as the operation
+        says, marked safe to resend when it is ``idempotent``; its answer (``unwrap``ped)."""
         op = self.definition.operations[name]
-        missing = [p for p in op.required if params.get(p) is None]
-        if missing:
-            raise ConfigError(f"{self.service}.{name} needs {', '.join(missing)}")
-        if self.definition.body == "json" and op.method != "GET":
-            return self.request(op.method, op.path, endpoint=name, json=params, **options)
-        return self.request(op.method, op.path, endpoint=name, params=params, **options)
+        undeclared = {k: v for k, v in params.items()
+                      if k not in {*op.path_params, *op.required, *(p.name for p in op.params)}}
+        _refuse_options(undeclared, where=f"{self.service}.{name}(...)", listing=False,
+                        service=self.service)
+        if "idempotency_key" in undeclared:  # its method takes none: not a POST, or no key
+            raise ConfigError(f"{self.service}.{name} takes no idempotency_key= (the service "
+                              "has no idempotency keys, or it is no POST); nothing was sent")
+        slip = next((k for k in undeclared if slip_of(k, ("idempotency_key",))), None)
+        if slip is not None:  # sent as a parameter, the key meant would silently not apply
+            raise ConfigError(f"{self.service}.{name}: {slip}= looks like a slip of "
+                              "idempotency_key=; nothing was sent")
+        call = operation_call(op, params, service=self.service, body=self.definition.body)
+        token = _call_extensions.set({REPLAYABLE_KEY: True} if call.replayable else None)
+        request = PageRequest(call.method, call.path, params=call.params or {}, json=call.json,
+                              data=call.data, headers=call.headers)
+        try:
+            body = self._call(request, endpoint=call.endpoint, idempotency_key=idempotency_key,
+                              priority=priority)
+        finally:
+            _call_extensions.reset(token)
+        return body if op.unwrap is None else find(body, op.unwrap)
 
-    def __getattr__(self, name: str) -> Any:
-        operations = self.__dict__.get("definition")
-        if operations is not None and name in operations.operations:
-            def operation(idempotency_key: str | None = None, **params: Any) -> Any:
-                return self.call_operation(name, params, idempotency_key=idempotency_key)
-            operation.__name__ = name
-            operation.__doc__ = operations.operations[name].doc
-            return operation
-        raise AttributeError(f"{type(self).__name__!s} has no attribute {name!r}")
+    if TYPE_CHECKING:
+        # The operations' methods are made at run time (one subclass per definition): to a
+        # type checker, any other attribute of a connection is one of them.
+        def __getattr__(self, name: str) -> Any: ...
 
     # -- lifecycle ---------------------------------------------------------------------------
     def close(self) -> None:
@@ -859,3 +887,10 @@ class Connection:
 
     def _repr_html_(self) -> str:
         return _display.html("connection", self)
+
+
+# The engine's own methods and attributes (those __init__ sets too): no operation of a
+# definition may take their names.
+_ENGINE_NAMES = frozenset(dir(Connection)) | {
+    "account", "base_url", "client", "deadline", "definition", "last_used", "limiter",
+    "max_empty_pages", "origins", "priority", "quota", "request_id_header", "service"}
