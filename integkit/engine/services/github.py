@@ -38,7 +38,8 @@ from ...pagination import PageRequest
 from ...results import Result
 from .._definition import ConnectorDef, Resource
 from .._encoding import path_segment
-from .._rest import Connection, Listing
+from .._listing import Listing, Strategies, register_strategies
+from .._rest import Connection
 from .github_watch import RunWatch, watch_run
 
 __all__ = ["GitHubConnection", "GitHubRetryPolicy", "rate_limit_wait"]
@@ -164,6 +165,27 @@ def _created_range(value: Any) -> str:
     return f"{ops[op]}{_day(bound)}"
 
 
+def count_by_last_link(listing: Listing) -> int | None:
+    """How many records ``listing`` holds, from one call asking for one record a page: the
+    ``last`` page link then numbers them (what ``Result.estimate()`` uses). Search answers
+    say it in ``total_count`` (GitHub serves at most 1,000 of them)."""
+    request = listing.with_params(per_page=1).first_request()
+    request.params["per_page"] = 1
+    response, data, _ = listing.conn.send(request, endpoint=listing.endpoint,
+                                          priority=listing.priority)
+    if isinstance(data, dict) and isinstance(data.get("total_count"), int):
+        return int(min(data["total_count"], 1000))
+    last = response.links.get("last", {}).get("url")
+    if last:
+        page = httpx.URL(last).params.get("page")
+        if page and page.isdigit():
+            return int(page)
+    return len(listing.page_records(data))
+
+
+register_strategies("github", Strategies(count=count_by_last_link))
+
+
 class GitHubConnection(Connection):
     """GitHub's REST API (and the one GraphQL mutation auto-merge needs).
 
@@ -202,24 +224,6 @@ class GitHubConnection(Connection):
                     for name in ("limit", "remaining", "used", "reset")}
             except (KeyError, ValueError):
                 pass
-
-    def count(self, listing: Listing) -> int | None:
-        """How many records ``listing`` holds, from one call asking for one record a page:
-        the ``last`` page link then numbers them (what ``Result.estimate()`` uses). Search
-        answers say it in ``total_count`` (GitHub serves at most 1,000 of them)."""
-        request = listing.with_params(per_page=1).first_request()
-        request.params["per_page"] = 1
-        response, data, _ = self.send(request, endpoint=listing.endpoint,
-                                      priority=listing.priority)
-        if isinstance(data, dict) and isinstance(data.get("total_count"), int):
-            return int(min(data["total_count"], 1000))
-        last = response.links.get("last", {}).get("url")
-        if last:
-            page = httpx.URL(last).params.get("page")
-            if page and page.isdigit():
-                return int(page)
-        records = listing.conn.page_records(listing, data)
-        return len(records)
 
     def send(self, request: PageRequest, *, endpoint: str, priority: str | None = None
              ) -> tuple[httpx.Response, Any, Any]:

@@ -33,7 +33,8 @@ from ...http import CallTrace, RetryPolicy
 from ...pagination import PageRequest
 from ...results import Result
 from .._definition import ConnectorDef
-from .._rest import Connection, Listing
+from .._listing import Listing, Strategies, register_strategies
+from .._rest import Connection
 from .slack_errors import TRANSIENT_CODES, slack_error, warn_about
 
 __all__ = ["SlackConnection", "to_slack_ts"]
@@ -73,6 +74,16 @@ def to_slack_ts(value: Any) -> str:
     if hasattr(value, "timestamp"):  # pandas.Timestamp
         return f"{Decimal(str(value.timestamp())):.6f}"
     raise ConfigError(f"not a time: {value!r}")
+
+
+def member_rows(listing: Listing, records: list[Any]) -> list[Any]:
+    """conversations.members lists bare user ids: each made a row (``id``, ``channel``)."""
+    channel = listing.params.get("channel")
+    return [{"id": user, "channel": channel} if isinstance(user, str) else user
+            for user in records]
+
+
+register_strategies("slack", Strategies(records=member_rows), resource="members")
 
 
 class SlackConnection(Connection):
@@ -125,15 +136,6 @@ class SlackConnection(Connection):
     @staticmethod
     def _replayable(request: PageRequest, endpoint: str) -> bool:
         return request.method == "GET" or endpoint in _REPLAYABLE_WRITES
-
-    def page_records(self, listing: Listing, data: Any) -> list[Any]:
-        """Records of a page; conversations.members lists bare user ids, made into rows."""
-        records = super().page_records(listing, data)
-        if listing.endpoint == "conversations.members":
-            channel = listing.params.get("channel")
-            return [{"id": user, "channel": channel} if isinstance(user, str) else user
-                    for user in records]
-        return records
 
     def prepare_params(self, params: dict[str, Any]) -> dict[str, Any]:
         """Times as Slack ts strings (``oldest``/``latest``) or unix seconds (``ts_from``/
