@@ -428,6 +428,8 @@ def read_listing(
     """
     clock = ListingClock(plan.deadline) if plan.deadline is not None else None
     listing = source or Listing(conn, plan, strategies, clock=clock)
+    if listing.clock is None:
+        listing.clock = clock
 
     def complete(result: Result) -> None:
         remember_read(listing, result)
