@@ -124,6 +124,10 @@ class ListingPlan:
         return replace(self, params={**self.params, **changes},
                        paginator=paginator or self.paginator)
 
+    def with_body(self, body: Any) -> ListingPlan:
+        """The same plan with another JSON body (a GraphQL query's variables changed)."""
+        return replace(self, body=body)
+
     def shape(self) -> str:
         """A digest of what turns the same pages into another frame: where the records are,
         which are kept, how the pages are followed, the columns and types declared."""

@@ -61,7 +61,7 @@ from ._listing import listing_deadline as _listing_deadline
 from ._quota_status import QuotaStatus
 from ._responses import decode_json, error_for_response, error_for_transport, in_doubt
 
-__all__ = ["Connection", "limits_status"]
+__all__ = ["Connection", "Listing", "limits_status"]
 
 USER_AGENT = f"integkit/{__version__} (+https://pypi.org/project/integkit)"
 DEFAULT_DEADLINE = 300.0  # seconds one call may take in all, retries and waits included

@@ -38,8 +38,8 @@ from ...pagination import PageRequest
 from ...results import Result
 from .._definition import ConnectorDef, Resource
 from .._encoding import path_segment
-from .._listing import Listing, Strategies, register_strategies
-from .._rest import Connection
+from .._listing import Strategies, register_strategies
+from .._rest import Connection, Listing
 from .github_watch import RunWatch, watch_run
 
 __all__ = ["GitHubConnection", "GitHubRetryPolicy", "rate_limit_wait"]

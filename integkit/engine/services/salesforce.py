@@ -52,9 +52,9 @@ from ...pagination import PageRequest
 from ...results import Result
 from .._definition import ConnectorDef
 from .._encoding import path_segment
-from .._listing import Listing, ListingPlan, cache_age, read_listing
+from .._listing import ListingPlan, cache_age, read_listing
 from .._responses import error_for_response, error_for_transport
-from .._rest import Connection
+from .._rest import Connection, Listing
 from .salesforce_query import SoqlListing, strip_attributes
 from .salesforce_soql import build_soql, quote
 from .salesforce_types import SalesforceResult

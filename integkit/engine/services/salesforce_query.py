@@ -16,7 +16,8 @@ import httpx
 
 from ...pagination import PageRequest, Paginator, more_without_cursor
 from ...results import Fetched
-from .._listing import Listing, ListingPlan, Strategies
+from .._listing import ListingPlan, Strategies
+from .._rest import Listing
 from .salesforce_bulk import BulkQueryJob, parse_csv, results_request
 from .salesforce_soql import count_soql, split_soql
 

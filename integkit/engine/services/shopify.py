@@ -21,8 +21,8 @@ import orjson
 from ..._errors import ConfigError
 from ...http import Feedback, RetryPolicy, register_feedback
 from .._definition import ConnectorDef
-from .._listing import Listing, ListingPlan, Strategies, read_listing, register_strategies
-from .._rest import Connection
+from .._listing import ListingPlan, Strategies, read_listing, register_strategies
+from .._rest import Connection, Listing
 from .shopify_graphql import ENDPOINT, GRAPHQL_PATH, GraphQLListing, run_graphql
 from .shopify_inventory import Inventory
 

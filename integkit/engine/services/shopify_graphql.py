@@ -8,14 +8,14 @@ pauses the ``graphql`` tier until the bucket holds what the last query asked for
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..._errors import InvalidRequestError, PaginationError, RateLimitError
 from ..._jsonpath import find
 from ...pagination import GraphQLPageInfo, PageRequest, Paginator
 from ...results import Fetched
-from .._listing import Listing, ListingPlan
+from .._listing import ListingPlan
+from .._rest import Listing
 
 if TYPE_CHECKING:
     import httpx
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from ...http import CallTrace
     from .shopify import ShopifyConnection
 
-__all__ = ["ENDPOINT", "GRAPHQL_PATH", "GraphQLListing", "graphql_errors", "run_graphql"]
+__all__ = ["GraphQLListing", "graphql_errors", "run_graphql"]
 
 ENDPOINT = "graphql"
 GRAPHQL_PATH = "/graphql.json"
@@ -121,7 +121,7 @@ class GraphQLListing(Listing):
     def with_params(self, paginator: Any = None, **changes: Any) -> Listing:
         """The same query with some variables changed."""
         body = self.plan.body
-        plan = replace(self.plan, body={**body, "variables": {**body["variables"], **changes}})
+        plan = self.plan.with_body({**body, "variables": {**body["variables"], **changes}})
         return GraphQLListing(self.shopify, plan, path=self.connection)
 
     def new_paginator(self) -> Paginator:

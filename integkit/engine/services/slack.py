@@ -33,8 +33,8 @@ from ...http import CallTrace, RetryPolicy
 from ...pagination import PageRequest
 from ...results import Result
 from .._definition import ConnectorDef
-from .._listing import Listing, Strategies, register_strategies
-from .._rest import Connection
+from .._listing import Strategies, register_strategies
+from .._rest import Connection, Listing
 from .slack_errors import TRANSIENT_CODES, slack_error, warn_about
 
 __all__ = ["SlackConnection", "to_slack_ts"]
