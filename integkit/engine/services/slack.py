@@ -29,6 +29,7 @@ from ..._errors import ConfigError
 from ..._events import register_secret
 from ...results import Result
 from .._definition import ConnectorDef
+from .._listing import Strategies, register_strategies
 from .._rest import Connection, Listing
 from .slack_errors import SlackWarning
 
@@ -68,6 +69,16 @@ def to_slack_ts(value: Any) -> str:
     raise ConfigError(f"not a time: {value!r}")
 
 
+def member_rows(listing: Listing, records: list[Any]) -> list[Any]:
+    """conversations.members lists bare user ids: each made a row (``id``, ``channel``)."""
+    channel = listing.params.get("channel")
+    return [{"id": user, "channel": channel} if isinstance(user, str) else user
+            for user in records]
+
+
+register_strategies("slack", Strategies(records=member_rows), resource="members")
+
+
 class SlackConnection(Connection):
     """Slack's Web API: cursor paging, ``ok: false`` errors, per-method tiers, block actions.
 
@@ -80,15 +91,6 @@ class SlackConnection(Connection):
         super().__init__(definition, **options)
         self.signing_secret = signing_secret or os.environ.get("SLACK_SIGNING_SECRET")
         register_secret(self.signing_secret)
-
-    def page_records(self, listing: Listing, data: Any) -> list[Any]:
-        """Records of a page; conversations.members lists bare user ids, made into rows."""
-        records = super().page_records(listing, data)
-        if listing.endpoint == "conversations.members":
-            channel = listing.params.get("channel")
-            return [{"id": user, "channel": channel} if isinstance(user, str) else user
-                    for user in records]
-        return records
 
     def prepare_params(self, params: dict[str, Any]) -> dict[str, Any]:
         """Times as Slack ts strings (``oldest``/``latest``) or unix seconds (``ts_from``/
