@@ -22,6 +22,7 @@ from ._paginators import (
     PageToken,
     SinglePage,
     StartingAfter,
+    graphql_connection,
 )
 from ._trail import (
     DEFAULT_MAX_EMPTY_PAGES,
@@ -54,6 +55,7 @@ __all__ = [
     "describe_request",
     "detect",
     "detect_paginator",
+    "graphql_connection",
     "masked_state",
     "more_without_cursor",
     "paginator_from_config",

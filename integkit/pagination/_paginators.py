@@ -25,6 +25,7 @@ __all__ = [
     "PageToken",
     "SinglePage",
     "StartingAfter",
+    "graphql_connection",
 ]
 
 
@@ -353,16 +354,43 @@ class PageNumber(Paginator):
         request.params[self.page_param] = self.page
 
 
-class GraphQLPageInfo(Paginator):
-    """GraphQL connections: ``pageInfo {hasNextPage endCursor}`` -> ``variables.after``."""
+def graphql_connection(data: Any) -> str | None:
+    """The dotted path of the first GraphQL connection (an object with ``edges`` or
+    ``nodes``) in ``data``, depth first: ``"data.products"``, ``"data.order.lineItems"``;
+    None when there is none."""
+    def walk(node: Any, prefix: str) -> str | None:
+        if not isinstance(node, dict):
+            return None
+        if "edges" in node or "nodes" in node:
+            return prefix
+        for key, value in node.items():
+            found = walk(value, f"{prefix}.{key}" if prefix else key)
+            if found is not None:
+                return found
+        return None
 
-    def __init__(self, page_info_path: str, *, cursor_variable: str = "after"):
+    return walk(data, "")
+
+
+class GraphQLPageInfo(Paginator):
+    """GraphQL connections: ``pageInfo {hasNextPage endCursor}`` -> ``variables.after``.
+
+    Without ``page_info_path``, the ``pageInfo`` of the first connection in each answer
+    (see :func:`graphql_connection`), so a query needs no path said twice.
+    """
+
+    def __init__(self, page_info_path: str | None = None, *, cursor_variable: str = "after"):
         self.page_info_path = page_info_path
         self.cursor_variable = cursor_variable
         self._cursor: str | None = None
 
     def update_state(self, response: httpx.Response, data: Any, records: list[Any]) -> None:
-        info = find(data, self.page_info_path) or {}
+        path = self.page_info_path
+        if path is None:
+            connection = graphql_connection(data)
+            path = None if connection is None else \
+                f"{connection}.pageInfo" if connection else "pageInfo"
+        info = (find(data, path) if path is not None else None) or {}
         self._cursor = info.get("endCursor")
         self.has_next_page = bool(info.get("hasNextPage"))
         if self.has_next_page and self._cursor is None:

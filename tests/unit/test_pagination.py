@@ -79,6 +79,14 @@ def test_graphql_page_info(api: str) -> None:
     assert result.stats.pages == 3
 
 
+def test_graphql_page_info_finds_the_first_connection_without_a_path(api: str) -> None:
+    conn = ik.rest(api, paginator={"type": "graphql"}, records_path="data.orders.edges")
+    result = conn.list("/graphql", method="POST",
+                       json={"query": "{orders}", "variables": {"first": 100}})
+    assert [r["node"]["n"] for r in result] == list(range(apps.TOTAL))
+    assert result.stats.pages == 3
+
+
 @pytest.mark.parametrize(
     ("path", "expected"),
     [

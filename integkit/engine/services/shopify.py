@@ -21,9 +21,9 @@ import orjson
 from ..._errors import ConfigError
 from ...http import Feedback, RetryPolicy, register_feedback
 from .._definition import ConnectorDef
-from .._listing import ListingPlan, Strategies, read_listing, register_strategies
+from .._listing import Strategies, read_listing, register_strategies, strategies_for
 from .._rest import Connection, Listing
-from .shopify_graphql import ENDPOINT, GRAPHQL_PATH, GraphQLListing, run_graphql
+from .shopify_graphql import ENDPOINT, graphql_plan, run_graphql
 from .shopify_inventory import Inventory
 
 __all__ = ["ShopifyConnection", "ShopifyRetryPolicy", "shop_url"]
@@ -201,22 +201,20 @@ class ShopifyConnection(Connection):
         return run_graphql(self, query, variables, operation_name=operation_name)
 
     def graphql_list(self, query: str, variables: dict[str, Any] | None = None, *,
-                     path: str | None = None, max_records: int | None = None,
-                     prefetch: bool = True) -> Any:
+                     path: str | None = None, schema: dict[str, Any] | None = None,
+                     max_records: int | None = None, prefetch: bool = True) -> Any:
         """A lazy Result over every node of a GraphQL connection, one page per query.
 
         The query declares ``$after: String``, passes ``after: $after`` to the connection
         field and selects ``pageInfo { hasNextPage endCursor }``; ``path`` is where the
         connection sits in ``data`` (default: the first field that holds ``edges`` or
-        ``nodes``, e.g. ``products`` or ``order.lineItems``).
+        ``nodes``, e.g. ``products`` or ``order.lineItems``). ``schema`` (field -> type, as
+        the query names them: ``{"id": "string", "name": "string"}``) gives the frame those
+        columns, typed, even when no node comes back.
         """
-        plan = ListingPlan(
-            name=ENDPOINT, path=GRAPHQL_PATH, endpoint=ENDPOINT, method="POST",
-            body={"query": query, "variables": dict(variables or {})},
-            primary_key=self.definition.primary_key, max_empty_pages=self.max_empty_pages,
-            timestamps=self.definition.timestamps or None, max_records=max_records,
-            prefetch=prefetch)
-        return read_listing(self, plan, source=GraphQLListing(self, plan, path=path))
+        plan = graphql_plan(self, query, variables, path=path, schema=schema,
+                            max_records=max_records, prefetch=prefetch)
+        return read_listing(self, plan, strategies_for(self.service, ENDPOINT))
 
 
 CONNECTION = ShopifyConnection
