@@ -78,6 +78,9 @@ class Resource:
     schema: dict[str, str] = field(default_factory=dict)
     # how ``parallel=`` cuts it: a partitioning registered by name (``created_time``)
     partition: str | None = None
+    # where its partition is named (``file:LINE``): a connector module registers its own
+    # partitionings when imported, so the name is checked when a connection is made
+    partition_at: str = field(default="", compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "schema", flatten_schema(
@@ -520,6 +523,12 @@ def _line(lines: KeyLines, path: tuple[str | int, ...], problem: str) -> int | N
     return best[1] if best else lines.get(path)
 
 
+def _where(source: str, lines: KeyLines | None, path: tuple[str | int, ...]) -> str:
+    """``source:LINE`` of the key at ``path`` (or of its parent), else ``source``."""
+    line = (lines or {}).get(path) or (lines or {}).get(path[:-1])
+    return f"{source}:{line}" if line else source
+
+
 def _located(source: str, problems: list[tuple[tuple[str | int, ...], str]],
              lines: KeyLines | None) -> str:
     """``problems`` as one message: each one after ``source:LINE:`` when the line of the key
@@ -655,7 +664,8 @@ class ConnectorDef:
             spec = {"path": spec} if isinstance(spec, str) else spec
             try:
                 resources[name] = Resource(name=name, **RESOURCE.canonical(
-                    spec, f"resource {name!r}"))
+                    spec, f"resource {name!r}"), partition_at=_where(
+                        source, lines, (spelt["resources"], name, "partition")))
             except ConfigError as exc:
                 problems.append(((spelt["resources"], name), str(exc)))
         for name, spec in (data.pop("operations", None) or {}).items():

@@ -60,7 +60,14 @@ from ..state import StateBackend, fallback_for, open_state
 from ._definition import TIMEOUT, ConnectorDef, Resource
 from ._encoding import bracket_pairs, path_segment
 from ._feedback import connection_feedback
-from ._listing import Listing, ListingPlan, cache_age, read_listing, strategies_for
+from ._listing import (
+    Listing,
+    ListingPlan,
+    cache_age,
+    partitioning,
+    read_listing,
+    strategies_for,
+)
 from ._listing import listing_deadline as _listing_deadline
 from ._operations import operation_call, with_operations
 from ._quota_status import QuotaStatus
@@ -197,6 +204,10 @@ class Connection:
             duration(deadline, "deadline", positive=True)
         self.definition = definition
         paginator_from_config(definition.paginator)  # a wrong option fails here, not mid-list
+        for spec in definition.resources.values():  # so does a partitioning nobody registered
+            if spec.partition:
+                partitioning(spec.partition, where=f"{spec.partition_at or definition.source}: "
+                                                   f"resource {spec.name!r} partition")
         self.max_empty_pages = check_max_empty_pages(max_empty_pages)
         self.service = definition.service
         self.base_url = (base_url or definition.base_url).rstrip("/")
