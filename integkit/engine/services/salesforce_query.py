@@ -16,7 +16,7 @@ import httpx
 
 from ...pagination import PageRequest, Paginator, more_without_cursor
 from ...results import Fetched
-from .._listing import ListingPlan, Strategies
+from .._listing import ListingPlan, Strategies, register_strategies, strategies_for
 from .._rest import Listing
 from .salesforce_bulk import BulkQueryJob, parse_csv, results_request
 from .salesforce_soql import count_soql, split_soql
@@ -39,6 +39,11 @@ def strip_attributes(record: Any) -> Any:
 def count_query(listing: Listing) -> int | None:
     """The counting strategy of a SOQL listing: its ``SELECT COUNT()`` (one call, kept)."""
     return listing.row_count() if isinstance(listing, SoqlListing) else None
+
+
+def query_rows(listing: Listing, records: list[Any]) -> list[Any]:
+    """The records strategy of a SOQL listing's REST pages: rows without ``attributes``."""
+    return [strip_attributes(r) for r in records]
 
 
 class SoqlPaginator(Paginator):
@@ -77,13 +82,19 @@ class SoqlPaginator(Paginator):
 
 
 class SoqlListing(Listing):
-    """The pages of one SOQL query (see the module doc)."""
+    """The pages of one SOQL query (see the module doc), read by ``read_listing`` like any
+    plan's, with the strategies registered for ``query``/``queryAll`` (count, rows).
+
+    Its own pages rather than a plan's because a SOQL query is not one REST listing: its
+    first page decides between REST and a Bulk API job (counted, created, polled), whose
+    result sets are CSV pages found by a header, typed by the object's describe.
+    """
 
     conn: SalesforceConnection
 
     def __init__(self, conn: SalesforceConnection, plan: ListingPlan, *, all_rows: bool = False,
                  bulk: bool | None = None, batch_size: int | None = None) -> None:
-        super().__init__(conn, plan, Strategies(count=count_query))
+        super().__init__(conn, plan, strategies_for(conn.service, plan.name))
         self.soql = str(plan.params["q"])
         self.all_rows = all_rows
         self.bulk = bulk
@@ -132,9 +143,7 @@ class SoqlListing(Listing):
             return self._bulk_page(request)
         if "q" in request.params and self._uses_bulk():
             return self._bulk_start()
-        fetched = super().fetch(request)
-        fetched.records = [strip_attributes(r) for r in fetched.records]
-        return fetched
+        return super().fetch(request)
 
     def _bulk_start(self) -> Fetched:
         job = BulkQueryJob(self.conn, sleep=self.conn.sleep, priority=self.priority,
@@ -153,3 +162,8 @@ class SoqlListing(Listing):
 def _csv_header(text: str) -> list[str]:
     first = text.split("\n", 1)[0]
     return [name.strip().strip('"') for name in first.split(",")]
+
+
+for _name in ("query", "queryAll"):  # the listings of SOQL queries (see SoqlListing)
+    register_strategies("salesforce", Strategies(count=count_query, records=query_rows),
+                        resource=_name)
