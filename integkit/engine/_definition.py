@@ -664,10 +664,13 @@ class ConnectorDef:
             spec = {"path": spec} if isinstance(spec, str) else spec
             try:
                 resources[name] = Resource(name=name, **RESOURCE.canonical(
-                    spec, f"resource {name!r}"), partition_at=_where(
-                        source, lines, (spelt["resources"], name, "partition")))
+                    spec, f"resource {name!r}"))
             except ConfigError as exc:
                 problems.append(((spelt["resources"], name), str(exc)))
+        for name, resource in resources.items():  # the line a partitioning is named on
+            if resource.partition:
+                resources[name] = replace(resource, partition_at=_where(
+                    source, lines, (spelt["resources"], name, "partition")))
         for name, spec in (data.pop("operations", None) or {}).items():
             try:
                 operations[name] = _operation(name, spec)
