@@ -82,8 +82,9 @@ def param_type(value: Any, where: str) -> ParamType:
     if isinstance(value, ParamType):
         return value
     spec = PARAMETER.read({"type": value} if isinstance(value, str) else value, what=where)
-    kind = ParamType(**{k: tuple(v) if k in ("values", "parts") else v
-                        for k, v in spec.items()})
+    options: dict[str, Any] = {k: tuple(v) if k in ("values", "parts") else v
+                               for k, v in spec.items()}
+    kind = ParamType(**options)
     if kind.type == "range" and kind.of not in TIME_TYPES:
         raise ConfigError(f"{where}: a range needs of: one of {', '.join(TIME_TYPES)}")
     if kind.type == "list" and kind.of in ("list", "range"):

@@ -84,7 +84,8 @@ from ._responses import decode_json, error_for_response, error_for_transport, in
 
 __all__ = ["Connection", "Listing", "limits_status"]
 
-_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+# A path parameter, ``{name}``; ``${NAME}`` is text (definitions interpolate nothing).
+_PLACEHOLDER = re.compile(r"(?<!\$)\{(\w+)\}")
 
 USER_AGENT = f"integkit/{__version__} (+https://pypi.org/project/integkit)"
 _ABSENT = object()
@@ -704,7 +705,7 @@ class Connection:
         segments = {}
         for name in names:
             value, kind = values.get(name), declared.get(name)
-            if value is None or value == "":
+            if value is None:
                 problem = kind.hint if kind is not None and kind.hint else (
                     f"the path {template!r} needs {name}= (none was given"
                     + (", and the connection has no default)" if name != "id" else ")"))

@@ -247,7 +247,7 @@ class GitHubConnection(Connection):
                **params: Any) -> Result:
         """A repository's issues, newest first. GitHub counts pull requests as issues: they
         carry a ``pull_request`` field (``pull_request.url`` in a frame)."""
-        extra = {k: v for k, v in (("labels", labels), ("since", since)) if v}
+        extra: dict[str, Any] = {k: v for k, v in (("labels", labels), ("since", since)) if v}
         return self.list("issues", repo=repo, state=state, **extra, **params)
 
     def pulls(self, repo: str | None = None, *, state: str = "open", **params: Any) -> Result:
