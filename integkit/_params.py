@@ -91,8 +91,9 @@ def param_type(value: Any, where: str) -> ParamType:
         raise ConfigError(f"{where}: a list's items are of a plain type, not {kind.of}")
     if kind.of is not None and kind.type not in ("list", "range"):
         raise ConfigError(f"{where}: of: is for a list or a range, not a {kind.type}")
-    if (kind.type == "enum") != bool(kind.values):
-        raise ConfigError(f"{where}: an enum needs values: (and only an enum takes them)")
+    if ("enum" in (kind.type, kind.of)) != bool(kind.values):
+        raise ConfigError(f"{where}: an enum (or a list of one) needs values:, and only it "
+                          "takes them")
     if kind.form != "nested" and kind.type != "range":
         raise ConfigError(f"{where}: form: is for a range, not a {kind.type}")
     return kind
@@ -155,7 +156,7 @@ def _scalar(name: str, value: Any, kind: ParamType) -> Any:
 
 
 def _list(name: str, value: Any, kind: ParamType) -> str:
-    item = ParamType(kind.of or "string")
+    item = ParamType(kind.of or "string", values=kind.values)
     if isinstance(value, str):
         items: list[Any] = value.split(kind.separator)
     elif isinstance(value, list | tuple):

@@ -274,11 +274,11 @@ def exact_seconds(value: Any) -> Decimal | None:
             value = dt.datetime.fromisoformat(stripped.replace("Z", "+00:00"))
         except ValueError:
             return None
-    if isinstance(value, dt.datetime):
+    if isinstance(value, dt.datetime):  # pandas.NaT too: a time of no value
         when = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
         delta = when - _EPOCH
-        return Decimal(delta.days * 86_400 + delta.seconds) + \
-            Decimal(delta.microseconds) / 1_000_000
+        return exact_seconds(Decimal(delta.days * 86_400 + delta.seconds)
+                             + Decimal(delta.microseconds) / 1_000_000)
     if isinstance(value, dt.date):
         return Decimal((value - _EPOCH.date()).days * 86_400)
     stamp = getattr(value, "timestamp", None)  # pandas.NaT raises ValueError
