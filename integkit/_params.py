@@ -29,7 +29,7 @@ from ._spec_schema import described, spec_schema
 from ._validate import choice, exact_seconds, text, texts
 
 __all__ = ["PARAMETER", "RANGE_OPS", "TIME_TYPES", "TYPES", "ParamType", "convert",
-           "convert_all", "param_type", "parameters"]
+           "convert_all", "param_type", "parameters", "utc_text"]
 
 #: How each time type is sent: a day, an ISO 8601 instant in UTC, unix seconds or
 #: milliseconds, Slack's ``"%.6f"`` seconds.
@@ -109,7 +109,7 @@ def parameters(value: Any, where: str) -> dict[str, ParamType]:
 
 
 # -- times -----------------------------------------------------------------------------------
-def _time(name: str, value: Any, kind: str) -> Any:
+def _time(name: str, value: Any, kind: str, *, millis: bool = False) -> Any:
     try:
         moment = exact_seconds(value)
         if moment is None:
@@ -124,7 +124,17 @@ def _time(name: str, value: Any, kind: str) -> Any:
     except (ValueError, OverflowError, InvalidOperation):
         raise ConfigError(f"{name}={value!r} is not a date or a time: pass "
                           f"{_TIME_FORMS}") from None
-    return when.strftime("%Y-%m-%d" if kind == "date" else "%Y-%m-%dT%H:%M:%SZ")
+    if kind == "date":
+        return when.strftime("%Y-%m-%d")
+    fraction = f".{when.microsecond // 1000:03d}" if millis and when.microsecond else ""
+    return when.strftime("%Y-%m-%dT%H:%M:%S") + fraction + "Z"
+
+
+def utc_text(value: Any, *, name: str = "time", millis: bool = False) -> str:
+    """``value`` (any accepted time) as an ISO 8601 instant in UTC, ``2024-01-31T12:00:00Z``:
+    the ``datetime`` type's form; ``millis`` adds ``.mmm`` when the time has a fraction (how
+    SOQL writes a datetime literal)."""
+    return str(_time(name, value, "datetime", millis=millis))
 
 
 # -- every type ------------------------------------------------------------------------------

@@ -164,3 +164,12 @@ def test_declarations_are_checked_naming_the_parameter(spec: Any, message: str) 
     with pytest.raises(ik.ConfigError, match="since") as info:
         parameters({"since": spec}, "parameters")
     assert message.split("'since'")[-1].strip() in str(info.value)
+
+
+def test_soql_datetime_literals_are_the_one_utc_form() -> None:
+    from integkit.engine.services.salesforce_soql import quote
+    when = dt.datetime(2024, 1, 31, 12, 0, 0, 250_000, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    assert quote(when) == "2024-01-31T11:00:00.250Z"
+    assert quote(when.replace(microsecond=0, tzinfo=None)) == "2024-01-31T12:00:00Z"
+    assert quote(pd.Timestamp("2024-01-31T12:00:00Z")) == "2024-01-31T12:00:00Z"
+    assert quote(dt.date(2024, 1, 31)) == "2024-01-31"
