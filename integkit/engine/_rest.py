@@ -97,7 +97,7 @@ _PRIORITIES = ("interactive", "bulk")
 _CONNECTION_OPTIONS = frozenset({
     "base_url", "backup_base_urls", "endpoint_url", "allowed_origins", "headers", "rate_limit",
     "quotas", "breaker", "coalesce", "key_prefix", "timestamps", "idempotency_header",
-    "allow_env", "allow_modules",
+    "allow_env", "allow_modules", "path_params",
 })
 # Options of a listing: retrieve() reads one object, so they do not apply to it.
 _LISTING_OPTIONS = frozenset({
