@@ -203,6 +203,8 @@ class SalesforceConnection(Connection):
         super().__init__(definition, auth=auth, base_url=instance_url or login, quotas=quotas,
                          account=account, api_version=api_version, **options)
         self.instance_url: str | None = instance_url.rstrip("/") if instance_url else None
+        # Shown as the host: every Salesforce path (data_path, nextRecordsUrl) is from its root.
+        self.base_url = (instance_url or login).rstrip("/")
         self.client.event_hooks["response"].append(self._on_response)
         self._recall_org_limit()
 
