@@ -192,16 +192,6 @@ class GitHubConnection(Connection):
             raise
 
     # -- paths -------------------------------------------------------------------------------
-    def _split_repo(self, repo: str | None, owner: str | None = None) -> tuple[str, str]:
-        repo = repo or self.default_repo
-        if repo and "/" in repo and owner is None:
-            owner, _, repo = repo.partition("/")
-        if not owner or not repo:
-            raise ConfigError(
-                "which repository? pass repo='owner/name' (or owner= and repo=), or "
-                "ik.connect('github', repo='owner/name') for a default")
-        return owner, repo
-
     def _path_args(self, template: str, params: dict[str, Any]) -> dict[str, str]:
         """``template`` filled by the engine (:meth:`fill_path`), its values taken out of
         ``params``; what :meth:`call_operation` reads through :meth:`_fill`."""
@@ -229,9 +219,10 @@ class GitHubConnection(Connection):
     # -- friendly reads ----------------------------------------------------------------------
     def repository(self, repo: str | None = None) -> dict[str, Any]:
         """One repository (``full-repository``)."""
-        owner, name = self._split_repo(repo)
-        return self.request("GET", f"/repos/{owner}/{name}",  # type: ignore[no-any-return]
-                            endpoint="repositories.retrieve")
+        endpoint = "repositories.retrieve"
+        path = self.fill_path("/repos/{owner}/{repo}", {"repo": repo}, endpoint=endpoint,
+                              where="github.repository()", declared=self.definition.parameters)
+        return self.request("GET", path, endpoint=endpoint)  # type: ignore[no-any-return]
 
     def repositories(self, owner: str | None = None, **params: Any) -> Result:
         """An organization's repositories; without ``owner``, the token's own (or, for a
