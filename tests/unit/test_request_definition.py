@@ -195,3 +195,24 @@ def test_a_bad_parameter_declaration_is_located(home, tmp_path: Path) -> None:
                     .replace("run_id: integer", "run_id: whole"))
     with pytest.raises(ik.ConfigError, match=r"bad.yaml:\d+: resource 'runs'.*run_id.*'whole'"):
         ik.connect(str(path))
+
+
+def test_github_takes_its_repository_from_the_connection_or_the_call(home) -> None:
+    home.route("*", lambda request: JSONResponse(
+        {"jobs": [], "workflow_runs": []} if "/actions/" in request.url.path else []))
+    with ik.connect("github", token="ghp_PathTest00000000000000000000", base_url=home.url,
+                    repo="octo-org/atlas", cache=False, rate_limit=False) as gh:
+        gh.issues(labels=["bug", "ui"], since=dt.date(2025, 1, 1)).to_frame()
+        gh.issues("other/place").to_frame()
+        gh.jobs(5).to_frame()
+        gh.workflow_runs(created={"gte": dt.date(2025, 1, 1), "lte": "2025-01-31"}).to_frame()
+        home.route("*", lambda request: JSONResponse({"id": 1}))
+        gh.repository()
+    assert [(s.path, query(s)) for s in home.seen] == [
+        ("/repos/octo-org/atlas/issues", {"state": ["open"], "labels": ["bug,ui"],
+                                          "since": ["2025-01-01T00:00:00Z"], "per_page": ["100"]}),
+        ("/repos/other/place/issues", {"state": ["open"], "per_page": ["100"]}),
+        ("/repos/octo-org/atlas/actions/runs/5/jobs", {"per_page": ["100"]}),
+        ("/repos/octo-org/atlas/actions/runs", {"created": ["2025-01-01..2025-01-31"],
+                                                "per_page": ["100"]}),
+        ("/repos/octo-org/atlas", {})]
