@@ -129,7 +129,8 @@ class GitHubConnection(Connection):
         if account == "default" and app_id is not None:
             account = f"app-{app_id}"  # the installation's own limits, not a token's
         super().__init__(definition, retry=retry, quotas=quotas, account=account,
-                         path_params={"repo": repo}, **options)
+                         path_params={"repo": repo, **(options.pop("path_params", None) or {})},
+                         **options)
         self.default_repo = repo
         self.rate_seen: dict[str, dict[str, int]] = {}
         self._last = threading.local()
