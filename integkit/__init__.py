@@ -6,11 +6,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any as _Any
 
 from . import auth, cache, ledger, webhooks
 from ._config import Settings, configure, get_settings
-from ._connect import connect, default_connection, quota, rest
+from ._connect import connect, quota, rest
+from ._connect import default_connection as _default_connection
 from ._errors import (
     ApiError,
     AuthenticationError,
@@ -95,7 +96,7 @@ __all__ = [
 ]
 
 
-def sandbox(service: str, **options: Any) -> Any:
+def sandbox(service: str, **options: _Any) -> _Any:
     """A running local emulator of ``service`` (see :mod:`integkit.sandbox`); needs the
     ``sandbox`` extra: ``pip install "integkit[sandbox]"``."""
     try:
@@ -108,8 +109,8 @@ def sandbox(service: str, **options: Any) -> Any:
     return start(service, **options)
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _Any:
     """``ik.stripe``, ``ik.github``...: the default connection of each shipped connector."""
     if not name.startswith("_") and name in available_services():
-        return default_connection(name)
+        return _default_connection(name)
     raise AttributeError(f"module 'integkit' has no attribute {name!r}")

@@ -1,10 +1,11 @@
-"""Dotted paths into decoded JSON: ``"response_metadata.next_cursor"``, ``"data.0.id"``."""
+"""Dotted paths into decoded JSON: ``"response_metadata.next_cursor"``, ``"data.0.id"``, and
+with a ``*`` (or ``[*]``) for every item: ``"errors.*.extensions.code"``."""
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["find", "find_records"]
+__all__ = ["find", "find_all", "find_records"]
 
 _MISSING = object()
 _COMMON_RECORD_KEYS = ("data", "records", "items", "results", "value", "entries", "elements")
@@ -30,6 +31,22 @@ def find(data: Any, path: str | None, default: Any = None) -> Any:
         if node is _MISSING:
             return default
     return node
+
+
+def find_all(data: Any, path: str | None) -> list[Any]:
+    """Every value at ``path``, a ``*`` segment (``[*]`` too) standing for each item of a list
+    (or each value of a mapping): ``find_all(body, "errors.*.message")``. Without a ``*`` it
+    is ``[find(data, path)]`` when found, else ``[]``."""
+    path = (path or "").replace("[*]", ".*").replace("..", ".").strip(".")
+    head, star, rest = path.partition("*")
+    if not star:
+        found = find(data, path, _MISSING)
+        return [] if found is _MISSING else [found]
+    node = find(data, head.rstrip("."), _MISSING) if head else data
+    items = node if isinstance(node, list) else \
+        list(node.values()) if isinstance(node, dict) else []
+    rest = rest.lstrip(".")
+    return [value for item in items for value in find_all(item, rest)]
 
 
 def find_records(data: Any, path: str | None = None) -> list[Any]:

@@ -23,7 +23,15 @@ import httpx
 from .._config import get_settings
 from .._errors import ApiError, NetworkError, QuotaExceededError
 from .._events import CallEvent, emit, logger
-from ..http import BufferedLayer, CallTrace, Outcome, malformed_json, settle, trace_of
+from ..http import (
+    BufferedLayer,
+    CallTrace,
+    Outcome,
+    classified_failure,
+    malformed_json,
+    settle,
+    trace_of,
+)
 from ._keys import (
     cache_key,
     is_credential_header,
@@ -212,6 +220,8 @@ class CacheTransport(BufferedLayer):
         if expires_at is None or contains_secret(response.content):
             return None
         if malformed_json(call.request, response):  # a proxy's page: never served again
+            return None
+        if classified_failure(response):  # a 200 saying it failed (a response rule)
             return None
         pinned = [
             name.strip().lower() for value in response.headers.get_list("vary")

@@ -26,7 +26,14 @@ from .._spec_schema import described, schema_of, shared, spec_schema
 from .._validate import choice, flag, positive_duration, text, texts
 from ..auth import GRANTS
 from ..cache import CacheSettings
-from ..http import CircuitBreaker, QuotaConfig, RateTier, RetryPolicy
+from ..http import (
+    CircuitBreaker,
+    QuotaConfig,
+    RateTier,
+    ResponseRule,
+    RetryPolicy,
+    response_rules,
+)
 from ..ledger import MODELS, PLAN_KEYS, TABLE_KEYS, PricingTable
 from ..pagination import ALIASES, paginator_from_config, paginator_options
 from ..results import TYPE_ALIASES, TYPE_NAMES, flatten_schema, time_spec
@@ -34,8 +41,8 @@ from ._feedback import known_feedback
 from ._responses import ERROR_CLASSES
 
 __all__ = ["API_VERSION", "AUTH", "DEFINITION", "ERRORS", "OPERATION", "RESOURCE", "TIMEOUT",
-           "TIMESTAMPS", "ConnectorDef", "KeyLines", "Operation", "Resource", "check_service_name",
-           "definition_schema"]
+           "TIMESTAMPS", "WARNINGS", "ConnectorDef", "KeyLines", "Operation", "Resource",
+           "check_service_name", "definition_schema"]
 
 _SERVICE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 #: Where each key of a definition file is: its path of keys (list items by index) -> line.
@@ -164,6 +171,14 @@ def _feedback(value: Any, where: str) -> tuple[str, ...]:
             raise ConfigError(f"{where}: {name!r} is not a feedback parser; known: "
                               f"{', '.join(sorted(known))}")
     return names
+
+
+@described(lambda: schema_of(response_rules))
+def _responses(value: Any, where: str) -> tuple[ResponseRule, ...]:
+    """The response classifiers (``integkit.http``'s rules); a wait may name any feedback
+    parser, connector modules' too."""
+    known_feedback()  # the connector modules register theirs
+    return response_rules(value, where)
 
 
 @described({"type": "object", "additionalProperties": {"enum": sorted(ERROR_CLASSES)}})
@@ -306,10 +321,22 @@ TIMEOUT = Spec("timeout", [
     *(Key(step, positive_duration) for step in ("connect", "read", "write", "pool")),
     Key("total", positive_duration, aliases=("deadline",)),
 ])
+#: Where a failure's details are (Salesforce's ``fields``, GitHub's ``errors``), and how they
+#: join the message: ``{path: "0.fields", format: "{message} (fields: {details})"}``.
+ERROR_DETAILS = Spec("error details", [
+    Key("path", text, required=True), Key("format", text), Key("separator", text),
+    Key("item", text),
+])
 ERRORS = Spec("errors", [
     Key("message", text), Key("code", text), Key("type", text), Key("param", text),
     Key("codes", _codes),
+    # per code: what it means (after the message) and what to do; ``{field}`` of the body
+    Key("meanings", _strings), Key("hints", _strings),
+    Key("details", _section(ERROR_DETAILS)),
 ])
+#: Non-fatal advice in a served answer (``warning: missing_charset``), raised as Python
+#: warnings: the body paths holding codes, and advice per code.
+WARNINGS = Spec("warnings", [Key("paths", texts, required=True), Key("advice", _strings)])
 TIMESTAMPS = Spec("timestamps", [
     Key("unit", choice("s", "ms", "us", "ns")),
     Key("fields", _time_fields), Key("how", _how), Key("detect", flag),
@@ -368,6 +395,8 @@ DEFINITION = Spec("definition", [
     Key("timestamps", _timestamps),
     Key("schema", _fields),  # fields every listing has
     Key("errors", _section(ERRORS)),
+    Key("responses", _responses),
+    Key("warnings", _section(WARNINGS)),
     Key("rate_limits", _tiers, aliases=("rate_limit",)),
     Key("quotas", _section(QuotaConfig.spec), aliases=("quota",)),
     Key("feedback", _named(_feedback), optional=True),
@@ -476,6 +505,8 @@ class ConnectorDef:
     timestamps: dict[str, Any] = field(default_factory=dict)
     schema: dict[str, str] = field(default_factory=dict)  # fields every listing has
     errors: dict[str, Any] = field(default_factory=dict)
+    responses: tuple[ResponseRule, ...] = ()  # what answers mean beyond their status
+    warnings: dict[str, Any] = field(default_factory=dict)
     rate_limits: list[dict[str, Any]] = field(default_factory=list)
     quotas: dict[str, Any] = field(default_factory=dict)
     feedback: tuple[str, ...] | None = None  # the parsers of server feedback; None: every one

@@ -50,6 +50,7 @@ from ..http import (
     RateTier,
     RetryPolicy,
     build_transport,
+    classify,
 )
 from ..ledger import hook_in
 from ..pagination import (
@@ -80,7 +81,13 @@ from ._estimate import estimate_listing
 from ._feedback import connection_feedback
 from ._history import ListingRun, record_run
 from ._quota_status import QuotaStatus
-from ._responses import decode_json, error_for_response, error_for_transport, in_doubt
+from ._responses import (
+    decode_json,
+    error_for_response,
+    error_for_transport,
+    in_doubt,
+    warn_about,
+)
 
 __all__ = ["Connection", "Listing", "limits_status"]
 
@@ -409,7 +416,7 @@ class Connection:
             priority=priority, cache=self._cache_config, auth=auth,
             origins=self.origins, identity=self.caller_identity,
             cache_storage=lambda: cache_storage(state), deadline=self.deadline,
-            feedback=feedback, **pipeline,
+            feedback=feedback, responses=definition.responses, **pipeline,
         )
         self.request_id_header = definition.request_id_header
         default_headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
@@ -605,9 +612,12 @@ class Connection:
         return CallTrace(service=self.service, endpoint=endpoint, state=self._state_url)
 
     def send(
-        self, request: PageRequest, *, endpoint: str, priority: str | None = None
+        self, request: PageRequest, *, endpoint: str, priority: str | None = None,
+        text: bool = False,
     ) -> tuple[httpx.Response, Any, CallTrace]:
-        """Send one request through the pipeline; the decoded body, or the mapped error.
+        """Send one request through the pipeline; the decoded body (``text``: the body as
+        text, e.g. CSV), or the mapped error: of a non-2xx answer, or of one the definition's
+        ``responses:`` rules call a failure (the pipeline already retried those it could).
         It must be done within the connection's ``deadline`` seconds, and within its
         listing's deadline if that comes sooner."""
         self.last_used = time.monotonic()
@@ -623,16 +633,21 @@ class Connection:
             raise in_doubt(error_for_transport(
                 exc, service=self.service, endpoint=endpoint, url=redact(str(http_request.url))
             ), trace) from exc
-        if response.status_code >= 400:
+        classified = classify(response, self.definition.responses)
+        if classified is not None or response.status_code >= 400:
             raise in_doubt(error_for_response(
                 response, service=self.service, endpoint=endpoint,
                 paths=self.definition.errors, request_id_header=self.request_id_header,
-                retries=trace.retries,
+                retries=trace.retries, classified=classified,
             ), trace)
+        if text:
+            return response, response.text, trace
         if response.status_code == 204 or not response.content:
             return response, None, trace
-        return response, decode_json(response, service=self.service, endpoint=endpoint,
-                                     retries=trace.retries), trace
+        data = decode_json(response, service=self.service, endpoint=endpoint,
+                           retries=trace.retries)
+        warn_about(data, self.definition.warnings, service=self.service, endpoint=endpoint)
+        return response, data, trace
 
     def http_kwargs(self, request: PageRequest) -> dict[str, Any]:
         """The query and body of ``request`` as httpx takes them (encoded the service's way)."""

@@ -1,8 +1,17 @@
 """The HTTP call pipeline: cross-cutting concerns as stacked httpx transports."""
 
 from ._breaker import BreakerTransport, CircuitBreaker
+from ._classify import (
+    RESPONSE_RULE,
+    Classified,
+    ResponseRule,
+    classified_failure,
+    classify,
+    error_classes,
+    response_rules,
+)
 from ._coalesce import CoalesceTransport
-from ._content import json_body, malformed_json
+from ._content import json_body, malformed_json, peek_json
 from ._context import TRACE_KEY, CallTrace, trace_of
 from ._failover import FailoverTransport
 from ._feedback import (
@@ -29,6 +38,7 @@ __all__ = [
     "CacheLayer",
     "CallTrace",
     "CircuitBreaker",
+    "Classified",
     "CoalesceTransport",
     "FailoverTransport",
     "Feedback",
@@ -44,8 +54,10 @@ __all__ = [
     "QuotaEvent",
     "QuotaTransport",
     "RateLimitTransport",
+    "RESPONSE_RULE",
     "RateLimiter",
     "RateTier",
+    "ResponseRule",
     "RetryPolicy",
     "RetryTransport",
     "ServerHintWarning",
@@ -53,14 +65,19 @@ __all__ = [
     "Verdict",
     "build_transport",
     "check_feedback",
+    "classified_failure",
+    "classify",
+    "error_classes",
     "feedback_names",
     "json_body",
     "malformed_json",
     "origin_of",
+    "peek_json",
     "refusal",
     "register_cache_layer",
     "register_feedback",
     "reset_after",
+    "response_rules",
     "retry_after",
     "settle",
     "should_retry_hint",

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import orjson
 
-__all__ = ["json_body", "malformed_json"]
+__all__ = ["json_body", "malformed_json", "peek_json"]
 
 # A body the retry layer decoded to judge it, handed to the one caller that reads it next
 # (popped), so a page is parsed once however many layers look at it.
@@ -29,7 +29,10 @@ def _decode(response: httpx.Response) -> Any:
         return orjson.loads(response.content)
     except orjson.JSONDecodeError:
         pass
-    return json.loads(response.text)  # raises ValueError (JSONDecodeError) in turn
+    try:
+        return json.loads(response.text)  # raises ValueError (JSONDecodeError) in turn
+    except RecursionError:  # nested deeper than any answer: a hostile body, not JSON to us
+        raise ValueError("JSON nested too deeply") from None
 
 
 def json_body(response: httpx.Response) -> Any:
@@ -39,6 +42,27 @@ def json_body(response: httpx.Response) -> Any:
         if response in _decoded:
             return _decoded.pop(response)
     return _decode(response)
+
+
+_NOT_JSON = object()
+
+
+def peek_json(response: httpx.Response) -> Any:
+    """The decoded body for a layer that only looks at it (a response classifier), kept for
+    :func:`json_body` so a page is still parsed once; None when the body is not JSON (or
+    not decodable at all: a hostile body never raises here)."""
+    with _decoded_lock:
+        if response in _decoded:
+            found = _decoded[response]
+            return None if found is _NOT_JSON else found
+    try:
+        data = _decode(response) if response.content else _NOT_JSON
+    except Exception:  # noqa: BLE001 - not JSON, too deep, undecodable: all "not JSON"
+        data = _NOT_JSON
+    if data is not _NOT_JSON:  # json_body decodes (and raises) again for what is no JSON
+        with _decoded_lock:
+            _decoded[response] = data
+    return None if data is _NOT_JSON else data
 
 
 def _asks_for_json(request: httpx.Request) -> bool:

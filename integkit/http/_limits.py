@@ -35,6 +35,7 @@ from .._spec import Key, Spec
 from .._spec_schema import described
 from .._validate import choice, fraction, positive_duration, text, texts, whole
 from ..state import Penalties, StateBackend, guarded, sliding_window, token_bucket
+from ._classify import ResponseRule, classify
 from ._context import trace_of
 from ._feedback import check_feedback, read_feedback
 from ._hints import PLAUSIBLE
@@ -334,8 +335,10 @@ class RateLimitTransport(Layer):
     """Waits for the limiter before each attempt; reports the server's pauses back to it."""
 
     def __init__(self, inner: Any, limiter: RateLimiter, *, default_priority: str = "interactive",
-                 feedback: Iterable[str] | None = None):
+                 feedback: Iterable[str] | None = None,
+                 responses: tuple[ResponseRule, ...] = ()):
         super().__init__(inner)
+        self.responses = responses  # an answer they call rate_limited pauses like a 429
         self.limiter = limiter
         self.default_priority = default_priority
         self.feedback = check_feedback(feedback)  # the parsers read (None: every one)
@@ -361,4 +364,8 @@ class RateLimitTransport(Layer):
             found = read_feedback(outcome, self.feedback, "pause")
             if found is not None and found.pause:
                 self.limiter.pause(trace_of(request).endpoint, found.pause)
+            classified = classify(outcome, self.responses)
+            if classified is not None and classified.outcome == "rate_limited" and \
+                    classified.wait:
+                self.limiter.pause(trace_of(request).endpoint, classified.wait)
         return settle(outcome)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import httpx
@@ -28,6 +28,7 @@ import httpx
 from .._errors import ConfigError
 from ._auth import AuthTransport
 from ._breaker import BreakerTransport, CircuitBreaker
+from ._classify import ResponseRule
 from ._coalesce import CoalesceTransport
 from ._failover import FailoverTransport
 from ._limits import RateLimiter, RateLimitTransport
@@ -88,6 +89,8 @@ class PipelineOptions:
     deadline: float | None = None  # seconds one call may take in all (None: no bound)
     # the feedback parsers the limiter and quota read (the definition's; None: every one)
     feedback: tuple[str, ...] | None = None
+    # what answers mean beyond their status (the definition's ``responses:`` rules)
+    responses: tuple[ResponseRule, ...] = ()
 
 
 def build_transport(
@@ -110,14 +113,18 @@ def build_transport(
     if options.limiter is not None:
         transport = RateLimitTransport(transport, options.limiter,
                                        default_priority=options.priority,
-                                       feedback=options.feedback)
+                                       feedback=options.feedback,
+                                       responses=options.responses)
     if options.quota is not None:
         transport = QuotaTransport(transport, options.quota, default_priority=options.priority,
                                    feedback=options.feedback)
     if options.breaker is not None:
         transport = BreakerTransport(transport, options.breaker)
+    policy = options.retry
+    if policy.responses is None and options.responses:
+        policy = replace(policy, responses=options.responses)
     transport = RetryTransport(
-        transport, options.retry, sleep=options.sleep, async_sleep=options.async_sleep,
+        transport, policy, sleep=options.sleep, async_sleep=options.async_sleep,
         deadline=options.deadline,
     )
     if len(options.base_urls) > 1:

@@ -8,6 +8,7 @@ wait for real.
 from __future__ import annotations
 
 import asyncio
+import fnmatch
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -22,8 +23,9 @@ from .._errors import CircuitOpenError, ConfigError
 from .._events import logger
 from .._spec import Key, Spec
 from .._spec_schema import described
-from .._validate import duration, whole
+from .._validate import duration, texts, whole
 from .._validate import fraction as in_range
+from ._classify import Classified, ResponseRule, classify
 from ._content import malformed_json
 from ._context import trace_of
 from ._deadline import late, left
@@ -73,6 +75,7 @@ RETRY = Spec("retry", [
     Key("max_delay", duration, aliases=("max_backoff",)),
     Key("max_retry_after", duration),
     Key("retry_statuses", _statuses, aliases=("retryable_status_codes", "retry_on_status")),
+    Key("replayable_endpoints", texts),
 ])
 
 
@@ -93,8 +96,12 @@ class RetryPolicy:
     max_retry_after: float = 120.0
     retry_statuses: frozenset[int] = frozenset({408, 425, 429, 500, 502, 503, 504})
     idempotency_header: str | None = None
+    # endpoints (globs) whose writes give the same result when applied twice
+    replayable_endpoints: tuple[str, ...] = ()
     # the feedback parsers whose verdict (``retry_hints``) overrides the status; None: all
     feedback: tuple[str, ...] | None = field(default=None, repr=False)
+    # the definition's response classifiers (``responses:``); None: the pipeline's
+    responses: tuple[ResponseRule, ...] | None = field(default=None, repr=False)
     random: Callable[[], float] = field(default=random.random, compare=False)
     spec: ClassVar[Spec] = RETRY  # the keys from_config reads
 
@@ -117,6 +124,9 @@ class RetryPolicy:
         """Whether re-sending could not apply a write twice."""
         if request.method in SAFE_METHODS:
             return True
+        endpoint = trace_of(request).endpoint
+        if any(fnmatch.fnmatchcase(endpoint, glob) for glob in self.replayable_endpoints):
+            return True
         return bool(self.idempotency_header and self.idempotency_header in request.headers)
 
     def decide(
@@ -133,6 +143,9 @@ class RetryPolicy:
             if isinstance(outcome, NOT_SENT) or self.replayable(request):
                 return Verdict(True, self.backoff(attempt), type(outcome).__name__)
             return Verdict(False, reason=IN_DOUBT)
+        found = classify(outcome, self.responses)
+        if found is not None:
+            return self._classified(request, found, attempt)
         status = outcome.status_code
         verdict = read_feedback(outcome, self.feedback, "retry")
         hint = None if verdict is None else verdict.retry
@@ -155,6 +168,21 @@ class RetryPolicy:
                 return Verdict(False, wait, "Retry-After beyond max_retry_after")
             return Verdict(True, wait, f"{status} Retry-After")
         return Verdict(True, self.backoff(attempt), str(status))
+
+    def _classified(self, request: httpx.Request, found: Classified, attempt: int) -> Verdict:
+        """The verdict on an answer a response rule classified: ``error`` is final, a
+        ``retry`` goes again when replaying cannot apply a write twice, and ``rate_limited``
+        (refused before processing, like a 429) goes again after its wait."""
+        why = f"{found.outcome} ({found.rule.name or 'response rule'})"
+        if found.outcome == "error":
+            return Verdict(False, reason=why)
+        if found.outcome == "retry" and not self.replayable(request):
+            return Verdict(False, reason=IN_DOUBT)
+        if found.wait is None:
+            return Verdict(True, self.backoff(attempt), why)
+        if found.wait > self.max_retry_after:
+            return Verdict(False, found.wait, f"{why}: wait beyond max_retry_after")
+        return Verdict(True, found.wait, why)
 
 
 class _Attempts:

@@ -30,7 +30,14 @@ from integkit.engine._definition import (
     TIMESTAMPS,
     ConnectorDef,
 )
-from integkit.http import CircuitBreaker, QuotaConfig, RateTier, RetryPolicy
+from integkit.http import (
+    RESPONSE_RULE,
+    CircuitBreaker,
+    QuotaConfig,
+    RateTier,
+    ResponseRule,
+    RetryPolicy,
+)
 
 
 def rest(home, **options) -> ik.Connection:
@@ -215,7 +222,12 @@ def test_a_shorthand_and_the_key_it_sets_are_not_both_given() -> None:
 BUILDERS = {
     "retry": (RetryPolicy.spec, RetryPolicy.from_config, {}, {
         "max_attempts": 3, "max_retries": 2, "initial_delay": "2s", "backoff_multiplier": 3,
-        "max_delay": "1m", "max_retry_after": "5m", "retry_statuses": [503]}),
+        "max_delay": "1m", "max_retry_after": "5m", "retry_statuses": [503],
+        "replayable_endpoints": ["items.set"]}),
+    "response rule": (RESPONSE_RULE, ResponseRule.from_config, {"outcome": "error"}, {
+        "name": "n", "status": [403, "5xx"], "headers": {"x-a": "0"}, "body": {"ok": False},
+        "text": {"contains": "limit"}, "outcome": "rate_limited", "wait": [{"header": "x-r"}, 9],
+        "error": "RateLimitError", "code": "c", "message": "m", "hint": "h"}),
     "breaker": (CircuitBreaker.spec, lambda c: vars(CircuitBreaker.from_config(c)) | {
         "clock": None, "_lock": None}, {}, {"failure_threshold": 3, "reset_timeout": "1m"}),
     "tier": (RateTier.spec, RateTier.from_config, {"limit": 5}, {
@@ -271,6 +283,7 @@ for _spec, _section, _samples in [
         "rate_limits": [{"limit": 2}], "quotas": {"daily": 3}, "cache": {"default_ttl": 4},
         "feedback": ["x_ratelimit"], "pricing": {"plans": {"p": {"model": "per_call", "price": 0}}},
         "resources": {"x": "/x"}, "operations": {"o": {"path": "/o"}},
+        "responses": [{"status": 503, "outcome": "retry"}], "warnings": {"paths": ["w"]},
         "parameters": {"since": "date"}, "service": "aliased", "base_url": "https://api.example.com"}),
 ]:
     BUILDERS[_spec.what] = (_spec, lambda c, s=_section: _definition(s, c), {}, _samples)

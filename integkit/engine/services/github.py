@@ -12,10 +12,8 @@ pull-request writes (with auto-merge, a GraphQL mutation) and a workflow-run wat
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -26,18 +24,15 @@ from ..._errors import (
     ConfigError,
     InvalidRequestError,
     NotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
 )
 from ..._validate import duration
-from ...http import RetryPolicy, Verdict, reset_after, retry_after
-from ...pagination import PageRequest
+from ...http import RetryPolicy
 from ...results import Result
 from .._definition import ConnectorDef
 from .._rest import Connection, Listing
 from .github_watch import RunWatch, watch_run
 
-__all__ = ["GitHubConnection", "GitHubRetryPolicy", "rate_limit_wait"]
+__all__ = ["GitHubConnection"]
 
 _ENABLE_AUTO_MERGE = """
 mutation($pullRequestId: ID!, $mergeMethod: PullRequestMergeMethod!,
@@ -48,66 +43,6 @@ mutation($pullRequestId: ID!, $mergeMethod: PullRequestMergeMethod!,
   }
 }
 """.strip()
-
-
-def _is_rate_limited(response: httpx.Response) -> bool:
-    """GitHub's primary and secondary limits: 403 or 429 with ``Retry-After``, with
-    ``X-RateLimit-Remaining: 0``, or saying "rate limit" in the message."""
-    if response.status_code not in (403, 429):
-        return False
-    headers = response.headers
-    if "retry-after" in headers or headers.get("x-ratelimit-remaining", "").strip() == "0":
-        return True
-    return response.status_code == 429 or b"rate limit" in response.content.lower()
-
-
-def _error_details(response: httpx.Response) -> str:
-    """GitHub's ``errors`` list in words: a custom message, or which field is wrong how."""
-    try:
-        errors = response.json().get("errors")
-    except (ValueError, AttributeError):
-        return ""
-    parts = []
-    for error in errors if isinstance(errors, list) else []:
-        if not isinstance(error, dict):
-            parts.append(str(error))
-        elif error.get("message"):
-            parts.append(str(error["message"]))
-        else:
-            where = ".".join(str(error[k]) for k in ("resource", "field") if error.get(k))
-            value = f" ({error['value']!r})" if "value" in error else ""
-            parts.append(f"{where} is {error.get('code', 'invalid')}{value}")
-    return "; ".join(parts)
-
-
-def rate_limit_wait(headers: httpx.Headers, *, now: float | None = None) -> float:
-    """How long GitHub says to stay away: ``Retry-After``, else until ``X-RateLimit-Reset``
-    when nothing remains, else the minute GitHub's docs ask for."""
-    wait = retry_after(headers, now=now)  # None when absent or implausible (warned)
-    if wait is not None:
-        return wait
-    if headers.get("x-ratelimit-remaining", "").strip() == "0":
-        reset = headers.get("x-ratelimit-reset")
-        until = reset_after(reset, now=now) if reset else None
-        return 60.0 if until is None else until + 1.0
-    return 60.0
-
-
-@dataclass(frozen=True)
-class GitHubRetryPolicy(RetryPolicy):
-    """The shared policy, plus GitHub's rate limits (a 403 as often as a 429): waited out when
-    the wait is within ``max_retry_after``, any method (a refused request was not applied)."""
-
-    def decide(self, request: httpx.Request, outcome: httpx.Response | BaseException,
-               attempt: int) -> Verdict:
-        if isinstance(outcome, httpx.Response) and _is_rate_limited(outcome):
-            if attempt >= self.max_attempts:
-                return Verdict(False, reason="attempts exhausted")
-            wait = rate_limit_wait(outcome.headers)
-            if wait > self.max_retry_after:
-                return Verdict(False, wait, "rate limit resets beyond max_retry_after")
-            return Verdict(True, wait, f"{outcome.status_code} rate limit")
-        return super().decide(request, outcome, attempt)
 
 
 class GitHubConnection(Connection):
@@ -121,8 +56,6 @@ class GitHubConnection(Connection):
                  retry: dict[str, Any] | RetryPolicy | None = None,
                  quotas: dict[str, Any] | None = None, account: str = "default",
                  **options: Any) -> None:
-        if not isinstance(retry, RetryPolicy):
-            retry = GitHubRetryPolicy.from_config(definition.retry, retry)
         if quotas is not None:  # a 304 never spends a budget the caller sets
             quotas = {"not_modified_free": True, **quotas}
         app_id = getattr(options.get("auth"), "app_id", None)
@@ -133,15 +66,13 @@ class GitHubConnection(Connection):
                          **options)
         self.default_repo = repo
         self.rate_seen: dict[str, dict[str, int]] = {}
-        self._last = threading.local()
         hooks = self.client.event_hooks
         hooks["response"] = [*hooks.get("response", []), self._note_response]
         self.client.event_hooks = hooks
 
     # -- responses -------------------------------------------------------------------------
     def _note_response(self, response: httpx.Response) -> None:
-        """Remember the last answer (for rate-limit errors) and each resource's window."""
-        self._last.response = response
+        """Remember each resource's rate-limit window."""
         headers = response.headers
         resource = headers.get("x-ratelimit-resource")
         if resource:
@@ -169,28 +100,6 @@ class GitHubConnection(Connection):
                 return int(page)
         records = listing.conn.page_records(listing, data)
         return len(records)
-
-    def send(self, request: PageRequest, *, endpoint: str, priority: str | None = None
-             ) -> tuple[httpx.Response, Any, Any]:
-        """The shared ``send``, with GitHub's 403 rate limits raised as RateLimitError and a
-        422's ``errors`` spelled out in the message."""
-        try:
-            return super().send(request, endpoint=endpoint, priority=priority)
-        except (PermissionDeniedError, RateLimitError, InvalidRequestError) as err:
-            response = getattr(self._last, "response", None)
-            if response is None or response.status_code != err.status:
-                raise
-            if _is_rate_limited(response):
-                raise RateLimitError(
-                    err.message, retry_after=rate_limit_wait(response.headers),
-                    service=err.service, endpoint=err.endpoint, status=err.status,
-                    request_id=err.request_id, body=err.body,
-                ) from None
-            details = _error_details(response)
-            if not details:
-                raise
-            err.message = f"{err.message}: {details}"
-            raise
 
     # -- paths -------------------------------------------------------------------------------
     def _path_args(self, template: str, params: dict[str, Any]) -> dict[str, str]:

@@ -11,19 +11,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from ...http import reset_after
 from ...pagination import PageRequest
 
+if TYPE_CHECKING:
+    from .._rest import Connection
+
 __all__ = ["RunWatch", "poll_interval", "watch_run"]
-
-
-class _Sender(Protocol):
-    def send(self, request: PageRequest, *, endpoint: str, priority: str | None = None
-             ) -> tuple[httpx.Response, Any, Any]: ...
 
 
 def poll_interval(headers: httpx.Headers, *, now: float, share: float = 0.5,
@@ -59,8 +57,9 @@ class RunWatch:
 
 
 def watch_run(
-    conn: _Sender, path: str, *, endpoint: str, on_update: Callable[[dict[str, Any]], Any] | None,
-    timeout: float, share: float, min_interval: float, max_interval: float,
+    conn: Connection, path: str, *, endpoint: str,
+    on_update: Callable[[dict[str, Any]], Any] | None, timeout: float, share: float,
+    min_interval: float, max_interval: float,
     sleep: Callable[[float], None] = time.sleep, stats: RunWatch | None = None,
 ) -> dict[str, Any]:
     """Poll the run at ``path`` until its ``status`` is ``completed``; the run as it ended.

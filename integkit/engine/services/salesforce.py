@@ -37,22 +37,18 @@ import httpx
 
 from ..._config import get_settings
 from ..._errors import (
-    ApiError,
     AuthenticationError,
     ConfigError,
-    QuotaExceededError,
-    RateLimitError,
 )
 from ..._events import logger
 from ..._suggest import unknown_keyword
 from ..._validate import duration, positive_duration
 from ...auth import Bearer, OAuth2, TokenStore
-from ...http import PRIORITY_KEY, TRACE_KEY, CallTrace, Feedback, register_feedback
+from ...http import CallTrace, Feedback, register_feedback
 from ...pagination import PageRequest
 from ...results import ParquetCache, Result
 from .._definition import ConnectorDef
 from .._encoding import path_segment
-from .._responses import error_for_response, error_for_transport
 from .._rest import Connection, Listing
 from .salesforce_query import SoqlListing, strip_attributes
 from .salesforce_soql import build_soql, quote
@@ -302,61 +298,20 @@ class SalesforceConnection(Connection):
         return body
 
     # -- one call -----------------------------------------------------------------------------
-    def send(self, request: PageRequest, *, endpoint: str,
-             priority: str | None = None) -> tuple[httpx.Response, Any, CallTrace]:
-        self._ensure_instance()
-        try:
-            return super().send(request, endpoint=endpoint, priority=priority)
-        except ApiError as exc:
-            raise self._refine(exc) from exc.__cause__
+    def build_request(self, request: PageRequest, *, base_url: str | None = None,
+                      extensions: dict[str, Any] | None = None) -> httpx.Request:
+        """The shared request, aimed at the instance the token names when it goes to the
+        client's base URL (the token is fetched first if need be)."""
+        if base_url is None:
+            self._ensure_instance()
+        return super().build_request(request, base_url=base_url, extensions=extensions)
 
     def send_csv(self, request: PageRequest, *, endpoint: str,
                  priority: str | None = None) -> tuple[httpx.Response, str, CallTrace]:
-        """Like :meth:`send` for a CSV answer (Bulk API result sets): the text, undecoded."""
-        self._ensure_instance()
-        trace = self.new_trace(endpoint)
-        csv = PageRequest(request.method, request.url, params=request.params,
-                          headers={**request.headers, "Accept": "text/csv"})
-        http_request = self.build_request(
-            csv, extensions={TRACE_KEY: trace, PRIORITY_KEY: priority or self.priority})
-        try:
-            response = self.client.send(http_request)
-        except httpx.TransportError as exc:
-            raise error_for_transport(exc, service=self.service, endpoint=endpoint,
-                                      url=str(http_request.url.copy_with(query=None))) from exc
-        if response.status_code >= 400:
-            raise self._refine(error_for_response(
-                response, service=self.service, endpoint=endpoint,
-                paths=self.definition.errors, request_id_header=self.request_id_header,
-                retries=trace.retries))
-        return response, response.text, trace
-
-    def _refine(self, exc: ApiError) -> ApiError:
-        """Salesforce's own words: the fields an error names, and REQUEST_LIMIT_EXCEEDED told
-        apart (the daily budget is spent vs too many long requests at once)."""
-        import json
-
-        try:
-            body = json.loads(exc.body or "null")
-        except ValueError:
-            body = None
-        first = body[0] if isinstance(body, list) and body and isinstance(body[0], dict) else {}
-        fields = [f for f in first.get("fields") or [] if isinstance(f, str)]
-        message = exc.message + (f" (fields: {', '.join(fields)})" if fields else "")
-        kwargs = {k: getattr(exc, k) for k in ("service", "endpoint", "status", "request_id",
-                                                "code")}
-        kwargs["body"] = exc.body
-        kwargs["retry_after"] = getattr(exc, "retry_after", None)
-        if exc.code == "REQUEST_LIMIT_EXCEEDED" and "Concurrent" in exc.message:
-            return RateLimitError(message, hint="Too many long-running requests at once: run "
-                                  "fewer queries in parallel, then retry.", **kwargs)
-        if exc.code == "REQUEST_LIMIT_EXCEEDED":
-            return QuotaExceededError(message, hint="The org's daily API budget is spent; it "
-                                      "frees up over 24 hours (sf.limits() shows it).", **kwargs)
-        if message == exc.message:
-            return exc
-        del kwargs["retry_after"]  # only the limit errors above take it
-        return type(exc)(message, hint=exc.hint, **kwargs)
+        """:meth:`send` for a CSV answer (Bulk API result sets): the text, undecoded."""
+        csv = dataclasses.replace(request, headers={**request.headers, "Accept": "text/csv"})
+        response, text, trace = self.send(csv, endpoint=endpoint, priority=priority, text=True)
+        return response, str(text), trace
 
     # -- queries ------------------------------------------------------------------------------
     def _soql(self, soql: str | None, object: str | None, fields: Sequence[str] | str | None,

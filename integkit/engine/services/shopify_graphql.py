@@ -1,16 +1,16 @@
-"""Shopify's Admin GraphQL: one call with THROTTLED handled, and connections read as Results.
+"""Shopify's Admin GraphQL: one call, and connections read as Results.
 
 Every answer carries ``extensions.cost.throttleStatus``; the rate-limit layer reads it and
 pauses the ``graphql`` tier until the bucket holds what the last query asked for, so a
-``THROTTLED`` answer is rare and, when it comes, the call is simply sent again after the pause.
+``THROTTLED`` answer is rare and, when it comes, the call pipeline sends it again after the
+wait (the definition's ``responses:`` rules, which also raise any other GraphQL error).
 """
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any
 
-from ..._errors import InvalidRequestError, PaginationError, RateLimitError
+from ..._errors import InvalidRequestError, PaginationError
 from ..._jsonpath import find
 from ...pagination import GraphQLPageInfo, PageRequest, Paginator
 from ...results import Fetched
@@ -22,62 +22,19 @@ if TYPE_CHECKING:
     from ...http import CallTrace
     from .shopify import ShopifyConnection
 
-__all__ = ["GraphQLListing", "graphql_errors", "run_graphql"]
+__all__ = ["GraphQLListing", "run_graphql", "send_graphql"]
 
 ENDPOINT = "graphql"
 GRAPHQL_PATH = "/graphql.json"
-MAX_THROTTLED = 8
 _ABSENT = object()
-
-
-def graphql_errors(data: Any) -> list[dict[str, Any]]:
-    """The ``errors`` of a GraphQL answer (empty when it has none)."""
-    errors = data.get("errors") if isinstance(data, dict) else None
-    return [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []
-
-
-def _throttled(errors: list[dict[str, Any]]) -> bool:
-    return any((e.get("extensions") or {}).get("code") == "THROTTLED" for e in errors)
-
-
-def _wait_hint(data: Any) -> float:
-    """Seconds until the bucket holds the requested cost (a floor when the layer has none)."""
-    cost = find(data, "extensions.cost") or {}
-    status = cost.get("throttleStatus") or {}
-    try:
-        wanted = float(cost.get("requestedQueryCost") or 0)
-        have = float(status.get("currentlyAvailable") or 0)
-        rate = float(status.get("restoreRate") or 0)
-    except (TypeError, ValueError):
-        return 1.0
-    return max(0.05, (wanted - have) / rate) if rate else 1.0
 
 
 def send_graphql(conn: ShopifyConnection, body: dict[str, Any], *, priority: str | None = None
                  ) -> tuple[httpx.Response, Any, CallTrace]:
-    """POST ``body`` to graphql.json until it is not THROTTLED; raise on any other error."""
-    for attempt in range(1, MAX_THROTTLED + 1):
-        request = PageRequest("POST", GRAPHQL_PATH, json=body)
-        response, data, trace = conn.send(request, endpoint=ENDPOINT, priority=priority)
-        errors = graphql_errors(data)
-        if not errors:
-            return response, data, trace
-        request_id = response.headers.get(conn.request_id_header)
-        if _throttled(errors):
-            if attempt == MAX_THROTTLED:
-                raise RateLimitError(
-                    f"GraphQL still THROTTLED after {attempt} attempts", retry_after=
-                    _wait_hint(data), service=conn.service, endpoint=ENDPOINT, status=200,
-                    code="THROTTLED", request_id=request_id)
-            if conn.limiter is None:  # no tier to pause: wait here instead
-                time.sleep(_wait_hint(data))
-            continue
-        first = errors[0]
-        code = (first.get("extensions") or {}).get("code")
-        message = "; ".join(str(e.get("message")) for e in errors)
-        raise InvalidRequestError(message, service=conn.service, endpoint=ENDPOINT, status=200,
-                                  code=code, request_id=request_id, body=response.text)
-    raise AssertionError("unreachable")
+    """POST ``body`` to graphql.json (THROTTLED answers are sent again by the pipeline; any
+    GraphQL error is raised)."""
+    return conn.send(PageRequest("POST", GRAPHQL_PATH, json=body), endpoint=ENDPOINT,
+                     priority=priority)
 
 
 def run_graphql(conn: ShopifyConnection, query: str, variables: dict[str, Any] | None = None,

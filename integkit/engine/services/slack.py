@@ -7,39 +7,33 @@ updated; interactive block actions routed to handlers.
 >>> slack.send_message("C0123ABCDEF", text="Daily numbers are in", blocks=[...])
 >>> slack.on_action("approve", lambda action, payload: ...)
 
-Slack answers failures with HTTP 200 and ``{"ok": false, "error": ...}``: :meth:`send` reads
-them into the shared errors (:mod:`.slack_errors`) and retries the transient ones
-(``internal_error``, ``fatal_error``...) on reads and on ``chat.update``, each retry passing
-the rate limiter again. ``chat.postMessage`` is not retried after those, since Slack says part
-of the operation may have happened: the error says so. Each method has its own rate-limit
-tier (the definition's ``rate_limits``); ``chat.postMessage`` is limited per channel.
+Slack answers failures with HTTP 200 and ``{"ok": false, "error": ...}``: the definition's
+``responses:`` rules have the call pipeline retry the transient ones (``internal_error``,
+``fatal_error``...) on reads and on ``chat.update``, each retry passing the rate limiter again,
+and raise the others as the shared errors. ``chat.postMessage`` is not retried after those,
+since Slack says part of the operation may have happened: the error says so. Each method has
+its own rate-limit tier (the definition's ``rate_limits``); ``chat.postMessage`` is limited
+per channel.
 """
 
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
-
-import httpx
 
 from ... import webhooks
 from ..._errors import ConfigError
 from ..._events import register_secret
 from ..._params import ParamType, convert
-from ...http import CallTrace, RetryPolicy
-from ...pagination import PageRequest
 from ...results import Result
 from .._definition import ConnectorDef
 from .._rest import Connection, Listing
-from .slack_errors import TRANSIENT_CODES, slack_error, warn_about
+from .slack_errors import SlackWarning
 
-__all__ = ["SlackConnection", "to_slack_ts"]
+__all__ = ["SlackConnection", "SlackWarning", "to_slack_ts"]
 
 _JSON_UTF8 = {"Content-Type": "application/json; charset=utf-8"}
-# Writes that give the same result when applied twice (same ts, same content).
-_REPLAYABLE_WRITES = frozenset({"chat.update"})
 _CHANNEL_TYPES = ("public_channel", "private_channel", "mpim", "im")
 
 
@@ -59,47 +53,9 @@ class SlackConnection(Connection):
 
     def __init__(self, definition: ConnectorDef, *, signing_secret: str | None = None,
                  **options: Any) -> None:
-        retry = options.get("retry")
-        self._policy = retry if isinstance(retry, RetryPolicy) else RetryPolicy.from_config(
-            definition.retry, retry)
-        self._sleep: Callable[[float], None] = options.get("sleep", time.sleep)
         super().__init__(definition, **options)
         self.signing_secret = signing_secret or os.environ.get("SLACK_SIGNING_SECRET")
         register_secret(self.signing_secret)
-        self._codes: dict[str, str] = dict(definition.errors.get("codes") or {})
-
-    # -- one call -------------------------------------------------------------------------
-    def send(
-        self, request: PageRequest, *, endpoint: str, priority: str | None = None
-    ) -> tuple[httpx.Response, Any, CallTrace]:
-        """Send one call; an ``ok: false`` answer raises its error, and a transient one is
-        tried again (reads and idempotent writes) within the retry budget."""
-        retries, waited = 0, 0.0
-        while True:
-            response, data, trace = super().send(request, endpoint=endpoint, priority=priority)
-            trace.retries += retries
-            trace.waited += waited
-            if not (isinstance(data, dict) and data.get("ok") is False):
-                warn_about(data, endpoint)
-                return response, data, trace
-            code = str(data.get("error"))
-            attempt = trace.retries + 1
-            if (code not in TRANSIENT_CODES or not self._replayable(request, endpoint)
-                    or attempt >= self._policy.max_attempts):
-                error = slack_error(response, data, service=self.service, endpoint=endpoint,
-                                    codes=self._codes, request_id_header=self.request_id_header,
-                                    retries=trace.retries)
-                if code in TRANSIENT_CODES and not self._replayable(request, endpoint):
-                    error.hint = ("Not retried: Slack says part of it may have happened. "
-                                  "Check the channel's history before sending it again.")
-                raise error
-            delay = self._policy.backoff(attempt)
-            self._sleep(delay)
-            retries, waited = trace.retries + 1, trace.waited + delay
-
-    @staticmethod
-    def _replayable(request: PageRequest, endpoint: str) -> bool:
-        return request.method == "GET" or endpoint in _REPLAYABLE_WRITES
 
     def page_records(self, listing: Listing, data: Any) -> list[Any]:
         """Records of a page; conversations.members lists bare user ids, made into rows."""
