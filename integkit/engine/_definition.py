@@ -13,6 +13,7 @@ never a path.
 
 from __future__ import annotations
 
+import keyword
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -40,9 +41,9 @@ from ..results import TYPE_ALIASES, TYPE_NAMES, flatten_schema, time_spec
 from ._feedback import known_feedback
 from ._responses import ERROR_CLASSES
 
-__all__ = ["API_VERSION", "AUTH", "DEFINITION", "ERRORS", "OPERATION", "RESOURCE", "TIMEOUT",
-           "TIMESTAMPS", "WARNINGS", "ConnectorDef", "KeyLines", "Operation", "Resource",
-           "check_service_name", "definition_schema"]
+__all__ = ["API_VERSION", "AUTH", "DEFINITION", "ERRORS", "OPERATION", "PARAM", "RESOURCE",
+           "TIMEOUT", "TIMESTAMPS", "WARNINGS", "ConnectorDef", "KeyLines", "Operation", "Param",
+           "Resource", "check_service_name", "definition_schema"]
 
 _SERVICE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 #: Where each key of a definition file is: its path of keys (list items by index) -> line.
@@ -84,15 +85,54 @@ class Resource:
             self.schema, where=f"resource {self.name!r}: schema"))
 
 
+#: The types an operation's parameter may declare (JSON Schema's names).
+PARAM_TYPES = ("string", "integer", "number", "boolean", "array", "object")
+#: Body encodings of an operation: a JSON body, a form body, or the query string.
+BODIES = ("json", "form", "query")
+
+
 @dataclass(frozen=True)
+class Param:
+    """One documented parameter of an operation: its doc line, JSON type, whether it may be
+    given by position, and its default (None: not sent)."""
+
+    name: str
+    doc: str = ""
+    type: str | None = None
+    positional: bool = False
+    default: Any = None
+
+
+@dataclass(frozen=True, eq=False)
 class Operation:
-    """A write or action, named as in the service's docs (``create_payment_intent``)."""
+    """A write or action, named as in the service's docs (``create_payment_intent``), that
+    a connection offers as a typed method (see integkit/engine/_operations.py).
+
+    ``path`` may hold ``{placeholders}``, each filled with one percent-encoded path segment
+    of the argument of that name. ``body`` is how the other arguments travel (None: the
+    query for GET and DELETE, else the definition's ``body:``). ``idempotent`` says that
+    applying it twice gives the result of applying it once, so it may be resent after a
+    failure without an idempotency key. ``endpoint`` names it for limits and the ledger
+    (``chat.postMessage:{channel}``; default: its name). ``one_of`` groups need at least one
+    of their parameters; ``unwrap`` is the path of the answer to return."""
 
     name: str
     method: str
     path: str
     doc: str = ""
     required: tuple[str, ...] = ()
+    params: tuple[Param, ...] = ()
+    body: str | None = None
+    idempotent: bool = False
+    endpoint: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    one_of: tuple[tuple[str, ...], ...] = ()
+    unwrap: str | None = None
+
+    @property
+    def path_params(self) -> tuple[str, ...]:
+        """The names of the path's placeholders, in order."""
+        return tuple(dict.fromkeys(re.findall(r"{(\w+)}", self.path)))
 
 
 # -- what a definition may hold --------------------------------------------------------------
@@ -348,10 +388,45 @@ RESOURCE = Spec("resource", [
     Key("retrieve_path", text, optional=True), Key("endpoint", text, optional=True),
     Key("schema", _fields), Key("parameters", parameters),
 ])
+PARAM = Spec("operation parameter", [
+    Key("doc", text), Key("type", choice(*PARAM_TYPES)), Key("positional", flag),
+    Key("default"),
+])
+
+
+@described(lambda: {"type": "object", "additionalProperties": {
+    "anyOf": [schema_of(text), spec_schema(PARAM)]}})
+def _params(value: Any, where: str) -> dict[str, Any]:
+    """Documented parameters by name: each its doc line, or a mapping checked by PARAM."""
+    params = _mapping(value, where)
+    for name, spec in params.items():
+        if not isinstance(spec, str):
+            PARAM.read(spec, what=f"{where} {name!r}")
+    return params
+
+
+@described({"type": "array", "items": {"type": "array", "items": {"type": "string"},
+                                       "minItems": 2}})
+def _groups(value: Any, where: str) -> tuple[tuple[str, ...], ...]:
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise ConfigError(f"{where} must be a list of groups like [[charge, payment_intent]]")
+    groups = tuple(texts(group, f"{where}[{i}]") for i, group in enumerate(value))
+    if any(len(group) < 2 for group in groups):
+        raise ConfigError(f"{where}: each group names at least two parameters")
+    return groups
+
+
 OPERATION = Spec("operation", [
     Key("path", text, required=True),
     Key("method", _method),
     Key("doc", text), Key("required", texts),
+    Key("params", _params, aliases=("parameters",)),
+    Key("body", choice(*BODIES)),
+    Key("idempotent", flag),
+    Key("endpoint", text),
+    Key("headers", _strings),
+    Key("one_of", _groups),
+    Key("unwrap", text),
 ])
 
 
@@ -473,11 +548,40 @@ def _located(source: str, problems: list[tuple[tuple[str | int, ...], str]],
     return "; ".join(parts)
 
 
+def _argument_name(name: str, where: str) -> str:
+    if not name.isidentifier() or keyword.iskeyword(name) or name in _TAKEN:
+        raise ConfigError(f"{where}: {name!r} cannot be the name of a method's argument (use "
+                          f"a Python identifier, not a keyword nor one of {sorted(_TAKEN)})")
+    return name
+
+
+# Names a generated method uses itself (integkit/engine/_operations.py).
+_TAKEN = frozenset({"self", "params", "idempotency_key"})
+
+
 def _operation(name: str, spec: Any) -> Operation:
-    values = OPERATION.read(spec or {"path": None}, what=f"operation {name!r}")
+    what = f"operation {name!r}"
+    values = OPERATION.read(spec or {"path": None}, what=what)
+    _argument_name(name, what)
     values["method"] = values.get("method", "POST")
     values["required"] = tuple(values.get("required", ()))
-    return Operation(name=name, **values)
+    params = []
+    for pname, pspec in (values.get("params") or {}).items():
+        read = PARAM.read({"doc": pspec} if isinstance(pspec, str) else pspec,
+                          what=f"{what} params {pname!r}")
+        params.append(Param(name=pname, **read))
+    values["params"] = tuple(params)
+    op = Operation(name=name, **values)
+    declared = {*op.path_params, *op.required, *(p.name for p in op.params)}
+    for arg in declared:
+        _argument_name(arg, what)
+    for key, names in (("endpoint", re.findall(r"{(\w+)}", op.endpoint or "")),
+                       ("one_of", [n for group in op.one_of for n in group])):
+        unknown = sorted(set(names) - declared)
+        if unknown:
+            raise ConfigError(f"{what}: {key} names {', '.join(map(repr, unknown))}, which is "
+                              "no path placeholder, required name or documented param")
+    return op
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlencode
 
 import httpx
@@ -39,6 +39,7 @@ from ..auth import auth_identity, stable_identity
 from ..cache import CacheSettings, cache_key, cache_storage
 from ..http import (
     PRIORITY_KEY,
+    REPLAYABLE_KEY,
     TRACE_KEY,
     CallTrace,
     CircuitBreaker,
@@ -76,10 +77,12 @@ from ..results import (
 )
 from ..state import StateBackend, fallback_for, open_state
 from ._definition import TIMEOUT, ConnectorDef, Resource
-from ._encoding import bracket_pairs, path_segment
+from ._encoding import bracket_pairs
 from ._estimate import estimate_listing
 from ._feedback import connection_feedback
 from ._history import ListingRun, record_run
+from ._operations import fill_path as fill_segments
+from ._operations import operation_call, placeholders, with_operations
 from ._quota_status import QuotaStatus
 from ._responses import (
     decode_json,
@@ -90,9 +93,6 @@ from ._responses import (
 )
 
 __all__ = ["Connection", "Listing", "limits_status"]
-
-# A path parameter, ``{name}``; ``${NAME}`` is text (definitions interpolate nothing).
-_PLACEHOLDER = re.compile(r"(?<!\$)\{(\w+)\}")
 
 USER_AGENT = f"integkit/{__version__} (+https://pypi.org/project/integkit)"
 _ABSENT = object()
@@ -154,6 +154,10 @@ _DERIVED_OPTIONS = frozenset({"base_urls", "request_id_header", "limiter", "quot
 # seconds allowed). A context variable, so connectors' own send() need not pass it along.
 _listing_deadline: contextvars.ContextVar[tuple[float, float] | None] = contextvars.ContextVar(
     "integkit_listing_deadline", default=None)
+# Request extensions of the call being sent (an operation's REPLAYABLE_KEY): a context
+# variable, so that every send() (connectors' own too) builds its request with them.
+_call_extensions: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "integkit_call_extensions", default=None)
 
 
 def limits_status(service: str, limiter: RateLimiter | None, quota: Quota | None, *,
@@ -362,6 +366,9 @@ class Connection:
         deadline: float | str | None = None,
         **pipeline: Any,
     ) -> None:
+        # Its class becomes the one whose methods are the definition's operations (made once
+        # per definition: see integkit/engine/_operations.py).
+        self.__class__ = with_operations(type(self), definition, reserved=_ENGINE_NAMES)
         timeout = check_timeout(timeout)
         #: When this connection was made or last sent a request (time.monotonic()): what
         #: ``ik.quota(service)`` and the dashboard go by to pick the connection in use.
@@ -602,8 +609,9 @@ class Connection:
                 url = str(httpx.URL(base).join(url))
             elif base_url is not None:
                 url = base_url.rstrip("/") + "/" + url.lstrip("/")
+        extensions = {**(_call_extensions.get() or {}), **(extensions or {})}
         return self.client.build_request(request.method, url, headers=request.headers,
-                                         extensions=extensions or {},
+                                         extensions=extensions,
                                          **self.http_kwargs(request))
 
     def new_trace(self, endpoint: str) -> CallTrace:
@@ -659,7 +667,7 @@ class Connection:
         if request.json is not None:
             kwargs["json"] = request.json
         if request.data is not None:
-            kwargs["content"] = urlencode(self._encode(request.data)).encode()
+            kwargs["content"] = urlencode(bracket_pairs(request.data)).encode()
         return kwargs
 
     def request(
@@ -681,16 +689,21 @@ class Connection:
         this call and reused by every retry, so a retried write is applied once.
         """
         method = method.upper()
-        headers = dict(headers or {})
-        idem_header = self.definition.idempotency.get("header")
-        if idem_header and method == "POST":
-            headers.setdefault(idem_header, idempotency_key or f"integkit-{uuid.uuid4()}")
         if self.definition.body == "form" and json is None and data is None and method == "POST":
             data, params = params, None
         page_request = PageRequest(method, path, params=dict(params or {}), json=json,
-                                   data=data, headers=headers)
-        _, body, _ = self.send(page_request, endpoint=endpoint or f"{method} {path}",
-                               priority=priority)
+                                   data=data, headers=dict(headers or {}))
+        return self._call(page_request, endpoint=endpoint or f"{method} {path}",
+                          idempotency_key=idempotency_key, priority=priority)
+
+    def _call(self, request: PageRequest, *, endpoint: str, idempotency_key: str | None,
+              priority: str | None) -> Any:
+        """Send one call (not a page of a listing) and return its decoded body; a POST gets
+        the service's idempotency key, generated once and reused by every retry."""
+        idem_header = self.definition.idempotency.get("header")
+        if idem_header and request.method == "POST":
+            request.headers.setdefault(idem_header, idempotency_key or f"integkit-{uuid.uuid4()}")
+        _, body, _ = self.send(request, endpoint=endpoint, priority=priority)
         return body
 
     # -- listings ----------------------------------------------------------------------------
@@ -711,24 +724,22 @@ class Connection:
         the connection's ``path_params``. A declared parameter with ``parts`` splits a value
         holding its separator (``repo="octo/atlas"`` gives owner and repo). Each value is
         converted by its type and sent as one percent-encoded path segment."""
-        names = _PLACEHOLDER.findall(template)
+        names = placeholders(template)
         if not names:
             return template
         wanted = set(names) | {n for n, kind in declared.items() if set(kind.parts) & set(names)}
         call = {n: params.pop(n) for n in sorted(wanted) if n in params}
         values = {**_split(self.path_params, declared), **_split(call, declared), **(given or {})}
-        segments = {}
         for name in names:
-            value, kind = values.get(name), declared.get(name)
-            if value is None:
+            kind = declared.get(name)
+            if values.get(name) is None:
                 problem = kind.hint if kind is not None and kind.hint else (
                     f"the path {template!r} needs {name}= (none was given"
                     + (", and the connection has no default)" if name != "id" else ")"))
                 raise ConfigError(f"{where}: {problem}")
-            value = convert(name, value, kind) if kind is not None else value
-            segments[name] = path_segment(value, what=name, service=self.service,
-                                          endpoint=endpoint)
-        return _PLACEHOLDER.sub(lambda m: segments[m.group(1)], template)
+            if kind is not None:
+                values[name] = convert(name, values[name], kind)
+        return fill_segments(template, values, service=self.service, endpoint=endpoint)
 
     def list(
         self,
@@ -833,7 +844,7 @@ class Connection:
         ``paralel=``) and no parameter the resource declares is a ConfigError: sent as it
         is, it would leak into the query and the option would silently not apply."""
         guarded = self.list_options() - {"json", "method"}  # everyday words APIs use too
-        declared = set(spec.params) | set(_PLACEHOLDER.findall(spec.path)) | \
+        declared = set(spec.params) | set(placeholders(spec.path)) | \
             set(self.declared(spec))
         for name in params:
             meant = None if name in declared else slip_of(name, guarded)
@@ -924,25 +935,38 @@ class Connection:
                             endpoint=endpoint)
 
     # -- operations from the definition ----------------------------------------------------------
-    def call_operation(self, name: str, params: dict[str, Any], **options: Any) -> Any:
-        """Run the definition's operation ``name`` with ``params``."""
+    def call_operation(self, name: str, params: dict[str, Any], *,
+                       idempotency_key: str | None = None, priority: str | None = None) -> Any:
+        """Run the definition's operation ``name`` with ``params`` (what its method,
+        ``conn.<name>(...)``, does): the path filled, the arguments sent as the operation
+        says, marked safe to resend when it is ``idempotent``; its answer (``unwrap``ped)."""
         op = self.definition.operations[name]
-        missing = [p for p in op.required if params.get(p) is None]
-        if missing:
-            raise ConfigError(f"{self.service}.{name} needs {', '.join(missing)}")
-        if self.definition.body == "json" and op.method != "GET":
-            return self.request(op.method, op.path, endpoint=name, json=params, **options)
-        return self.request(op.method, op.path, endpoint=name, params=params, **options)
+        undeclared = {k: v for k, v in params.items()
+                      if k not in {*op.path_params, *op.required, *(p.name for p in op.params)}}
+        _refuse_options(undeclared, where=f"{self.service}.{name}(...)", listing=False,
+                        service=self.service)
+        if "idempotency_key" in undeclared:  # its method takes none: not a POST, or no key
+            raise ConfigError(f"{self.service}.{name} takes no idempotency_key= (the service "
+                              "has no idempotency keys, or it is no POST); nothing was sent")
+        slip = next((k for k in undeclared if slip_of(k, ("idempotency_key",))), None)
+        if slip is not None:  # sent as a parameter, the key meant would silently not apply
+            raise ConfigError(f"{self.service}.{name}: {slip}= looks like a slip of "
+                              "idempotency_key=; nothing was sent")
+        call = operation_call(op, params, service=self.service, body=self.definition.body)
+        token = _call_extensions.set({REPLAYABLE_KEY: True} if call.replayable else None)
+        request = PageRequest(call.method, call.path, params=call.params or {}, json=call.json,
+                              data=call.data, headers=call.headers)
+        try:
+            body = self._call(request, endpoint=call.endpoint, idempotency_key=idempotency_key,
+                              priority=priority)
+        finally:
+            _call_extensions.reset(token)
+        return body if op.unwrap is None else find(body, op.unwrap)
 
-    def __getattr__(self, name: str) -> Any:
-        operations = self.__dict__.get("definition")
-        if operations is not None and name in operations.operations:
-            def operation(idempotency_key: str | None = None, **params: Any) -> Any:
-                return self.call_operation(name, params, idempotency_key=idempotency_key)
-            operation.__name__ = name
-            operation.__doc__ = operations.operations[name].doc
-            return operation
-        raise AttributeError(f"{type(self).__name__!s} has no attribute {name!r}")
+    if TYPE_CHECKING:
+        # The operations' methods are made at run time (one subclass per definition): to a
+        # type checker, any other attribute of a connection is one of them.
+        def __getattr__(self, name: str) -> Any: ...
 
     # -- lifecycle ---------------------------------------------------------------------------
     def close(self) -> None:
@@ -959,3 +983,10 @@ class Connection:
 
     def _repr_html_(self) -> str:
         return _display.html("connection", self)
+
+
+# The engine's own methods and attributes (those __init__ sets too): no operation of a
+# definition may take their names.
+_ENGINE_NAMES = frozenset(dir(Connection)) | {
+    "account", "base_url", "client", "deadline", "definition", "last_used", "limiter",
+    "max_empty_pages", "origins", "priority", "quota", "request_id_header", "service"}

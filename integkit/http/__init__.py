@@ -28,7 +28,7 @@ from ._observe import ApiDeprecationWarning, AttemptTransport
 from ._origins import Origin, Origins, origin_of, refusal
 from ._pipeline import CacheLayer, PipelineOptions, build_transport, register_cache_layer
 from ._quota import Quota, QuotaConfig, QuotaEvent, QuotaTransport
-from ._retry import RetryPolicy, RetryTransport, Verdict
+from ._retry import REPLAYABLE_KEY, RetryPolicy, RetryTransport, Verdict
 
 __all__ = [
     "ApiDeprecationWarning",
@@ -53,6 +53,7 @@ __all__ = [
     "QuotaConfig",
     "QuotaEvent",
     "QuotaTransport",
+    "REPLAYABLE_KEY",
     "RateLimitTransport",
     "RESPONSE_RULE",
     "RateLimiter",

@@ -8,7 +8,6 @@ wait for real.
 from __future__ import annotations
 
 import asyncio
-import fnmatch
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -23,7 +22,7 @@ from .._errors import CircuitOpenError, ConfigError
 from .._events import logger
 from .._spec import Key, Spec
 from .._spec_schema import described
-from .._validate import duration, texts, whole
+from .._validate import duration, whole
 from .._validate import fraction as in_range
 from ._classify import Classified, ResponseRule, classify
 from ._content import malformed_json
@@ -32,8 +31,12 @@ from ._deadline import late, left
 from ._feedback import check_feedback, read_feedback
 from ._hints import retry_after
 
-__all__ = ["RETRY", "RetryPolicy", "RetryTransport", "Verdict"]
+__all__ = ["REPLAYABLE_KEY", "RETRY", "RetryPolicy", "RetryTransport", "Verdict"]
 
+#: The request extension that marks a write as safe to send again (True): applying it twice
+#: gives the result of applying it once (it sets a value, say). Whoever builds the request
+#: knows this (a definition's ``idempotent:`` operation); the retry layer only reads it.
+REPLAYABLE_KEY = "integkit.replayable"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 # Errors raised before a byte of the request reached the server: safe to resend any method.
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
@@ -75,7 +78,6 @@ RETRY = Spec("retry", [
     Key("max_delay", duration, aliases=("max_backoff",)),
     Key("max_retry_after", duration),
     Key("retry_statuses", _statuses, aliases=("retryable_status_codes", "retry_on_status")),
-    Key("replayable_endpoints", texts),
 ])
 
 
@@ -96,8 +98,6 @@ class RetryPolicy:
     max_retry_after: float = 120.0
     retry_statuses: frozenset[int] = frozenset({408, 425, 429, 500, 502, 503, 504})
     idempotency_header: str | None = None
-    # endpoints (globs) whose writes give the same result when applied twice
-    replayable_endpoints: tuple[str, ...] = ()
     # the feedback parsers whose verdict (``retry_hints``) overrides the status; None: all
     feedback: tuple[str, ...] | None = field(default=None, repr=False)
     # the definition's response classifiers (``responses:``); None: the pipeline's
@@ -121,11 +121,9 @@ class RetryPolicy:
         return cap * self.random()
 
     def replayable(self, request: httpx.Request) -> bool:
-        """Whether re-sending could not apply a write twice."""
-        if request.method in SAFE_METHODS:
-            return True
-        endpoint = trace_of(request).endpoint
-        if any(fnmatch.fnmatchcase(endpoint, glob) for glob in self.replayable_endpoints):
+        """Whether re-sending could not apply a write twice: a safe method, a request marked
+        replayable (:data:`REPLAYABLE_KEY`), or one carrying an idempotency key."""
+        if request.method in SAFE_METHODS or request.extensions.get(REPLAYABLE_KEY) is True:
             return True
         return bool(self.idempotency_header and self.idempotency_header in request.headers)
 

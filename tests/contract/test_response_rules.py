@@ -46,6 +46,8 @@ responses:
     error: QuotaExceededError
     hint: The daily quota is spent.
   - {name: failed, status: 2xx, body: {ok: false}, outcome: error}
+operations:
+  set_item: {method: POST, path: /items, idempotent: true, doc: Set an item (same result twice).}
 warnings:
   paths: [warning]
   advice: {old_method: use the new one}
@@ -183,10 +185,11 @@ def test_a_write_is_not_sent_again_after_retry_but_is_after_rate_limited(
     assert len(home.seen) == 2 and sleeps == [1.0]  # refused before processing: safe again
 
 
-def test_a_replayable_endpoint_is_retried_though_it_is_a_post(definition, home, sleeps) -> None:
+def test_an_idempotent_operation_is_retried_though_it_is_a_post(definition, home, sleeps
+                                                                ) -> None:
     answers(home, {"ok": False, "error": "busy"}, {"ok": True})
-    conn = connect(definition, home, sleeps, retry={"replayable_endpoints": ["items.set"]})
-    assert conn.request("POST", "/items", json={}, endpoint="items.set") == {"ok": True}
+    conn = connect(definition, home, sleeps)
+    assert conn.set_item() == {"ok": True}
     assert len(home.seen) == 2 and len(sleeps) == 1
 
 

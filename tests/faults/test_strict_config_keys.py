@@ -222,8 +222,7 @@ def test_a_shorthand_and_the_key_it_sets_are_not_both_given() -> None:
 BUILDERS = {
     "retry": (RetryPolicy.spec, RetryPolicy.from_config, {}, {
         "max_attempts": 3, "max_retries": 2, "initial_delay": "2s", "backoff_multiplier": 3,
-        "max_delay": "1m", "max_retry_after": "5m", "retry_statuses": [503],
-        "replayable_endpoints": ["items.set"]}),
+        "max_delay": "1m", "max_retry_after": "5m", "retry_statuses": [503]}),
     "response rule": (RESPONSE_RULE, ResponseRule.from_config, {"outcome": "error"}, {
         "name": "n", "status": [403, "5xx"], "headers": {"x-a": "0"}, "body": {"ok": False},
         "text": {"contains": "limit"}, "outcome": "rate_limited", "wait": [{"header": "x-r"}, 9],

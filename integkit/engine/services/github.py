@@ -15,7 +15,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 
@@ -102,30 +101,6 @@ class GitHubConnection(Connection):
         return len(records)
 
     # -- paths -------------------------------------------------------------------------------
-    def _path_args(self, template: str, params: dict[str, Any]) -> dict[str, str]:
-        """``template`` filled by the engine (:meth:`fill_path`), its values taken out of
-        ``params``; what :meth:`call_operation` reads through :meth:`_fill`."""
-        return {template: self.fill_path(template, params, where=f"github {template}",
-                                         endpoint=template,
-                                         declared=self.definition.parameters)}
-
-    @staticmethod
-    def _fill(template: str | None, args: Mapping[str, str]) -> str | None:
-        return None if template is None else args.get(template, template)
-
-    def call_operation(self, name: str, params: dict[str, Any], **options: Any) -> Any:
-        """Run an operation of the definition; its path's placeholders come from ``params``."""
-        op = self.definition.operations[name]
-        params = dict(params)
-        path = self._fill(op.path, self._path_args(op.path, params)) or op.path
-        missing = [p for p in op.required if params.get(p) is None]
-        if missing:
-            raise ConfigError(f"github.{name} needs {', '.join(missing)}")
-        options.pop("idempotency_key", None)  # GitHub has no idempotency keys
-        if op.method == "GET":
-            return self.request(op.method, path, endpoint=name, params=params, **options)
-        return self.request(op.method, path, endpoint=name, json=params, **options)
-
     # -- friendly reads ----------------------------------------------------------------------
     def repository(self, repo: str | None = None) -> dict[str, Any]:
         """One repository (``full-repository``)."""
@@ -218,8 +193,8 @@ class GitHubConnection(Connection):
         payload = {"title": title, "head": head, "base": base, "draft": draft, **params}
         if body is not None:
             payload["body"] = body
-        pr: dict[str, Any] = self.request("POST", f"/repos/{owner}/{repo}/pulls", json=payload,
-                                          endpoint="create_pull_request")
+        pr: dict[str, Any] = self.call_operation("create_pull_request",
+                                                 {"owner": owner, "repo": repo, **payload})
         if not auto_merge:
             return pr
         unknown = set(auto_merge) - {"merge_method", "required_checks", "commit_title",
@@ -230,9 +205,8 @@ class GitHubConnection(Connection):
         method = str(auto_merge.get("merge_method", "merge")).lower()
         checks = list(auto_merge.get("required_checks") or [])
         if checks:
-            self.request("POST", f"/repos/{owner}/{repo}/branches/{quote(base, safe='')}/"
-                         "protection/required_status_checks/contexts",
-                         json={"contexts": checks}, endpoint="add_required_checks")
+            self.call_operation("add_required_checks", {"owner": owner, "repo": repo,
+                                                        "branch": base, "contexts": checks})
         try:
             self.enable_auto_merge(pr["node_id"], merge_method=method,
                                    commit_headline=auto_merge.get("commit_title"),
@@ -240,8 +214,9 @@ class GitHubConnection(Connection):
         except InvalidRequestError as err:
             if "clean status" not in err.message:
                 raise
-            self.merge_pull_request(owner, repo, pr["number"], merge_method=method,
-                                    sha=pr["head"]["sha"])
+            self.call_operation("merge_pull_request", {
+                "owner": owner, "repo": repo, "pull_number": pr["number"],
+                "merge_method": method, "sha": pr["head"]["sha"]})
         return self.retrieve("pulls", pr["number"], owner=owner, repo=repo)
 
     def enable_auto_merge(self, pull_request_id: str, *, merge_method: str = "merge",
@@ -251,9 +226,8 @@ class GitHubConnection(Connection):
         pass; GitHub's ``autoMergeRequest``."""
         variables = {"pullRequestId": pull_request_id, "mergeMethod": merge_method.upper(),
                      "commitHeadline": commit_headline, "commitBody": commit_body}
-        answer = self.request("POST", "/graphql",
-                              json={"query": _ENABLE_AUTO_MERGE, "variables": variables},
-                              endpoint="enable_pull_request_auto_merge")
+        answer = self.call_operation("enable_pull_request_auto_merge",
+                                     {"query": _ENABLE_AUTO_MERGE, "variables": variables})
         errors = answer.get("errors") if isinstance(answer, dict) else None
         if errors:
             first = errors[0]
@@ -265,24 +239,6 @@ class GitHubConnection(Connection):
         result: dict[str, Any] = answer["data"]["enablePullRequestAutoMerge"]["pullRequest"][
             "autoMergeRequest"]
         return result
-
-    def merge_pull_request(self, owner: str, repo: str, number: int, *,
-                           merge_method: str = "merge", sha: str | None = None,
-                           **params: Any) -> dict[str, Any]:
-        """Merge a pull request now (``sha`` guards against a head that moved)."""
-        payload = {"merge_method": merge_method, **params}
-        if sha:
-            payload["sha"] = sha
-        return self.request(  # type: ignore[no-any-return]
-            "PUT", f"/repos/{owner}/{repo}/pulls/{number}/merge", json=payload,
-            endpoint="merge_pull_request")
-
-    def dispatch_workflow(self, owner: str, repo: str, workflow: str | int, ref: str = "main",
-                          inputs: Mapping[str, Any] | None = None) -> None:
-        """Start a run of a workflow that has a ``workflow_dispatch`` trigger."""
-        self.request("POST", f"/repos/{owner}/{repo}/actions/workflows/{workflow}/dispatches",
-                     json={"ref": ref, "inputs": dict(inputs or {})},
-                     endpoint="dispatch_workflow")
 
     # -- watching ----------------------------------------------------------------------------
     def watch_workflow(

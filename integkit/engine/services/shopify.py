@@ -75,16 +75,13 @@ register_feedback("graphql_cost", graphql_cost)
 
 
 class ShopifyRetryPolicy(RetryPolicy):
-    """The shared policy, plus two POSTs that are safe to send again: GraphQL queries (reads)
-    and ``inventory_levels/set.json`` (it sets an absolute quantity)."""
+    """The shared policy, plus POSTs that are safe to send again: GraphQL queries (reads).
+    (``set_inventory_level`` is declared ``idempotent`` in the definition.)"""
 
     def replayable(self, request: httpx.Request) -> bool:
         if super().replayable(request):
             return True
-        path = request.url.path
-        if path.endswith("/inventory_levels/set.json"):
-            return True
-        if path.endswith("/graphql.json"):
+        if request.url.path.endswith("/graphql.json"):
             try:
                 query = orjson.loads(request.content).get("query", "")
             except (orjson.JSONDecodeError, AttributeError, httpx.RequestNotRead):
@@ -157,17 +154,7 @@ class ShopifyConnection(Connection):
         if options is not None:
             product["options"] = [o if isinstance(o, dict) else {"name": str(o)}
                                   for o in options]
-        body = self.request("POST", "/products.json", json={"product": product},
-                            endpoint="products.create")
-        return dict(body["product"])
-
-    def set_inventory_level(self, inventory_item_id: int, location_id: int, available: int
-                            ) -> dict[str, Any]:
-        """Set the available quantity of one item at one location (safe to repeat)."""
-        body = self.request("POST", "/inventory_levels/set.json", json={
-            "inventory_item_id": int(inventory_item_id), "location_id": int(location_id),
-            "available": int(available)}, endpoint="inventory_levels.set")
-        return dict(body["inventory_level"])
+        return self.call_operation("create_product", {"product": product})  # type: ignore[no-any-return]
 
     def create_fulfillment(self, order_id: int | str, *, tracking_number: str | None = None,
                            tracking_company: str | None = None, tracking_url: str | None = None,
@@ -186,9 +173,7 @@ class ShopifyConnection(Connection):
             "tracking_info": {k: v for k, v in tracking.items() if v is not None},
             "notify_customer": bool(notify_customer),
         }
-        body = self.request("POST", "/fulfillments.json", json={"fulfillment": spec},
-                            endpoint="fulfillments.create")
-        return dict(body["fulfillment"])
+        return self.call_operation("create_fulfillment", {"fulfillment": spec})  # type: ignore[no-any-return]
 
     # -- GraphQL -------------------------------------------------------------------------------
     def graphql(self, query: str, variables: dict[str, Any] | None = None, *,

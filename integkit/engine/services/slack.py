@@ -33,7 +33,6 @@ from .slack_errors import SlackWarning
 
 __all__ = ["SlackConnection", "SlackWarning", "to_slack_ts"]
 
-_JSON_UTF8 = {"Content-Type": "application/json; charset=utf-8"}
 _CHANNEL_TYPES = ("public_channel", "private_channel", "mpim", "im")
 
 
@@ -107,43 +106,6 @@ class SlackConnection(Connection):
     def auth_test(self) -> dict[str, Any]:
         """Who the token is: team, user and bot ids (``auth.test``)."""
         return self.request("GET", "/auth.test", endpoint="auth.test")  # type: ignore[no-any-return]
-
-    # -- writes -------------------------------------------------------------------------------
-    def call_operation(self, name: str, params: dict[str, Any], **options: Any) -> Any:
-        """POST an operation's JSON body (UTF-8, as Slack asks), under the Slack method's
-        name, so each write meets its own tier; chat.postMessage is limited per channel."""
-        op = self.definition.operations[name]
-        missing = [p for p in op.required if params.get(p) is None]
-        if missing:
-            raise ConfigError(f"{self.service}.{name} needs {', '.join(missing)}")
-        method = op.path.lstrip("/")
-        endpoint = f"{method}:{params['channel']}" if method == "chat.postMessage" else method
-        options.pop("idempotency_key", None)  # Slack takes none
-        return self.request(op.method, op.path, json=params, endpoint=endpoint,
-                            headers=dict(_JSON_UTF8), **options)
-
-    def send_message(self, channel: str, text: str | None = None, *,
-                     blocks: list[dict[str, Any]] | None = None, thread_ts: str | None = None,
-                     **params: Any) -> dict[str, Any]:
-        """Post a message (``chat.postMessage``); returns Slack's answer, whose ``ts`` names
-        the message for :meth:`update_message` and replies. Give ``text`` with ``blocks``:
-        it is what notifications show."""
-        if text is None and not blocks and not params.get("attachments"):
-            raise ConfigError("send_message needs text=, blocks= or attachments=")
-        body = {"channel": channel, "text": text, "blocks": blocks, "thread_ts": thread_ts,
-                **params}
-        return self.call_operation(  # type: ignore[no-any-return]
-            "send_message", {k: v for k, v in body.items() if v is not None})
-
-    def update_message(self, channel: str, ts: str, text: str | None = None, *,
-                       blocks: list[dict[str, Any]] | None = None,
-                       **params: Any) -> dict[str, Any]:
-        """Change a message the app posted (``chat.update``): new text and/or blocks."""
-        if text is None and blocks is None and not params.get("attachments"):
-            raise ConfigError("update_message needs text=, blocks= or attachments=")
-        body = {"channel": channel, "ts": ts, "text": text, "blocks": blocks, **params}
-        return self.call_operation(  # type: ignore[no-any-return]
-            "update_message", {k: v for k, v in body.items() if v is not None})
 
     # -- interactivity ----------------------------------------------------------------------------
     def on_action(self, action_id: str, handler: Callable[..., Any] | None = None) -> Any:

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from ..._errors import ConfigError
 from ..._params import ParamType, convert
 from ...results import Result, Stats
 from .._history import last_run
@@ -106,41 +105,6 @@ class StripeConnection(Connection):
             return None
         empty = next((span for span, more in zip(spans, found, strict=True) if not more), None)
         return 0 if empty is None else hi - empty
-
-    def create_payment_intent(
-        self, amount: int, currency: str, *, idempotency_key: str | None = None, **params: Any
-    ) -> dict[str, Any]:
-        """Create a PaymentIntent; ``amount`` in the currency's smallest unit (cents)."""
-        return self.call_operation(  # type: ignore[no-any-return]
-            "create_payment_intent", {"amount": amount, "currency": currency, **params},
-            idempotency_key=idempotency_key,
-        )
-
-    def create_customer(
-        self, *, idempotency_key: str | None = None, **params: Any
-    ) -> dict[str, Any]:
-        """Create a customer (email, name, metadata, ...)."""
-        return self.call_operation(  # type: ignore[no-any-return]
-            "create_customer", params, idempotency_key=idempotency_key
-        )
-
-    def create_refund(
-        self,
-        charge: str | None = None,
-        *,
-        payment_intent: str | None = None,
-        amount: int | None = None,
-        idempotency_key: str | None = None,
-        **params: Any,
-    ) -> dict[str, Any]:
-        """Refund a charge or a payment intent, fully or ``amount`` of it."""
-        if not (charge or payment_intent):
-            raise ConfigError("create_refund needs a charge or a payment_intent")
-        body = {"charge": charge, "payment_intent": payment_intent, "amount": amount, **params}
-        return self.call_operation(  # type: ignore[no-any-return]
-            "create_refund", {k: v for k, v in body.items() if v is not None},
-            idempotency_key=idempotency_key,
-        )
 
 
 CONNECTION = StripeConnection
