@@ -79,6 +79,8 @@ class Resource:
     # The fields its records carry, as the service documents them (field -> type; nested
     # mappings for objects): an empty listing's frame has these columns, every frame their types.
     schema: dict[str, str] = field(default_factory=dict)
+    # how ``parallel=`` cuts it: a partitioning registered by name (``created_time``)
+    partition: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "schema", flatten_schema(
@@ -386,7 +388,8 @@ RESOURCE = Spec("resource", [
     Key("primary_key", text, optional=True), Key("cursor_field", text, optional=True),
     Key("paginator", _paginator, optional=True), Key("params", _mapping),
     Key("retrieve_path", text, optional=True), Key("endpoint", text, optional=True),
-    Key("schema", _fields), Key("parameters", parameters),
+    Key("schema", _fields), Key("partition", text, optional=True),
+    Key("parameters", parameters),
 ])
 PARAM = Spec("operation parameter", [
     Key("doc", text), Key("type", choice(*PARAM_TYPES)), Key("positional", flag),

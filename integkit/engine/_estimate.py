@@ -1,7 +1,7 @@
 """``Result.estimate()``: records, calls, seconds and cost of a listing, before reading it.
 
-Records come from the service's own count where the connector can ask for one
-(``Connection.count``), else from the last complete read of the same listing by any process
+Records come from the service's own count where its counting strategy can ask for one
+(``Strategies.count``), else from the last complete read of the same listing by any process
 sharing the state (see :mod:`._history`). Time is the larger of what the rate-limit tiers allow
 and what the observed latency allows with the workers at hand; cost is priced on this month's
 usage by the ledger's pricing table.
@@ -20,7 +20,7 @@ from ..results import Estimate
 from ._history import ListingRun, last_run
 
 if TYPE_CHECKING:
-    from ._rest import Listing
+    from ._listing import Listing
 
 __all__ = ["estimate_listing", "limiter_seconds"]
 
@@ -61,7 +61,7 @@ def estimate_listing(listing: Listing, *, workers: int = 1,
     """See :meth:`Result.estimate`."""
     conn = listing.conn
     notes: list[str] = []
-    counted = conn.count(listing)
+    counted = listing.count()
     run: ListingRun | None = last_run(conn.state, listing.history_key())
     if counted is not None:
         records: int | None = counted

@@ -7,28 +7,24 @@ builds one for an API that has no shipped definition.
 
 from __future__ import annotations
 
-import builtins
 import contextvars
-import copy
 import inspect
 import re
 import time
 import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields, replace
+from collections.abc import Sequence
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlencode
 
 import httpx
-import orjson
 
 from .. import _display
 from .._config import get_settings
-from .._errors import ConfigError, PaginationError, StateError
-from .._errors import TimeoutError as CallTimeout
-from .._events import logger, redact
-from .._jsonpath import find, find_records
+from .._errors import ConfigError, StateError
+from .._events import redact
+from .._jsonpath import find
 from .._params import ParamType, convert, convert_all
 from .._suggest import slip_of
 from .._validate import check_params, duration, whole
@@ -56,31 +52,17 @@ from ..http import (
 from ..ledger import hook_in
 from ..pagination import (
     DEFAULT_MAX_EMPTY_PAGES,
-    PAGE_SIZE_PARAMS,
     PageRequest,
-    Paginator,
     check_max_empty_pages,
     paginator_from_config,
-    request_identity,
-    resolved_url,
 )
-from ..results import (
-    Estimate,
-    Fetched,
-    ParallelResult,
-    ParquetCache,
-    Result,
-    Stats,
-    fingerprint,
-    flatten_schema,
-    merge_schemas,
-)
+from ..results import Result, flatten_schema, merge_schemas
 from ..state import StateBackend, fallback_for, open_state
 from ._definition import TIMEOUT, ConnectorDef, Resource
 from ._encoding import bracket_pairs
-from ._estimate import estimate_listing
 from ._feedback import connection_feedback
-from ._history import ListingRun, record_run
+from ._listing import Listing, ListingPlan, cache_age, read_listing, strategies_for
+from ._listing import listing_deadline as _listing_deadline
 from ._operations import fill_path as fill_segments
 from ._operations import operation_call, placeholders, with_operations
 from ._quota_status import QuotaStatus
@@ -95,7 +77,6 @@ from ._responses import (
 __all__ = ["Connection", "Listing", "limits_status"]
 
 USER_AGENT = f"integkit/{__version__} (+https://pypi.org/project/integkit)"
-_ABSENT = object()
 DEFAULT_DEADLINE = 300.0  # seconds one call may take in all, retries and waits included
 _PRIORITIES = ("interactive", "bulk")
 # Options of a connection (ik.rest / ik.connect) that no API takes as a query parameter: given
@@ -150,10 +131,6 @@ _DERIVED_OPTIONS = frozenset({"base_urls", "request_id_header", "limiter", "quot
                               "identity", "cache_storage", "feedback"})
 
 
-# The deadline of the listing whose page is being sent, if it has one: (monotonic instant,
-# seconds allowed). A context variable, so connectors' own send() need not pass it along.
-_listing_deadline: contextvars.ContextVar[tuple[float, float] | None] = contextvars.ContextVar(
-    "integkit_listing_deadline", default=None)
 # Request extensions of the call being sent (an operation's REPLAYABLE_KEY): a context
 # variable, so that every send() (connectors' own too) builds its request with them.
 _call_extensions: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
@@ -182,147 +159,6 @@ def limits_status(service: str, limiter: RateLimiter | None, quota: Quota | None
         "pauses_cleared": cleared,
         "seconds_waited": limiter.waited if limiter else 0.0,
     })
-
-
-@dataclass
-class ListingClock:
-    """A listing's ``deadline=``: it starts with the first page asked for and is shared by
-    every partition of the listing."""
-
-    seconds: float
-    started: float | None = None
-
-    def instant(self) -> float:
-        """The ``time.monotonic()`` by which the listing must be read (starts the clock)."""
-        if self.started is None:
-            self.started = time.monotonic()
-        return self.started + self.seconds
-
-
-class Listing:
-    """The pages of one listing, as a Result reads them (implements PageSource)."""
-
-    def __init__(
-        self, conn: Connection, path: str, params: dict[str, Any], *, endpoint: str,
-        records_path: str | None, paginator: Any, method: str = "GET", json: Any = None,
-        priority: str | None = None, primary_key: str | None = None,
-        max_empty_pages: int | None = None, clock: ListingClock | None = None,
-        schema: dict[str, str] | None = None,
-    ) -> None:
-        self.conn = conn
-        self.service = conn.service
-        self.endpoint = endpoint
-        self.path = path
-        self.params = params
-        self.records_path = records_path
-        self.paginator_spec = paginator
-        self.method = method.upper()
-        self.priority = priority
-        self.json = json
-        self.clock = clock
-        self.timestamps = conn.definition.timestamps or None
-        # The columns and types of its frame, declared (the definition's, the caller's).
-        self.schema = schema or None
-        self.primary_key = primary_key  # records repeating one already read are dropped
-        self.max_empty_pages = check_max_empty_pages(
-            conn.max_empty_pages if max_empty_pages is None else max_empty_pages)
-        # a record filter set when a split narrowed this listing (see split_remaining)
-        self.keeps: Callable[[dict[str, Any]], bool] | None = None
-
-    def with_params(self, paginator: Any = None, **changes: Any) -> Listing:
-        """The same listing with some query parameters (or its paginator) changed: a
-        partition of it."""
-        return Listing(
-            self.conn, self.path, {**self.params, **changes}, endpoint=self.endpoint,
-            records_path=self.records_path, paginator=paginator or self.paginator_spec,
-            method=self.method, json=self.json, priority=self.priority,
-            primary_key=self.primary_key, max_empty_pages=self.max_empty_pages,
-            clock=self.clock, schema=self.schema,
-        )
-
-    def first_request(self) -> PageRequest:
-        body = copy.deepcopy(self.json)
-        return PageRequest(self.method, self.path, params=dict(self.params), json=body)
-
-    def new_paginator(self) -> Paginator | None:
-        return paginator_from_config(self.paginator_spec)
-
-    def fetch(self, request: PageRequest) -> Fetched:
-        limit = None
-        if self.clock is not None:
-            limit = (self.clock.instant(), self.clock.seconds)
-            if time.monotonic() >= limit[0]:
-                raise CallTimeout(
-                    f"the listing's deadline of {self.clock.seconds:g}s passed before the next "
-                    "page", service=self.service, endpoint=self.endpoint,
-                    hint="What was read is kept in the Result; list again with a longer "
-                         "deadline= (or narrower parameters) to read the rest.")
-        token = _listing_deadline.set(limit)
-        try:
-            response, data, trace = self.conn.send(request, endpoint=self.endpoint,
-                                                   priority=self.priority)
-        finally:
-            _listing_deadline.reset(token)
-        if data is None and response.status_code == 204:  # No Content: an empty page
-            return Fetched(response, data, [], trace)
-        return Fetched(response, data, self.conn.page_records(self, data), trace)
-
-    def request_identity(self, request: PageRequest) -> str:
-        """What ``request`` asks for, resolved as it would be sent (base URL joined, query
-        and body encoded; headers left out), so that a next-page URL pointing back at a page
-        already read is recognised whatever form it takes."""
-        conn = self.conn
-        url = resolved_url(request.url, str(conn.client.base_url), conn._encode(request.params))
-        if request.json is not None:
-            body = orjson.dumps(request.json, option=orjson.OPT_SORT_KEYS, default=str)
-        elif request.data is not None:
-            body = urlencode(conn._encode(request.data)).encode()
-        else:
-            body = b""
-        return request_identity(request, url, body)
-
-    def split_remaining(self, last: dict[str, Any] | None, read: int
-                        ) -> tuple[dict[str, Any], Listing, Listing] | None:
-        """Cut what is left of this listing, being read, in two (see
-        :meth:`Connection.split_remaining`)."""
-        return self.conn.split_remaining(self, last, read)
-
-    def history_key(self) -> str:
-        """Who asked what, across processes (the Result cache and listing history key by it):
-        the service, the account, and the first request as the HTTP cache keys it (URL,
-        body, every request header that may change the answer: API version, tenant or
-        account headers...) with the identity of the credentials (a digest)."""
-        return fingerprint({"service": self.service, "account": self.conn.account,
-                            "request": self.conn.answer_key(self.first_request())})
-
-    def page_size(self) -> int | None:
-        """Records a full page holds, where the request or the paginator says."""
-        request = self.first_request()
-        paginator = self.new_paginator()
-        if paginator is not None:
-            paginator.init_request(request)
-        for name in PAGE_SIZE_PARAMS:
-            value = request.params.get(name)
-            if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
-                return int(value)
-        return None
-
-    def estimate(self, *, workers: int = 1, max_records: int | None = None) -> Estimate:
-        """See :meth:`Result.estimate`."""
-        return estimate_listing(self, workers=workers, max_records=max_records)
-
-    def finished(self, result: Result) -> None:
-        """Remember what a complete read took, for later estimates (never fails the read)."""
-        stats = result.stats
-        try:
-            # The calls' own times added up (an estimate divides them among its workers).
-            run = ListingRun(records=stats.records, pages=stats.pages, calls=stats.calls,
-                             seconds=stats.call_seconds, bytes=stats.bytes,
-                             finished_at=time.time(),
-                             facts=self.conn.run_facts(self, result))
-            record_run(self.conn.state, self.history_key(), run)
-        except Exception as exc:  # noqa: BLE001 - history is a nicety, the data is what counts
-            logger.warning("integkit: could not record the size of %s (%s)", self.endpoint, exc)
 
 
 class Connection:
@@ -572,15 +408,10 @@ class Connection:
         """The state backend this connection's limits, budgets and history live in."""
         return open_state(self._state_url)
 
-    def run_facts(self, listing: Listing, result: Result) -> dict[str, Any]:
-        """What to remember about a complete read of ``listing`` besides its size, for the
-        next read of it (connectors override: Stripe notes its oldest ``created``)."""
-        return {}
-
     def count(self, listing: Listing) -> int | None:
-        """How many records ``listing`` holds, if the service can say without reading it all
-        (connectors override: a COUNT() query, a total in the first page...); None here."""
-        return None
+        """How many records ``listing`` holds, where the service's counting strategy can say
+        without reading it all (see :class:`Strategies`); None otherwise."""
+        return listing.count()
 
     def quota_status(self, *, clear_pause: bool = False) -> QuotaStatus:
         """Budgets left, reset times, limiter tiers and whether calls are being held back (a
@@ -795,42 +626,24 @@ class Connection:
         for name, value in (("records_path", records_path), ("primary_key", primary_key)):
             if value is not None and (not isinstance(value, str) or not value.strip()):
                 raise ConfigError(f"{name} must be a field name or path (text), not {value!r}")
-        clock = self._listing_options(endpoint, max_records=max_records, parallel=parallel,
-                                      deadline=deadline, checkpoint=checkpoint,
-                                      priority=priority, cache=cache, params=params)
+        deadline_s, max_age = self._listing_options(
+            endpoint, max_records=max_records, parallel=parallel, deadline=deadline,
+            checkpoint=checkpoint, priority=priority, cache=cache, params=params)
         paginator_from_config(paginator)  # its options are checked before any page
-        listing = Listing(
-            self, path, {**spec.params, **convert_all(params, typed)},
-            endpoint=endpoint,
+        plan = ListingPlan(
+            name=spec.name, endpoint=endpoint,
+            path=path, params={**spec.params, **convert_all(params, typed)},
             records_path=records_path or spec.records_path or self.definition.records_path,
             paginator=paginator or spec.paginator or self.definition.paginator,
-            method=method, json=json, priority=priority,
+            method=method, body=json, priority=priority,
             primary_key=primary_key or spec.primary_key or self.definition.primary_key,
-            max_empty_pages=max_empty_pages, clock=clock, schema=declared,
+            max_empty_pages=self.max_empty_pages if max_empty_pages is None
+            else check_max_empty_pages(max_empty_pages),
+            schema=declared, timestamps=self.definition.timestamps or None,
+            max_records=max_records, parallel=parallel, checkpoint=checkpoint,
+            cache=max_age, deadline=deadline_s, prefetch=prefetch,
         )
-        result: Result
-        if parallel > 1:
-            if checkpoint is not None:
-                raise ConfigError("checkpoint= and parallel= do not combine; choose one")
-            result = ParallelResult(
-                listing, lambda stats: self.partition(listing, parallel, stats) or [listing],
-                workers=parallel, max_records=max_records, on_complete=listing.finished,
-            )
-        else:
-            result = Result(listing, checkpoint=checkpoint, prefetch=prefetch,
-                            max_records=max_records, on_complete=listing.finished)
-        if cache:
-            max_age = 86_400.0 if cache is True else duration(cache, "cache")
-            # what changes the frame the same pages give: where the records are, which are
-            # kept, how the pages are followed, the columns and types declared
-            shape = fingerprint({"records_path": listing.records_path,
-                                 "primary_key": listing.primary_key,
-                                 "paginator": listing.paginator_spec, "schema": listing.schema,
-                                 "timestamps": listing.timestamps})
-            key = f"{self.service}-{spec.name}-{listing.history_key()}-{shape}"
-            result.cache_results(ParquetCache(get_settings().data_dir / "results"),
-                                 max_age=max_age, key=key)
-        return result
+        return read_listing(self, plan, strategies_for(self.service, spec.name, spec.partition))
 
     @classmethod
     def list_options(cls) -> frozenset[str]:
@@ -859,9 +672,10 @@ class Connection:
     def _listing_options(
         self, endpoint: str, *, max_records: Any, parallel: Any, deadline: Any,
         checkpoint: Any, priority: Any, cache: Any, params: dict[str, Any],
-    ) -> ListingClock | None:
+    ) -> tuple[float | None, float | None]:
         """Check a listing's options and parameters before anything is fetched (a nonsense
-        value fails here, naming it); the listing's deadline clock, if it has one."""
+        value fails here, naming it); its deadline and its result cache's maximum age, in
+        seconds, if it has them."""
         if max_records is not None:
             whole(max_records, "max_records")
         check_parallel(parallel)
@@ -872,54 +686,8 @@ class Connection:
         if cache is not None and not isinstance(cache, bool):
             duration(cache, "cache")
         check_params(params, service=self.service, endpoint=endpoint)
-        if deadline is None:
-            return None
-        return ListingClock(duration(deadline, "deadline", positive=True))
-
-    def page_records(self, listing: Listing, data: Any) -> builtins.list[Any]:
-        """The records of one page of ``listing`` (connectors override, e.g. to turn a list of
-        plain ids into records a frame can hold). A page without the records path is an
-        error: read as zero records, it would end the listing early."""
-        if listing.records_path and find(data, listing.records_path, _ABSENT) is _ABSENT:
-            shape = f"keys {sorted(data)[:8]}" if isinstance(data, dict) else \
-                type(data).__name__
-            raise PaginationError(
-                f"a page has no {listing.records_path!r} (where this listing's records are; "
-                f"it holds {shape})", service=self.service, endpoint=listing.endpoint,
-                hint="Stopped rather than read it as an empty page. Check records_path= "
-                "(or the definition's), or report the answer to the API's owner.")
-        return find_records(data, listing.records_path)
-
-    def partition(
-        self, listing: Listing, parts: int, stats: Stats | None = None
-    ) -> Sequence[Listing] | None:
-        """Split ``listing`` into about ``parts`` disjoint listings in its order, or None when
-        the service offers no way to (connectors override; calls they make count in
-        ``stats``). Here: offset and page-number listings whose first page tells the total
-        are cut into consecutive slices of whole pages (one call learns the total)."""
-        paginator = listing.new_paginator()
-        if paginator is None or not paginator.can_split:
-            return None
-        request = listing.first_request()
-        paginator.init_request(request)
-        fetched = listing.fetch(request)
-        if stats is not None:
-            stats.add(fetched.trace)
-        total = paginator.total(fetched.data)
-        if total is None:
-            return None
-        slices = paginator.split(total, parts)
-        return [listing.with_params(paginator=p) for p in slices] or None
-
-    def split_remaining(
-        self, listing: Listing, last: dict[str, Any] | None, read: int
-    ) -> tuple[dict[str, Any], Listing, Listing] | None:
-        """Cut what is left of a partition being read, after its last record ``last`` (``read``
-        records so far), for an idle worker: the parameter changes that narrow the partition
-        to the part it reads next, that narrowed listing (its ``keeps`` filter drops records
-        beyond the cut), and a listing of the rest, which comes after it in order. None when
-        the listing cannot be cut (here; connectors override) or too little is left."""
-        return None
+        seconds = None if deadline is None else duration(deadline, "deadline", positive=True)
+        return seconds, cache_age(cache)
 
     def retrieve(self, resource: str, id: str, **params: Any) -> dict[str, Any]:
         """One object of ``resource`` by id (one path segment, percent-encoded: an id such as

@@ -67,8 +67,8 @@ def require_objects(records: Sequence[Any], *, service: str, endpoint: str) -> N
                 f"({shown}): records must be JSON objects to become rows",
                 service=service, endpoint=endpoint, transient=False,
                 hint="Point records_path= at the list of objects in the page (e.g. "
-                "records_path='data'); an API that lists plain values needs a connector whose "
-                "page_records turns them into objects.",
+                "records_path='data'); an API that lists plain values needs a records strategy "
+                "that turns them into objects (integkit.engine.Strategies).",
             )
 
 

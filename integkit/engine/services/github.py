@@ -28,6 +28,7 @@ from ..._validate import duration
 from ...http import RetryPolicy
 from ...results import Result
 from .._definition import ConnectorDef
+from .._listing import Strategies, register_strategies
 from .._rest import Connection, Listing
 from .github_watch import RunWatch, watch_run
 
@@ -42,6 +43,27 @@ mutation($pullRequestId: ID!, $mergeMethod: PullRequestMergeMethod!,
   }
 }
 """.strip()
+
+
+def count_by_last_link(listing: Listing) -> int | None:
+    """How many records ``listing`` holds, from one call asking for one record a page: the
+    ``last`` page link then numbers them (what ``Result.estimate()`` uses). Search answers
+    say it in ``total_count`` (GitHub serves at most 1,000 of them)."""
+    request = listing.with_params(per_page=1).first_request()
+    request.params["per_page"] = 1
+    response, data, _ = listing.conn.send(request, endpoint=listing.endpoint,
+                                          priority=listing.priority)
+    if isinstance(data, dict) and isinstance(data.get("total_count"), int):
+        return int(min(data["total_count"], 1000))
+    last = response.links.get("last", {}).get("url")
+    if last:
+        page = httpx.URL(last).params.get("page")
+        if page and page.isdigit():
+            return int(page)
+    return len(listing.page_records(data))
+
+
+register_strategies("github", Strategies(count=count_by_last_link))
 
 
 class GitHubConnection(Connection):
@@ -82,23 +104,6 @@ class GitHubConnection(Connection):
             except (KeyError, ValueError):
                 pass
 
-    def count(self, listing: Listing) -> int | None:
-        """How many records ``listing`` holds, from one call asking for one record a page:
-        the ``last`` page link then numbers them (what ``Result.estimate()`` uses). Search
-        answers say it in ``total_count`` (GitHub serves at most 1,000 of them)."""
-        request = listing.with_params(per_page=1).first_request()
-        request.params["per_page"] = 1
-        response, data, _ = self.send(request, endpoint=listing.endpoint,
-                                      priority=listing.priority)
-        if isinstance(data, dict) and isinstance(data.get("total_count"), int):
-            return int(min(data["total_count"], 1000))
-        last = response.links.get("last", {}).get("url")
-        if last:
-            page = httpx.URL(last).params.get("page")
-            if page and page.isdigit():
-                return int(page)
-        records = listing.conn.page_records(listing, data)
-        return len(records)
 
     # -- paths -------------------------------------------------------------------------------
     # -- friendly reads ----------------------------------------------------------------------

@@ -24,6 +24,7 @@ import builtins
 import dataclasses
 import datetime as dt
 import decimal
+import functools
 import hashlib
 import inspect
 import math
@@ -35,20 +36,20 @@ from typing import Any
 
 import httpx
 
-from ..._config import get_settings
 from ..._errors import (
     AuthenticationError,
     ConfigError,
 )
 from ..._events import logger
 from ..._suggest import unknown_keyword
-from ..._validate import duration, positive_duration
+from ..._validate import positive_duration
 from ...auth import Bearer, OAuth2, TokenStore
 from ...http import CallTrace, Feedback, register_feedback
 from ...pagination import PageRequest
-from ...results import ParquetCache, Result
+from ...results import Result
 from .._definition import ConnectorDef
 from .._encoding import path_segment
+from .._listing import ListingPlan, cache_age, read_listing
 from .._rest import Connection, Listing
 from .salesforce_query import SoqlListing, strip_attributes
 from .salesforce_soql import build_soql, quote
@@ -355,23 +356,33 @@ class SalesforceConnection(Connection):
         text = self._soql(soql, object, fields, where, order_by, limit, offset)
         if batch_size is not None and not 200 <= batch_size <= 2000:
             raise ConfigError("batch_size must be between 200 and 2000 (Salesforce's bounds)")
-        listing = SoqlListing(self, text, all_rows=include_deleted, bulk=bulk,
-                              batch_size=batch_size, priority=priority)
+        listing = self._soql_listing(text, all_rows=include_deleted, bulk=bulk,
+                                     batch_size=batch_size, priority=priority,
+                                     max_records=max_records, checkpoint=checkpoint,
+                                     cache=cache)
         if bulk and listing.parts is not None and (
                 listing.parts.clause("OFFSET") or listing.parts.clause("GROUP BY")
                 or any("(" in f for f in listing.parts.fields)):
             raise ConfigError("Bulk API 2.0 runs no OFFSET, GROUP BY, COUNT() or subqueries; "
                               "use bulk=False")
-        result = SalesforceResult(listing, types=lambda cols: self.column_types(
-            listing.object, cols) if listing.object else {},
-            columns=lambda: self.query_columns(listing), checkpoint=checkpoint,
-            max_records=max_records, on_complete=listing.finished)
-        if cache:
-            max_age = 86_400.0 if cache is True else duration(cache, "cache")
-            result.cache_results(ParquetCache(get_settings().data_dir / "results"),
-                                 max_age=max_age,
-                                 key=f"salesforce-{listing.endpoint}-{listing.history_key()}")
-        return result
+        return read_listing(self, listing.plan, source=listing, result_type=functools.partial(
+            SalesforceResult, types=lambda cols: self.column_types(
+                listing.object, cols) if listing.object else {},
+            columns=lambda: self.query_columns(listing)))
+
+    def _soql_listing(self, soql: str, *, all_rows: bool = False, bulk: bool | None = None,
+                      batch_size: int | None = None, priority: str | None = None,
+                      max_records: int | None = None, checkpoint: str | None = None,
+                      cache: bool | str | float | None = None) -> SoqlListing:
+        """The pages of ``soql``, planned (``cache``: True for a day, or a duration)."""
+        name = "queryAll" if all_rows else "query"
+        plan = ListingPlan(
+            name=name, path=self.data_path(name), endpoint=name, params={"q": soql},
+            records_path="records", primary_key=self.definition.primary_key,
+            max_empty_pages=self.max_empty_pages, timestamps=self.definition.timestamps or None,
+            priority=priority, max_records=max_records, checkpoint=checkpoint,
+            cache=cache_age(cache))
+        return SoqlListing(self, plan, all_rows=all_rows, bulk=bulk, batch_size=batch_size)
 
     def query_all(self, soql: str | None = None, **options: Any) -> Result:
         """:meth:`query` over ``/queryAll``: deleted (recycle bin) and archived rows too."""
@@ -401,10 +412,8 @@ class SalesforceConnection(Connection):
         """Rows a query listing (or a SOQL string) returns, from ``SELECT COUNT()``: what
         ``Result.estimate()`` starts from. None where a count cannot tell."""
         if isinstance(listing, str):
-            return SoqlListing(self, listing).count()
-        if isinstance(listing, SoqlListing):
-            return listing.count()
-        return None
+            listing = self._soql_listing(listing)
+        return listing.count()
 
     # -- metadata --------------------------------------------------------------------------
     def describe(self, object: str) -> dict[str, Any]:

@@ -16,6 +16,7 @@ import httpx
 
 from ...pagination import PageRequest, Paginator, more_without_cursor
 from ...results import Fetched
+from .._listing import ListingPlan, Strategies
 from .._rest import Listing
 from .salesforce_bulk import BulkQueryJob, parse_csv, results_request
 from .salesforce_soql import count_soql, split_soql
@@ -23,7 +24,7 @@ from .salesforce_soql import count_soql, split_soql
 if TYPE_CHECKING:
     from .salesforce import SalesforceConnection
 
-__all__ = ["SoqlListing", "SoqlPaginator", "strip_attributes"]
+__all__ = ["SoqlListing", "SoqlPaginator", "count_query", "strip_attributes"]
 
 def strip_attributes(record: Any) -> Any:
     """A query record without Salesforce's ``attributes`` (type and URL) at any depth, so a
@@ -33,6 +34,11 @@ def strip_attributes(record: Any) -> Any:
     if isinstance(record, list):
         return [strip_attributes(v) for v in record]
     return record
+
+
+def count_query(listing: Listing) -> int | None:
+    """The counting strategy of a SOQL listing: its ``SELECT COUNT()`` (one call, kept)."""
+    return listing.row_count() if isinstance(listing, SoqlListing) else None
 
 
 class SoqlPaginator(Paginator):
@@ -75,18 +81,14 @@ class SoqlListing(Listing):
 
     conn: SalesforceConnection
 
-    def __init__(self, conn: SalesforceConnection, soql: str, *, all_rows: bool = False,
-                 bulk: bool | None = None, batch_size: int | None = None,
-                 priority: str | None = None) -> None:
-        name = "queryAll" if all_rows else "query"
-        super().__init__(conn, conn.data_path(name), {"q": soql}, endpoint=name,
-                         records_path="records", paginator=None, priority=priority,
-                         primary_key=conn.definition.primary_key)
-        self.soql = soql
+    def __init__(self, conn: SalesforceConnection, plan: ListingPlan, *, all_rows: bool = False,
+                 bulk: bool | None = None, batch_size: int | None = None) -> None:
+        super().__init__(conn, plan, Strategies(count=count_query))
+        self.soql = str(plan.params["q"])
         self.all_rows = all_rows
         self.bulk = bulk
         self.batch_size = batch_size
-        self.parts = split_soql(soql)
+        self.parts = split_soql(self.soql)
         self.object = self.parts.object if self.parts else None
         self._counted = False
         self._count: int | None = None
@@ -105,7 +107,7 @@ class SoqlListing(Listing):
         return self.batch_size or 2000
 
     # -- counting and choosing ----------------------------------------------------------------
-    def count(self) -> int | None:
+    def row_count(self) -> int | None:
         """Rows the query returns (one ``SELECT COUNT()`` call, remembered), or None when a
         plain count cannot size it (GROUP BY, OFFSET...)."""
         if not self._counted:
@@ -121,7 +123,7 @@ class SoqlListing(Listing):
     def _uses_bulk(self) -> bool:
         if self.bulk is not None:
             return self.bulk
-        count = self.count()
+        count = self.row_count()
         return count is not None and count >= self.conn.bulk_threshold
 
     # -- fetching -------------------------------------------------------------------------

@@ -20,8 +20,9 @@ import orjson
 from ..._errors import ConfigError
 from ...http import Feedback, RetryPolicy, register_feedback
 from .._definition import ConnectorDef
+from .._listing import ListingPlan, Strategies, read_listing, register_strategies
 from .._rest import Connection, Listing
-from .shopify_graphql import GraphQLListing, run_graphql
+from .shopify_graphql import ENDPOINT, GRAPHQL_PATH, GraphQLListing, run_graphql
 from .shopify_inventory import Inventory
 
 __all__ = ["ShopifyConnection", "ShopifyRetryPolicy", "shop_url"]
@@ -74,6 +75,21 @@ register_feedback("shopify_call_limit", shopify_call_limit)
 register_feedback("graphql_cost", graphql_cost)
 
 
+def count_json(listing: Listing) -> int | None:
+    """``GET <resource>/count.json`` with the listing's filters (one REST call)."""
+    if not listing.path.endswith(".json") or listing.method != "GET" or \
+            "page_info" in listing.params or listing.path == "/inventory_levels.json":
+        return None
+    path = listing.path.removesuffix(".json") + "/count.json"
+    params = {k: v for k, v in listing.params.items() if k not in ("limit", "fields")}
+    body = listing.conn.request("GET", path, params=params,
+                                endpoint=listing.endpoint.replace(".list", ".count"))
+    return int(body["count"]) if isinstance(body, dict) and "count" in body else None
+
+
+register_strategies("shopify", Strategies(count=count_json))
+
+
 class ShopifyRetryPolicy(RetryPolicy):
     """The shared policy, plus POSTs that are safe to send again: GraphQL queries (reads).
     (``set_inventory_level`` is declared ``idempotent`` in the definition.)"""
@@ -119,17 +135,6 @@ class ShopifyConnection(Connection):
             if isinstance(inner, dict):
                 return inner
         return body
-
-    def count(self, listing: Listing) -> int | None:
-        """``GET <resource>/count.json`` with the listing's filters (one REST call)."""
-        if not listing.path.endswith(".json") or listing.method != "GET" or \
-                "page_info" in listing.params or listing.path == "/inventory_levels.json":
-            return None
-        path = listing.path.removesuffix(".json") + "/count.json"
-        params = {k: v for k, v in listing.params.items() if k not in ("limit", "fields")}
-        body = self.request("GET", path, params=params,
-                            endpoint=listing.endpoint.replace(".list", ".count"))
-        return int(body["count"]) if isinstance(body, dict) and "count" in body else None
 
     def fulfillment_orders(self, order_id: int | str) -> list[dict[str, Any]]:
         """An order's fulfillment orders (what a fulfillment fulfils)."""
@@ -195,11 +200,13 @@ class ShopifyConnection(Connection):
         connection sits in ``data`` (default: the first field that holds ``edges`` or
         ``nodes``, e.g. ``products`` or ``order.lineItems``).
         """
-        from ...results import Result
-
-        listing = GraphQLListing(self, query, variables or {}, path=path)
-        return Result(listing, prefetch=prefetch, max_records=max_records,
-                      on_complete=listing.finished)
+        plan = ListingPlan(
+            name=ENDPOINT, path=GRAPHQL_PATH, endpoint=ENDPOINT, method="POST",
+            body={"query": query, "variables": dict(variables or {})},
+            primary_key=self.definition.primary_key, max_empty_pages=self.max_empty_pages,
+            timestamps=self.definition.timestamps or None, max_records=max_records,
+            prefetch=prefetch)
+        return read_listing(self, plan, source=GraphQLListing(self, plan, path=path))
 
 
 CONNECTION = ShopifyConnection

@@ -14,6 +14,7 @@ from ..._errors import InvalidRequestError, PaginationError
 from ..._jsonpath import find
 from ...pagination import GraphQLPageInfo, PageRequest, Paginator
 from ...results import Fetched
+from .._listing import ListingPlan
 from .._rest import Listing
 
 if TYPE_CHECKING:
@@ -67,23 +68,18 @@ class GraphQLListing(Listing):
     """The pages of one GraphQL connection: ``pageInfo.endCursor`` -> ``variables.after``,
     each edge's ``node`` a record."""
 
-    def __init__(self, conn: ShopifyConnection, query: str, variables: dict[str, Any], *,
-                 path: str | None = None, priority: str | None = None) -> None:
-        super().__init__(conn, GRAPHQL_PATH, {}, endpoint=ENDPOINT, records_path=None,
-                         paginator=None, method="POST",
-                         json={"query": query, "variables": dict(variables)},
-                         priority=priority, primary_key=conn.definition.primary_key)
+    def __init__(self, conn: ShopifyConnection, plan: ListingPlan, *,
+                 path: str | None = None) -> None:
+        super().__init__(conn, plan)
         self.shopify = conn
         self.connection = path
         self.connection_path: str | None = f"data.{path}" if path else None
 
     def with_params(self, paginator: Any = None, **changes: Any) -> Listing:
         """The same query with some variables changed."""
-        variables = {**self.json["variables"], **changes}
-        listing = GraphQLListing(self.shopify, self.json["query"], variables,
-                                 path=self.connection, priority=self.priority)
-        listing.max_empty_pages = self.max_empty_pages
-        return listing
+        body = self.plan.body
+        plan = self.plan.with_body({**body, "variables": {**body["variables"], **changes}})
+        return GraphQLListing(self.shopify, plan, path=self.connection)
 
     def new_paginator(self) -> Paginator:
         return _ConnectionPageInfo(self.connection)

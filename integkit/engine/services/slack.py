@@ -28,6 +28,7 @@ from ..._events import register_secret
 from ..._params import ParamType, convert
 from ...results import Result
 from .._definition import ConnectorDef
+from .._listing import Strategies, register_strategies
 from .._rest import Connection, Listing
 from .slack_errors import SlackWarning
 
@@ -43,6 +44,16 @@ def to_slack_ts(value: Any) -> str:
     return str(convert("ts", value, ParamType("slack_ts")))
 
 
+def member_rows(listing: Listing, records: list[Any]) -> list[Any]:
+    """conversations.members lists bare user ids: each made a row (``id``, ``channel``)."""
+    channel = listing.params.get("channel")
+    return [{"id": user, "channel": channel} if isinstance(user, str) else user
+            for user in records]
+
+
+register_strategies("slack", Strategies(records=member_rows), resource="members")
+
+
 class SlackConnection(Connection):
     """Slack's Web API: cursor paging, ``ok: false`` errors, per-method tiers, block actions.
 
@@ -56,14 +67,6 @@ class SlackConnection(Connection):
         self.signing_secret = signing_secret or os.environ.get("SLACK_SIGNING_SECRET")
         register_secret(self.signing_secret)
 
-    def page_records(self, listing: Listing, data: Any) -> list[Any]:
-        """Records of a page; conversations.members lists bare user ids, made into rows."""
-        records = super().page_records(listing, data)
-        if listing.endpoint == "conversations.members":
-            channel = listing.params.get("channel")
-            return [{"id": user, "channel": channel} if isinstance(user, str) else user
-                    for user in records]
-        return records
 
     # -- reads --------------------------------------------------------------------------------
     def conversations(self, types: str | Sequence[str] = "public_channel", *,
