@@ -49,7 +49,7 @@ from ..http import (
     build_transport,
     classify,
 )
-from ..ledger import hook_in
+from ..ledger import hook_in, register_pricing
 from ..pagination import (
     DEFAULT_MAX_EMPTY_PAGES,
     PageRequest,
@@ -257,6 +257,8 @@ class Connection:
         self.priority = priority
         self._state_url = state
         hook_in()  # its calls become ledger rows: ik.usage(), ik.costs()
+        if definition.pricing:  # priced as its definition says, a user's file too
+            register_pricing(self.service, definition.pricing, replace=False)
         context = getattr(auth, "ssl_context", None)  # MutualTLS: the client certificate
         if callable(context) and verify is True:
             verify = context()
