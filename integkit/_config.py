@@ -18,12 +18,10 @@ from __future__ import annotations
 import json
 import os
 import re
-import threading
 import tomllib
-from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import yaml
 
@@ -31,10 +29,8 @@ from ._errors import ConfigError
 from ._spec import Check, Key, Spec, suggest
 from ._validate import flag, positive_duration, text
 
-__all__ = ["CONFIG_FILE", "SETTINGS", "OnePerStateUrl", "Settings", "configure", "get_settings",
-           "interpolate", "load_config_file", "profile"]
-
-T = TypeVar("T")
+__all__ = ["CONFIG_FILE", "SETTINGS", "Settings", "configure", "get_settings", "interpolate",
+           "load_config_file", "profile"]
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -73,26 +69,6 @@ _settings = Settings()
 
 def get_settings() -> Settings:
     return _settings
-
-
-class OnePerStateUrl(Generic[T]):
-    """One ``make(url)`` per state URL in this process, made on first use: every part that
-    shares a state backend (its connections, the token store on it) shares one object."""
-
-    def __init__(self, make: Callable[[str], T]) -> None:
-        self._make = make
-        self._made: dict[str, T] = {}
-        self._lock = threading.Lock()
-
-    def get(self, url: str | None = None) -> T:
-        """The object for ``url`` (default: the configured state URL)."""
-        if url is None:
-            url = get_settings().state_url
-        with self._lock:
-            made = self._made.get(url)
-            if made is None:
-                made = self._made[url] = self._make(url)
-            return made
 
 
 def _path(value: Any, where: str) -> Path:

@@ -30,9 +30,10 @@ from urllib.parse import quote, unquote
 
 from cryptography.fernet import InvalidToken
 
-from .._config import OnePerStateUrl
+from .._config import get_settings
 from .._errors import AuthenticationError, ConfigError
 from .._events import register_secret
+from .._memo import OncePerKey
 from .._validate import duration
 from ..state import StateBackend, open_state
 from ._keys import TokenKey, resolve_key
@@ -320,9 +321,10 @@ class TokenStore:
         return f"<TokenStore {self.where} {key}>"
 
 
-_default_stores = OnePerStateUrl(TokenStore)
+_default_stores: OncePerKey[str, TokenStore] = OncePerKey()
 
 
 def default_store() -> TokenStore:
     """The process's token store on the configured state backend (one per state URL)."""
-    return _default_stores.get()
+    url = get_settings().state_url
+    return _default_stores.get(url, lambda: TokenStore(url))

@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlparse
 
-from .._config import OnePerStateUrl, get_settings
+from .._config import get_settings
 from .._errors import ConfigError, StateError
 from .._events import register_secret
+from .._memo import OncePerKey
 from .._private import private_file
 from .._validate import duration
 
@@ -291,9 +292,11 @@ class StateBackend:
         return f"<StateBackend {self.kind} {self.where}>"
 
 
-_open = OnePerStateUrl(StateBackend)
+_open: OncePerKey[str, StateBackend] = OncePerKey()
 
 
 def open_state(url: str | None = None) -> StateBackend:
     """The backend for ``url`` (default: the configured one), opened once per process."""
-    return _open.get(url)
+    if url is None:
+        url = get_settings().state_url
+    return _open.get(url, lambda: StateBackend(url))
