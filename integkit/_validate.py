@@ -17,6 +17,7 @@ import datetime as dt
 import math
 import re
 from collections.abc import Callable, Mapping
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import httpx
@@ -31,6 +32,7 @@ __all__ = [
     "choice",
     "duration",
     "epoch_seconds",
+    "exact_seconds",
     "flag",
     "fraction",
     "parallel",
@@ -246,39 +248,47 @@ def timeout(value: Any) -> httpx.Timeout | None:
     return httpx.Timeout(duration(value, "timeout", positive=True))
 
 
-def epoch_seconds(value: Any) -> float | None:
-    """Seconds since the epoch from a number, a date, a datetime (naive = UTC), an ISO string
-    or a pandas Timestamp; None when ``value`` is none of these (not a time). Non-finite
-    numbers raise ValueError."""
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def exact_seconds(value: Any) -> Decimal | None:
+    """Exact seconds since the epoch from a number, a numeric string (unix seconds or a Slack
+    ts, ``"1712345678.000100"``), a date, a datetime (naive = UTC), ISO 8601 text or a pandas
+    Timestamp; None when ``value`` is none of these (not a time). Non-finite numbers and NaT
+    raise ValueError. The one reader of times integkit's parameters go through
+    (:mod:`integkit._params`)."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
-        if not math.isfinite(value):
+    if isinstance(value, int | float | Decimal):
+        number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+        if not number.is_finite():
             raise ValueError(f"{value!r} is not a finite number")
-        return float(value)
+        return number
     if isinstance(value, str):
-        text = value.strip()
+        stripped = value.strip()
         try:
-            number = float(text)
+            return exact_seconds(Decimal(stripped))
+        except InvalidOperation:
+            pass
+        try:
+            value = dt.datetime.fromisoformat(stripped.replace("Z", "+00:00"))
         except ValueError:
-            try:
-                value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-            except ValueError:
-                return None
-        else:
-            return epoch_seconds(number)
-    if isinstance(value, dt.datetime):
-        when: dt.datetime = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-        return when.timestamp()
+            return None
+    if isinstance(value, dt.datetime):  # pandas.NaT too: a time of no value
+        when = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        delta = when - _EPOCH
+        return exact_seconds(Decimal(delta.days * 86_400 + delta.seconds)
+                             + Decimal(delta.microseconds) / 1_000_000)
     if isinstance(value, dt.date):
-        return dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC).timestamp()
-    stamp = getattr(value, "timestamp", None)  # pandas.Timestamp (NaT raises ValueError)
-    if callable(stamp):
-        seconds = float(stamp())
-        if not math.isfinite(seconds):
-            raise ValueError(f"{value!r} is not a time")
-        return seconds
-    return None
+        return Decimal((value - _EPOCH.date()).days * 86_400)
+    stamp = getattr(value, "timestamp", None)  # pandas.NaT raises ValueError
+    return exact_seconds(float(stamp())) if callable(stamp) else None
+
+
+def epoch_seconds(value: Any) -> float | None:
+    """:func:`exact_seconds` as a float."""
+    exact = exact_seconds(value)
+    return None if exact is None else float(exact)
 
 
 def _finite(value: Any, where: str, fail: Any) -> None:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .._errors import ConfigError
+from .._params import ParamType, parameters
 from .._spec import Check, Key, Spec, spellings
 from .._spec_schema import described, schema_of, shared, spec_schema
 from .._validate import choice, flag, positive_duration, text, texts
@@ -70,7 +71,9 @@ class Resource:
     primary_key: str | None = None
     cursor_field: str | None = None
     paginator: Any = None
-    params: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)  # fixed query values, sent as they are
+    # typed parameters a call may give (name -> type; see integkit._params), path ones too
+    parameters: dict[str, ParamType] = field(default_factory=dict)
     retrieve_path: str | None = None
     endpoint: str | None = None  # the name limits and the ledger use; default "<name>.list"
     # The fields its records carry, as the service documents them (field -> type; nested
@@ -319,10 +322,23 @@ def _fields_schema() -> dict[str, Any]:
         {"type": "array", "minItems": 1, "maxItems": 1, "items": nested}]}}
 
 
+@described({"type": "string", "format": "regex"})
+def _pattern(value: Any, where: str) -> str:
+    try:
+        re.compile(text(value, where))
+    except re.error as exc:
+        raise ConfigError(f"{where} {value!r} is not a regular expression: {exc}") from None
+    return str(value)
+
+
+#: ``api_version:``: its value, sent in a header, as a path prefix every relative path goes
+#: under, or as a query parameter; ``pattern`` is what a version must match.
 API_VERSION = Spec("api_version", [
     Key("value", _version, required=True, aliases=("version",)),
     Key("header", text),
     Key("path", text),
+    Key("query", text),
+    Key("pattern", _pattern),
 ])
 CHECK: Spec = Spec("auth check", [Key("path", text, required=True), Key("params", _mapping)])
 AUTH_ENV: Spec = Spec("auth env", [Key(name, text) for name in (
@@ -373,6 +389,7 @@ RESOURCE = Spec("resource", [
     Key("paginator", _paginator, optional=True), Key("params", _mapping),
     Key("retrieve_path", text, optional=True), Key("endpoint", text, optional=True),
     Key("schema", _fields), Key("partition", text, optional=True),
+    Key("parameters", parameters),
 ])
 PARAM = Spec("operation parameter", [
     Key("doc", text), Key("type", choice(*PARAM_TYPES)), Key("positional", flag),
@@ -463,6 +480,7 @@ DEFINITION = Spec("definition", [
     Key("feedback", _named(_feedback), optional=True),
     Key("cache", _section(CacheSettings.spec)),
     Key("pricing", _pricing),
+    Key("parameters", _named(parameters)),  # typed parameters every resource takes
     Key("resources", _resources),
     Key("operations", _operations),
 ])
@@ -601,6 +619,7 @@ class ConnectorDef:
     feedback: tuple[str, ...] | None = None  # the parsers of server feedback; None: every one
     cache: dict[str, Any] = field(default_factory=dict)
     pricing: dict[str, Any] = field(default_factory=dict)
+    parameters: dict[str, ParamType] = field(default_factory=dict)
     resources: dict[str, Resource] = field(default_factory=dict)
     operations: dict[str, Operation] = field(default_factory=dict)
     module: str | None = None
@@ -654,8 +673,10 @@ class ConnectorDef:
         for name, spec in (data.pop("resources", None) or {}).items():
             spec = {"path": spec} if isinstance(spec, str) else spec
             try:
-                resources[name] = Resource(name=name, **RESOURCE.canonical(
-                    spec, f"resource {name!r}"))
+                values = RESOURCE.canonical(spec, f"resource {name!r}")
+                values["parameters"] = parameters(values.get("parameters") or {},
+                                                  f"resource {name!r} parameters")
+                resources[name] = Resource(name=name, **values)
             except ConfigError as exc:
                 problems.append(((spelt["resources"], name), str(exc)))
         for name, spec in (data.pop("operations", None) or {}).items():

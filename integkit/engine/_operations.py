@@ -30,13 +30,18 @@ from ._definition import ConnectorDef, Operation
 from ._encoding import path_segment
 
 __all__ = ["OperationCall", "fill_path", "operation_call", "operation_signature",
-           "with_operations"]
+           "placeholders", "with_operations"]
 
-_PLACEHOLDER = re.compile(r"{(\w+)}")
+_PLACEHOLDER = re.compile(r"(?<!\$){(\w+)}")  # ``${NAME}`` is text: nothing is interpolated
 _TYPES: dict[str, type] = {"string": str, "integer": int, "number": float, "boolean": bool,
                            "array": list, "object": dict}
 _QUERY_METHODS = frozenset({"GET", "HEAD", "DELETE"})
 C = TypeVar("C", bound=type)
+
+
+def placeholders(template: str) -> list[str]:
+    """The names of ``template``'s ``{name}`` placeholders, in order."""
+    return _PLACEHOLDER.findall(template)
 
 
 def fill_path(template: str, values: Mapping[str, Any], *, service: str | None = None,

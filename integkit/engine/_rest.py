@@ -25,6 +25,7 @@ from .._config import get_settings
 from .._errors import ConfigError, StateError
 from .._events import redact
 from .._jsonpath import find
+from .._params import ParamType, convert, convert_all
 from .._suggest import slip_of
 from .._validate import check_params, duration, whole
 from .._validate import parallel as check_parallel
@@ -48,7 +49,7 @@ from ..http import (
     build_transport,
     classify,
 )
-from ..ledger import hook_in
+from ..ledger import hook_in, register_pricing
 from ..pagination import (
     DEFAULT_MAX_EMPTY_PAGES,
     PageRequest,
@@ -58,11 +59,12 @@ from ..pagination import (
 from ..results import Result, flatten_schema, merge_schemas
 from ..state import StateBackend, fallback_for, open_state
 from ._definition import TIMEOUT, ConnectorDef, Resource
-from ._encoding import bracket_pairs, path_segment
+from ._encoding import bracket_pairs
 from ._feedback import connection_feedback
 from ._listing import Listing, ListingPlan, cache_age, read_listing, strategies_for
 from ._listing import listing_deadline as _listing_deadline
-from ._operations import operation_call, with_operations
+from ._operations import fill_path as fill_segments
+from ._operations import operation_call, placeholders, with_operations
 from ._quota_status import QuotaStatus
 from ._responses import (
     decode_json,
@@ -83,13 +85,29 @@ _PRIORITIES = ("interactive", "bulk")
 _CONNECTION_OPTIONS = frozenset({
     "base_url", "backup_base_urls", "endpoint_url", "allowed_origins", "headers", "rate_limit",
     "quotas", "breaker", "coalesce", "key_prefix", "timestamps", "idempotency_header",
-    "allow_env", "allow_modules",
+    "allow_env", "allow_modules", "path_params",
 })
 # Options of a listing: retrieve() reads one object, so they do not apply to it.
 _LISTING_OPTIONS = frozenset({
     "records_path", "primary_key", "checkpoint", "max_records", "paginator", "prefetch",
     "parallel", "max_empty_pages", "deadline",
 })
+
+
+def _split(values: dict[str, Any], declared: dict[str, ParamType]) -> dict[str, Any]:
+    """``values`` with each one whose declaration has ``parts`` and that holds its separator
+    split into those parts (a part given besides it in ``values`` is kept)."""
+    out = {n: v for n, v in values.items() if v is not None}
+    for name, value in values.items():
+        kind = declared.get(name)
+        if kind is None or not kind.parts or not isinstance(value, str) \
+                or kind.separator not in value:
+            continue
+        pieces = value.split(kind.separator, len(kind.parts) - 1)
+        if len(pieces) == len(kind.parts):
+            out.update({part: piece for part, piece in zip(kind.parts, pieces, strict=True)
+                        if part == name or part not in out})
+    return out
 
 
 def _refuse_options(params: dict[str, Any], *, where: str, listing: bool,
@@ -174,6 +192,7 @@ class Connection:
         quotas: dict[str, Any] | None = None,
         state: str | None = None,
         account: str = "default",
+        path_params: dict[str, Any] | None = None,
         key_prefix: str | None = None,
         user: str | None = None,
         priority: str = "interactive",
@@ -199,9 +218,17 @@ class Connection:
         paginator_from_config(definition.paginator)  # a wrong option fails here, not mid-list
         self.max_empty_pages = check_max_empty_pages(max_empty_pages)
         self.service = definition.service
-        self.base_url = (base_url or definition.base_url).rstrip("/")
+        self.api_version = self._api_version(api_version)
+        template = definition.api_version.get("path")
+        #: The path every relative path goes under (``/admin/api/2024-10``), or "".
+        self.version_prefix = "/" + template.format(version=self.api_version).strip("/") \
+            if template else ""
+        self.base_url = self.versioned(base_url or definition.base_url)
+        #: Values of path parameters a call gives none of (``repo=`` for GitHub).
+        self.path_params = dict(path_params or {})
         self._auth = auth
-        backups = list(backup_base_urls or definition.backup_base_urls)
+        backups = [self.versioned(u)
+                   for u in backup_base_urls or definition.backup_base_urls]
         if isinstance(allowed_origins, str):
             allowed_origins = [allowed_origins]
         # Where requests may go: the pipeline refuses every other origin (see Origins).
@@ -219,6 +246,8 @@ class Connection:
         self.priority = priority
         self._state_url = state
         hook_in()  # its calls become ledger rows: ik.usage(), ik.costs()
+        if definition.pricing:  # priced as its definition says, a user's file too
+            register_pricing(self.service, definition.pricing, replace=False)
         context = getattr(auth, "ssl_context", None)  # MutualTLS: the client certificate
         if callable(context) and verify is True:
             verify = context()
@@ -237,10 +266,9 @@ class Connection:
         self.request_id_header = definition.request_id_header
         default_headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         default_headers.update(definition.headers)
-        if definition.api_version.get("header"):  # else pinned in the path (Salesforce)
-            default_headers[definition.api_version["header"]] = str(
-                api_version or definition.api_version["value"]
-            )
+        version = definition.api_version
+        if version.get("header"):
+            default_headers[version["header"]] = str(self.api_version)
         default_headers.update(headers or {})
         if timeout is None:
             read = steps.get("read", 60.0)
@@ -248,9 +276,45 @@ class Connection:
                                     write=steps.get("write", read), pool=steps.get("pool", read))
         self.client = httpx.Client(
             base_url=self.base_url, headers=default_headers, timeout=timeout,
+            params={version["query"]: str(self.api_version)} if version.get("query") else None,
             transport=build_transport(options, network=network), follow_redirects=True,
             event_hooks={"response": [self.origins.check_redirect]},
         )
+
+    def _api_version(self, override: str | None) -> str | None:
+        """The API version calls pin (``api_version=``, else the definition's), checked
+        against the definition's ``pattern``; None when the definition has no version."""
+        spec = self.definition.api_version
+        if not spec:
+            return None if override is None else str(override)
+        version = str(spec["value"] if override is None else override)
+        pattern = spec.get("pattern")
+        if pattern and not re.fullmatch(pattern, version):
+            raise ConfigError(f"{self.service}: api_version {version!r} does not match the "
+                              f"definition's pattern {pattern!r} (e.g. {spec['value']!r})")
+        return version
+
+    def versioned(self, url: str) -> str:
+        """``url`` with the API version's path prefix (``api_version: {path: ...}``)
+        appended, unless its path already holds one (a base URL given with its version)."""
+        url = url.rstrip("/")
+        template = self.definition.api_version.get("path")
+        if not template:
+            return url
+        head = template.split("{")[0].rstrip("/")
+        if head and head in httpx.URL(url).path:
+            return url
+        return url + self.version_prefix
+
+    def _host_rooted(self, url: str) -> bool:
+        """Whether a relative ``url`` names a path from the host's root, not under the
+        version prefix: it starts with the prefix's first segment (``/services/...`` for
+        Salesforce, whose next-page URLs hold the version; ``/admin/...`` for Shopify)."""
+        template = self.definition.api_version.get("path")
+        if not template or not url.startswith("/"):
+            return False
+        first = "/" + template.strip("/").split("/")[0]
+        return url == first or url.startswith(first + "/")
 
     @classmethod
     def keywords(cls) -> frozenset[str]:
@@ -372,8 +436,12 @@ class Connection:
         if request.data is not None:
             request.headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
         url = request.url
-        if base_url is not None and not httpx.URL(url).is_absolute_url:
-            url = base_url.rstrip("/") + "/" + url.lstrip("/")
+        if not httpx.URL(url).is_absolute_url:
+            base = base_url if base_url is not None else str(self.client.base_url)
+            if self._host_rooted(url):
+                url = str(httpx.URL(base).join(url))
+            elif base_url is not None:
+                url = base_url.rstrip("/") + "/" + url.lstrip("/")
         extensions = {**(_call_extensions.get() or {}), **(extensions or {})}
         return self.client.build_request(request.method, url, headers=request.headers,
                                          extensions=extensions,
@@ -477,6 +545,35 @@ class Connection:
             return Resource(name=name, path=name)
         return self.definition.resource(name)
 
+    def declared(self, spec: Resource) -> dict[str, ParamType]:
+        """The typed parameters a call of ``spec`` takes: the definition's ``parameters:``,
+        then the resource's own."""
+        return {**self.definition.parameters, **spec.parameters}
+
+    def fill_path(self, template: str, params: dict[str, Any], *, where: str, endpoint: str,
+                  declared: dict[str, ParamType], given: dict[str, Any] | None = None) -> str:
+        """``template`` (``/repos/{owner}/{repo}/issues``) with each ``{name}`` filled: from
+        ``given``, else the call's ``params`` (taken out of them: they are no query), else
+        the connection's ``path_params``. A declared parameter with ``parts`` splits a value
+        holding its separator (``repo="octo/atlas"`` gives owner and repo). Each value is
+        converted by its type and sent as one percent-encoded path segment."""
+        names = placeholders(template)
+        if not names:
+            return template
+        wanted = set(names) | {n for n, kind in declared.items() if set(kind.parts) & set(names)}
+        call = {n: params.pop(n) for n in sorted(wanted) if n in params}
+        values = {**_split(self.path_params, declared), **_split(call, declared), **(given or {})}
+        for name in names:
+            kind = declared.get(name)
+            if values.get(name) is None:
+                problem = kind.hint if kind is not None and kind.hint else (
+                    f"the path {template!r} needs {name}= (none was given"
+                    + (", and the connection has no default)" if name != "id" else ")"))
+                raise ConfigError(f"{where}: {problem}")
+            if kind is not None:
+                values[name] = convert(name, values[name], kind)
+        return fill_segments(template, values, service=self.service, endpoint=endpoint)
+
     def list(
         self,
         resource: str,
@@ -523,6 +620,9 @@ class Connection:
         self._check_slips(spec, params)
         endpoint = spec.endpoint or (
             spec.path if spec.name.startswith(("/", "http")) else f"{spec.name}.list")
+        typed = self.declared(spec)
+        path = self.fill_path(spec.path, params, where=f"{self.service}.list({resource!r})",
+                              endpoint=endpoint, declared=typed)
         _refuse_options(params, where=f"list({resource!r})", listing=True,
                         service=self.service)
         for name, value in (("records_path", records_path), ("primary_key", primary_key)):
@@ -534,7 +634,7 @@ class Connection:
         paginator_from_config(paginator)  # its options are checked before any page
         plan = ListingPlan(
             name=spec.name, endpoint=endpoint,
-            path=spec.path, params={**spec.params, **self.prepare_params(params)},
+            path=path, params={**spec.params, **convert_all(params, typed)},
             records_path=records_path or spec.records_path or self.definition.records_path,
             paginator=paginator or spec.paginator or self.definition.paginator,
             method=method, body=json, priority=priority,
@@ -559,7 +659,8 @@ class Connection:
         ``paralel=``) and no parameter the resource declares is a ConfigError: sent as it
         is, it would leak into the query and the option would silently not apply."""
         guarded = self.list_options() - {"json", "method"}  # everyday words APIs use too
-        declared = set(spec.params) | set(re.findall(r"{(\w+)}", spec.path))
+        declared = set(spec.params) | set(placeholders(spec.path)) | \
+            set(self.declared(spec))
         for name in params:
             meant = None if name in declared else slip_of(name, guarded)
             if meant is not None:
@@ -596,15 +697,12 @@ class Connection:
         spec = self._resource(resource)
         _refuse_options(params, where=f"retrieve({resource!r}, ...)", listing=False,
                         service=self.service)
-        segment = path_segment(id, service=self.service, endpoint=f"{spec.name}.retrieve")
-        path = (spec.retrieve_path.format(id=segment) if spec.retrieve_path
-                else f"{spec.path}/{segment}")
-        return self.request("GET", path, params=self.prepare_params(params),  # type: ignore[no-any-return]
-                            endpoint=f"{spec.name}.retrieve")
-
-    def prepare_params(self, params: dict[str, Any]) -> dict[str, Any]:
-        """Turn friendly parameter values into the service's own; connectors override."""
-        return params
+        typed, endpoint = self.declared(spec), f"{spec.name}.retrieve"
+        path = self.fill_path(spec.retrieve_path or f"{spec.path}/{{id}}", params,
+                              where=f"{self.service}.retrieve({resource!r}, ...)",
+                              endpoint=endpoint, declared=typed, given={"id": id})
+        return self.request("GET", path, params=convert_all(params, typed),  # type: ignore[no-any-return]
+                            endpoint=endpoint)
 
     # -- operations from the definition ----------------------------------------------------------
     def call_operation(self, name: str, params: dict[str, Any], *,

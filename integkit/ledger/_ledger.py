@@ -128,13 +128,16 @@ def _table(service: str, table: PricingTable | Mapping[str, Any]) -> PricingTabl
     return PricingTable.from_mapping(table, service=service)
 
 
-def register_pricing(service: str, table: PricingTable | Mapping[str, Any] | None) -> None:
+def register_pricing(service: str, table: PricingTable | Mapping[str, Any] | None, *,
+                     replace: bool = True) -> None:
     """Price ``service`` with ``table`` (a ``pricing:`` mapping or a PricingTable) in this
-    process, ahead of its definition; ``None`` forgets it. For definitions loaded from a file."""
+    process, ahead of its definition; ``None`` forgets it. ``replace=False`` keeps a table
+    registered before (a connection made from a definition file registers the file's table
+    that way, so one the user registered wins)."""
     with _tables_lock:
         if table is None:
             _registered.pop(service, None)
-        else:
+        elif replace or service not in _registered:
             _registered[service] = _table(service, table)
 
 

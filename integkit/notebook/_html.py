@@ -136,7 +136,8 @@ def connection_text(conn: Any) -> str:
 def connection_html(conn: Any) -> str:
     """A card: service, base URL, API version, masked auth, limits, budgets left, throttling."""
     definition = getattr(conn, "definition", None)
-    version = (getattr(definition, "api_version", None) or {}).get("value")
+    version = getattr(conn, "api_version", None) or \
+        (getattr(definition, "api_version", None) or {}).get("value")
     budgets, throttled = _budgets(conn)
     limits = _limits(conn)
     pairs: list[tuple[str, Any]] = [

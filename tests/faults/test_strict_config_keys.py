@@ -269,7 +269,8 @@ for _spec, _section, _samples in [
         "token_endpoint_auth_method": "none"}),
     (TIMEOUT, "timeout", {"connect": "1s", "read": "1m", "write": 5, "pool": 5,
                           "total": "5m"}),
-    (API_VERSION, "api_version", {"value": "1", "header": "X-V", "path": "/v{version}"}),
+    (API_VERSION, "api_version", {"value": "1", "header": "X-V", "path": "/v{version}",
+                                  "query": "api-version", "pattern": r"\d+"}),
     (DEFINITION, "", {
         "title": "T", "docs": "https://docs", "backup_base_urls": ["https://b"],
         "module": "integkit.engine.services.stripe", "api_version": {"value": "1"},
@@ -282,7 +283,7 @@ for _spec, _section, _samples in [
         "feedback": ["x_ratelimit"], "pricing": {"plans": {"p": {"model": "per_call", "price": 0}}},
         "resources": {"x": "/x"}, "operations": {"o": {"path": "/o"}},
         "responses": [{"status": 503, "outcome": "retry"}], "warnings": {"paths": ["w"]},
-        "service": "aliased", "base_url": "https://api.example.com"}),
+        "parameters": {"since": "date"}, "service": "aliased", "base_url": "https://api.example.com"}),
 ]:
     BUILDERS[_spec.what] = (_spec, lambda c, s=_section: _definition(s, c), {}, _samples)
 

@@ -12,12 +12,8 @@ pull-request writes (with auto-merge, a GraphQL mutation) and a workflow-run wat
 
 from __future__ import annotations
 
-import contextvars
-import datetime as dt
-import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -31,17 +27,13 @@ from ..._errors import (
 from ..._validate import duration
 from ...http import RetryPolicy
 from ...results import Result
-from .._definition import ConnectorDef, Resource
-from .._encoding import path_segment
+from .._definition import ConnectorDef
 from .._listing import Strategies, register_strategies
 from .._rest import Connection, Listing
 from .github_watch import RunWatch, watch_run
 
 __all__ = ["GitHubConnection"]
 
-_PLACEHOLDER = re.compile(r"\{(\w+)\}")
-_PATH_ARGS: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar(
-    "integkit_github_path_args", default=None)
 _ENABLE_AUTO_MERGE = """
 mutation($pullRequestId: ID!, $mergeMethod: PullRequestMergeMethod!,
          $commitHeadline: String, $commitBody: String) {
@@ -51,53 +43,6 @@ mutation($pullRequestId: ID!, $mergeMethod: PullRequestMergeMethod!,
   }
 }
 """.strip()
-
-
-def _iso(value: Any, name: str = "time") -> str:
-    """GitHub's ISO 8601 form (``2024-01-31T00:00:00Z``) from a date, datetime or ISO text.
-
-    The API describes ``since`` / ``until`` as full timestamps (``YYYY-MM-DDTHH:MM:SSZ``) and
-    does not take a bare date, so ``"2025-01-01"`` goes out as midnight UTC of that day and a
-    time with an offset as the same instant in UTC.
-    """
-    if isinstance(value, str):
-        try:
-            parsed = dt.datetime.fromisoformat(value.strip())
-        except ValueError:
-            raise ConfigError(
-                f"{name}={value!r} is not a date or an ISO 8601 time: pass '2025-01-31', "
-                "'2025-01-31T09:30:00Z', a date or a datetime") from None
-        return _iso(parsed)
-    if isinstance(value, dt.datetime):
-        when: dt.datetime = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-        return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    if isinstance(value, dt.date):
-        return value.strftime("%Y-%m-%dT00:00:00Z")
-    if hasattr(value, "to_pydatetime"):  # pandas.Timestamp
-        return str(_iso(value.to_pydatetime()))
-    raise ConfigError(f"{name}={value!r} is not a time; use a date, a datetime or ISO 8601 "
-                      "text ('2025-01-31T09:30:00Z')")
-
-
-def _day(value: Any) -> str:
-    return _iso(value)[:10] if not isinstance(value, str) else value
-
-
-def _created_range(value: Any) -> str:
-    """``{"gte": a, "lte": b}`` -> ``a..b``; one bound -> ``>=a`` (GitHub's date syntax)."""
-    if not isinstance(value, Mapping):
-        return _day(value) if not isinstance(value, str) else value
-    ops = {"gte": ">=", "gt": ">", "lte": "<=", "lt": "<"}
-    unknown = set(value) - set(ops)
-    if unknown:
-        raise ConfigError(f"created range keys must be among {sorted(ops)}, not "
-                          f"{sorted(unknown)}")
-    if set(value) == {"gte", "lte"}:
-        return f"{_day(value['gte'])}..{_day(value['lte'])}"
-    if len(value) != 1:
-        raise ConfigError("GitHub takes one created bound, or gte and lte together")
-    ((op, bound),) = value.items()
-    return f"{ops[op]}{_day(bound)}"
 
 
 def count_by_last_link(listing: Listing) -> int | None:
@@ -124,7 +69,8 @@ register_strategies("github", Strategies(count=count_by_last_link))
 class GitHubConnection(Connection):
     """GitHub's REST API (and the one GraphQL mutation auto-merge needs).
 
-    ``repo="owner/name"`` sets the repository friendly calls use when they are given none.
+    ``repo="owner/name"`` sets the repository friendly calls use when they are given none
+    (the default of the ``owner`` and ``repo`` path parameters).
     """
 
     def __init__(self, definition: ConnectorDef, *, repo: str | None = None,
@@ -136,7 +82,9 @@ class GitHubConnection(Connection):
         app_id = getattr(options.get("auth"), "app_id", None)
         if account == "default" and app_id is not None:
             account = f"app-{app_id}"  # the installation's own limits, not a token's
-        super().__init__(definition, retry=retry, quotas=quotas, account=account, **options)
+        super().__init__(definition, retry=retry, quotas=quotas, account=account,
+                         path_params={"repo": repo, **(options.pop("path_params", None) or {})},
+                         **options)
         self.default_repo = repo
         self.rate_seen: dict[str, dict[str, int]] = {}
         hooks = self.client.event_hooks
@@ -158,92 +106,13 @@ class GitHubConnection(Connection):
 
 
     # -- paths -------------------------------------------------------------------------------
-    def _split_repo(self, repo: str | None, owner: str | None = None) -> tuple[str, str]:
-        repo = repo or self.default_repo
-        if repo and "/" in repo and owner is None:
-            owner, _, repo = repo.partition("/")
-        if not owner or not repo:
-            raise ConfigError(
-                "which repository? pass repo='owner/name' (or owner= and repo=), or "
-                "ik.connect('github', repo='owner/name') for a default")
-        return owner, repo
-
-    def _path_args(self, template: str, params: dict[str, Any]) -> dict[str, str]:
-        """Take the values of ``template``'s placeholders out of ``params``."""
-        names = [n for n in _PLACEHOLDER.findall(template) if n != "id"]
-        args: dict[str, str] = {}
-        if "repo" in names or "owner" in names:
-            owner, repo = (params.pop("owner", None), params.pop("repo", None))
-            if "repo" in names:
-                args["owner"], args["repo"] = self._split_repo(repo, owner)
-            else:
-                args["owner"] = str(owner or repo or "").partition("/")[0]
-                if not args["owner"]:
-                    raise ConfigError("which account? pass owner='octo-org'")
-        for name in names:
-            if name in args:
-                continue
-            value = params.pop(name, None)
-            if value is None:
-                raise ConfigError(f"this GitHub path needs {name}=")
-            args[name] = str(value)
-        return args
-
-    @staticmethod
-    def _fill(template: str | None, args: Mapping[str, str]) -> str | None:
-        if template is None:
-            return None
-        return _PLACEHOLDER.sub(
-            lambda m: path_segment(args[m.group(1)], what=m.group(1), service="github")
-            if m.group(1) in args else m.group(0), template)
-
-    def _resource(self, name: str) -> Resource:
-        spec = super()._resource(name)
-        args = _PATH_ARGS.get()
-        if args:
-            spec = replace(spec, path=self._fill(spec.path, args) or spec.path,
-                           retrieve_path=self._fill(spec.retrieve_path, args))
-        return spec
-
-    def list(self, resource: str, **params: Any) -> Result:
-        """A lazy Result over ``resource``; repository-scoped ones take ``repo="owner/name"``
-        (and ``run_id=``, ``workflow=`` where their path has them)."""
-        spec = super()._resource(resource)
-        token = _PATH_ARGS.set(self._path_args(spec.path, params))
-        try:
-            return super().list(resource, **params)
-        finally:
-            _PATH_ARGS.reset(token)
-
-    def retrieve(self, resource: str, id: str, **params: Any) -> dict[str, Any]:
-        """One object of ``resource`` by id (or number, or sha), e.g.
-        ``retrieve("pulls", 42, repo="octo-org/atlas")``."""
-        spec = super()._resource(resource)
-        template = spec.retrieve_path or f"{spec.path}/{{id}}"
-        token = _PATH_ARGS.set(self._path_args(template, params))
-        try:
-            return super().retrieve(resource, str(id), **params)
-        finally:
-            _PATH_ARGS.reset(token)
-
-    def prepare_params(self, params: dict[str, Any]) -> dict[str, Any]:
-        params = dict(params)
-        labels = params.get("labels")
-        if isinstance(labels, list | tuple | set | frozenset):
-            params["labels"] = ",".join(labels)
-        for key in ("since", "until", "before"):
-            if params.get(key) is not None:
-                params[key] = _iso(params[key], key)
-        if params.get("created") is not None:
-            params["created"] = _created_range(params["created"])
-        return params
-
     # -- friendly reads ----------------------------------------------------------------------
     def repository(self, repo: str | None = None) -> dict[str, Any]:
         """One repository (``full-repository``)."""
-        owner, name = self._split_repo(repo)
-        return self.request("GET", f"/repos/{owner}/{name}",  # type: ignore[no-any-return]
-                            endpoint="repositories.retrieve")
+        endpoint = "repositories.retrieve"
+        path = self.fill_path("/repos/{owner}/{repo}", {"repo": repo}, endpoint=endpoint,
+                              where="github.repository()", declared=self.definition.parameters)
+        return self.request("GET", path, endpoint=endpoint)  # type: ignore[no-any-return]
 
     def repositories(self, owner: str | None = None, **params: Any) -> Result:
         """An organization's repositories; without ``owner``, the token's own (or, for a
@@ -259,7 +128,7 @@ class GitHubConnection(Connection):
                **params: Any) -> Result:
         """A repository's issues, newest first. GitHub counts pull requests as issues: they
         carry a ``pull_request`` field (``pull_request.url`` in a frame)."""
-        extra = {k: v for k, v in (("labels", labels), ("since", since)) if v}
+        extra: dict[str, Any] = {k: v for k, v in (("labels", labels), ("since", since)) if v}
         return self.list("issues", repo=repo, state=state, **extra, **params)
 
     def pulls(self, repo: str | None = None, *, state: str = "open", **params: Any) -> Result:

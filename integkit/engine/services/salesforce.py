@@ -189,7 +189,6 @@ class SalesforceConnection(Connection):
             who = f"{login}|{getattr(auth, 'client_id', None) or instance_url}"
             account = hashlib.blake2b(who.encode(), digest_size=6).hexdigest()
         self.login_url = login
-        self.api_version = str(api_version or definition.api_version.get("value", "60.0"))
         self.bulk_threshold = int(bulk_threshold)
         self.bulk_page_size = int(bulk_page_size)
         self.bulk_poll_interval = positive_duration(bulk_poll_interval, "bulk_poll_interval")
@@ -199,17 +198,19 @@ class SalesforceConnection(Connection):
         self._lock = threading.RLock()
         self._org_daily: int | None = None
         super().__init__(definition, auth=auth, base_url=instance_url or login, quotas=quotas,
-                         account=account, **options)
+                         account=account, api_version=api_version, **options)
         self.instance_url: str | None = instance_url.rstrip("/") if instance_url else None
+        # Shown as the host: every Salesforce path (data_path, nextRecordsUrl) is from its root.
+        self.base_url = (instance_url or login).rstrip("/")
         self.client.event_hooks["response"].append(self._on_response)
         self._recall_org_limit()
 
     # -- where calls go -----------------------------------------------------------------------
     def data_path(self, *parts: str) -> str:
-        """``/services/data/v60.0/<parts>``: the pinned API version's path."""
-        prefix = str(self.definition.api_version.get("path", "/services/data/v{version}"))
+        """``/services/data/v60.0/<parts>``: the pinned API version's path (the engine's
+        ``version_prefix``), each part one path segment."""
         tail = "/".join(path_segment(p, what="path part", service=self.service) for p in parts)
-        return prefix.format(version=self.api_version) + (f"/{tail}" if tail else "")
+        return self.version_prefix + (f"/{tail}" if tail else "")
 
     def _ensure_instance(self) -> None:
         """Point the client at the instance the token response named (once per token)."""
@@ -231,7 +232,7 @@ class SalesforceConnection(Connection):
                                        service=self.service, endpoint="token")
                     logger.info("integkit: salesforce: API calls go to %s", url)
                     self.instance_url = url
-                    self.client.base_url = httpx.URL(url)
+                    self.client.base_url = httpx.URL(self.versioned(url))
 
     # -- limits ------------------------------------------------------------------------------
     def _on_response(self, response: httpx.Response) -> None:

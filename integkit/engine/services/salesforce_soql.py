@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..._errors import ConfigError
+from ..._params import utc_text
 
 __all__ = [
     "OPERATORS",
@@ -58,12 +59,8 @@ def quote(value: Any) -> str:
         if isinstance(value, float) and not math.isfinite(value):
             raise ConfigError(f"SOQL has no literal for {value!r}")
         return str(format(decimal.Decimal(str(value)), "f"))
-    if isinstance(value, dt.datetime):  # before date: a datetime is a date
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.UTC)
-        value = value.astimezone(dt.UTC)
-        millis = f".{value.microsecond // 1000:03d}" if value.microsecond else ""
-        return str(value.strftime("%Y-%m-%dT%H:%M:%S")) + millis + "Z"
+    if isinstance(value, dt.datetime):  # before date: a datetime is a date (pandas too)
+        return utc_text(value, name="SOQL literal", millis=True)
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, str):

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 from typing import Any
@@ -112,12 +111,8 @@ class ShopifyConnection(Connection):
     the documented writes, GraphQL with cost-based throttling, and ``inventory``."""
 
     def __init__(self, definition: ConnectorDef, *, shop: str | None = None,
-                 base_url: str | None = None, api_version: str | None = None,
+                 base_url: str | None = None,
                  retry: dict[str, Any] | RetryPolicy | None = None, **options: Any) -> None:
-        version = str(api_version or definition.api_version.get("value", "2024-10"))
-        if not re.fullmatch(r"\d{4}-\d{2}|unstable", version):
-            raise ConfigError(f"api_version {version!r} is not a Shopify version like "
-                              "'2024-10'")
         if base_url is None:
             shop = shop or os.environ.get("SHOPIFY_SHOP")
             if not shop:
@@ -125,15 +120,10 @@ class ShopifyConnection(Connection):
                                   "ik.connect('shopify', shop='acme', ...). To try it offline, "
                                   "use ik.sandbox('shopify').")
             base_url = shop_url(shop)
-        root = base_url.rstrip("/")
-        template = definition.api_version.get("path", "/admin/api/{version}")
-        if "/admin/api/" not in root:
-            root += template.format(version=version)
         if not isinstance(retry, RetryPolicy):
             retry = ShopifyRetryPolicy.from_config(definition.retry, retry)
-        super().__init__(dataclasses.replace(definition, api_version={}), base_url=root,
-                         retry=retry, **options)
-        self.api_version = version
+        # the engine checks the version (its pattern) and puts it in the path of base_url
+        super().__init__(definition, base_url=base_url, retry=retry, **options)
         self.inventory = Inventory(self)
 
     # -- reads ---------------------------------------------------------------------------------

@@ -18,15 +18,14 @@ per channel.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from collections.abc import Callable, Sequence
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ... import webhooks
 from ..._errors import ConfigError
 from ..._events import register_secret
+from ..._params import ParamType, convert
 from ...results import Result
 from .._definition import ConnectorDef
 from .._listing import Strategies, register_strategies
@@ -40,33 +39,9 @@ _CHANNEL_TYPES = ("public_channel", "private_channel", "mpim", "im")
 
 def to_slack_ts(value: Any) -> str:
     """A Slack timestamp (``"1712345678.000100"``) from a ts string, a number of seconds, a
-    date, a datetime (naive = UTC) or an ISO-8601 string."""
-    if isinstance(value, bool):
-        raise ConfigError(f"not a time: {value!r}")
-    if isinstance(value, str):
-        try:
-            return f"{Decimal(value):.6f}"
-        except InvalidOperation:
-            pass
-        try:
-            value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            raise ConfigError(
-                f"cannot read {value!r} as a time; use a Slack ts ('1712345678.000100'), an "
-                "ISO date ('2024-01-31' or '2024-01-31T12:00:00Z') or unix seconds"
-            ) from None
-    if isinstance(value, int | float | Decimal):
-        return f"{Decimal(str(value)):.6f}"
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.UTC)
-        return f"{Decimal(str(value.timestamp())):.6f}"
-    if isinstance(value, dt.date):
-        moment = dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
-        return f"{int(moment.timestamp())}.000000"
-    if hasattr(value, "timestamp"):  # pandas.Timestamp
-        return f"{Decimal(str(value.timestamp())):.6f}"
-    raise ConfigError(f"not a time: {value!r}")
+    date, a datetime (naive = UTC) or an ISO-8601 string: the ``slack_ts`` parameter type
+    (:mod:`integkit._params`), which the definition's ``oldest``/``latest`` go through."""
+    return str(convert("ts", value, ParamType("slack_ts")))
 
 
 def member_rows(listing: Listing, records: list[Any]) -> list[Any]:
@@ -92,23 +67,6 @@ class SlackConnection(Connection):
         self.signing_secret = signing_secret or os.environ.get("SLACK_SIGNING_SECRET")
         register_secret(self.signing_secret)
 
-    def prepare_params(self, params: dict[str, Any]) -> dict[str, Any]:
-        """Times as Slack ts strings (``oldest``/``latest``) or unix seconds (``ts_from``/
-        ``ts_to``), channel ``types`` and file ``types`` as Slack's comma lists."""
-        params = dict(params)
-        for key in ("oldest", "latest"):
-            if params.get(key) is not None:
-                params[key] = to_slack_ts(params[key])
-        for key in ("ts_from", "ts_to"):
-            if params.get(key) is not None:
-                params[key] = to_slack_ts(params[key]).split(".")[0]
-        for key in ("inclusive", "exclude_archived", "include_locale"):
-            if isinstance(params.get(key), bool):
-                params[key] = "true" if params[key] else "false"
-        types = params.get("types")
-        if isinstance(types, list | tuple | set | frozenset):
-            params["types"] = ",".join(map(str, types))
-        return params
 
     # -- reads --------------------------------------------------------------------------------
     def conversations(self, types: str | Sequence[str] = "public_channel", *,
