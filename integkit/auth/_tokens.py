@@ -33,6 +33,7 @@ from cryptography.fernet import InvalidToken
 from .._config import get_settings
 from .._errors import AuthenticationError, ConfigError
 from .._events import register_secret
+from .._memo import OncePerKey
 from .._validate import duration
 from ..state import StateBackend, open_state
 from ._keys import TokenKey, resolve_key
@@ -320,15 +321,10 @@ class TokenStore:
         return f"<TokenStore {self.where} {key}>"
 
 
-_default_stores: dict[str, TokenStore] = {}
-_default_stores_lock = threading.Lock()
+_default_stores: OncePerKey[str, TokenStore] = OncePerKey()
 
 
 def default_store() -> TokenStore:
     """The process's token store on the configured state backend (one per state URL)."""
     url = get_settings().state_url
-    with _default_stores_lock:
-        store = _default_stores.get(url)
-        if store is None:
-            store = _default_stores[url] = TokenStore(url)
-        return store
+    return _default_stores.get(url, lambda: TokenStore(url))

@@ -16,7 +16,6 @@ from __future__ import annotations
 import fnmatch
 import re
 import struct
-import threading
 from collections.abc import Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -26,6 +25,7 @@ import orjson
 
 from .._errors import ConfigError
 from .._events import _secrets, redact
+from .._memo import OncePerKey
 from ..state import StateBackend, open_state
 from ._keys import is_credential_header
 
@@ -219,8 +219,7 @@ class EntryStore(MutableMapping[str, CachedEntry]):
             self.backend.clear()
 
 
-_stores: dict[tuple[str, str], EntryStore] = {}
-_stores_lock = threading.Lock()
+_stores: OncePerKey[tuple[str, str], EntryStore] = OncePerKey()
 
 
 def _serializer() -> Any:
@@ -284,15 +283,13 @@ def cache_storage(
         raise ConfigError(f"cache namespace {namespace!r} must be letters, digits and _")
     if not isinstance(state, StateBackend):
         state = open_state(state)
-    with _stores_lock:
-        store = _stores.get((state.url, namespace))
-        if store is None:
-            if state.kind == "sqlite":
-                store = EntryStore(_open_sqlite(state, namespace), "sqlite")
-            else:
-                store = EntryStore(_open_redis(state, namespace, retain), "redis")
-            _stores[(state.url, namespace)] = store
-        return store
+
+    def make() -> EntryStore:
+        if state.kind == "sqlite":
+            return EntryStore(_open_sqlite(state, namespace), "sqlite")
+        return EntryStore(_open_redis(state, namespace, retain), "redis")
+
+    return _stores.get((state.url, namespace), make)
 
 
 def _matches(

@@ -295,6 +295,15 @@ class Quota:
             hint=f"Other calls on this key hold them (ik.quota({self.service!r}) shows how "
                  "many); read with fewer workers, or allow more time with deadline=.")
 
+    def _lease_waits(self, holder: str, endpoint: str,
+                     deadline: float | None) -> Iterator[float]:
+        """Try to take a slot for ``holder``, yielding the pause before each new try (the
+        caller sleeps, sync or async); CallTimeout once ``deadline`` has passed."""
+        while not self._try_lease(holder):
+            if deadline is not None and time.monotonic() >= deadline:
+                raise self._no_slot(endpoint)
+            yield 0.01
+
     @contextmanager
     def lease(self, endpoint: str = "", deadline: float | None = None) -> Iterator[None]:
         """Hold one concurrency slot for the duration of a call (waits for a free one, until
@@ -303,10 +312,8 @@ class Quota:
             yield
             return
         holder = uuid.uuid4().hex
-        while not self._try_lease(holder):
-            if deadline is not None and time.monotonic() >= deadline:
-                raise self._no_slot(endpoint)
-            time.sleep(0.01)
+        for pause in self._lease_waits(holder, endpoint, deadline):
+            time.sleep(pause)
         try:
             yield
         finally:
@@ -319,10 +326,8 @@ class Quota:
             yield
             return
         holder = uuid.uuid4().hex
-        while not self._try_lease(holder):
-            if deadline is not None and time.monotonic() >= deadline:
-                raise self._no_slot(endpoint)
-            await asyncio.sleep(0.01)
+        for pause in self._lease_waits(holder, endpoint, deadline):
+            await asyncio.sleep(pause)
         try:
             yield
         finally:

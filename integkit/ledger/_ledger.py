@@ -28,6 +28,7 @@ import orjson
 from .._config import get_settings
 from .._errors import ConfigError
 from .._events import logger, off, on
+from .._memo import OncePerKey
 from ..state import StateBackend, open_state
 from ._pricing import Plan, PricingTable, is_billable, price_call
 
@@ -412,8 +413,7 @@ class Ledger:
         client.delete(index)
 
 
-_ledgers: dict[StateBackend, Ledger] = {}
-_ledgers_lock = threading.Lock()
+_ledgers: OncePerKey[StateBackend, Ledger] = OncePerKey()
 
 
 def ledger_for(state: StateBackend | str | Ledger | None = None) -> Ledger:
@@ -422,11 +422,7 @@ def ledger_for(state: StateBackend | str | Ledger | None = None) -> Ledger:
     if isinstance(state, Ledger):
         return state
     backend = _resolve(state)
-    with _ledgers_lock:
-        ledger = _ledgers.get(backend)
-        if ledger is None:
-            ledger = _ledgers[backend] = Ledger(backend)
-        return ledger
+    return _ledgers.get(backend, lambda: Ledger(backend))
 
 
 # -- the hook ------------------------------------------------------------------------------------

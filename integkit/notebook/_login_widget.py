@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import ipywidgets as widgets
 
@@ -24,6 +24,7 @@ from ._login_spec import LoginSpec
 __all__ = ["KeyPanel", "OAuthPanel"]
 
 _OK, _ERROR, _INFO = "#1a7f37", "#cf222e", "#57606a"
+T = TypeVar("T")
 
 
 class _Panel:
@@ -227,15 +228,23 @@ class OAuthPanel(_Panel):
         self._show_login(f"Logged in: {self.auth.expiry()}")
 
     # -- buttons -------------------------------------------------------------------------------
-    def _on_sign_in(self, _button: Any = None) -> None:
+    def _begin(self, flow: BrowserLogin | DeviceFlow, start: Callable[[], T]) -> T | None:
+        """Stop the running flow and start ``flow`` (``start`` is its ``start``): what that
+        returns, or None, its error shown, when the flow cannot start."""
         self._stop()
-        flow = BrowserLogin(self.auth, self._done, self.timeout)
         try:
-            url = flow.start()
+            started = start()
         except IntegkitError as exc:
             self._say(str(exc), _ERROR)
-            return
+            return None
         self.flow = flow
+        return started
+
+    def _on_sign_in(self, _button: Any = None) -> None:
+        flow = BrowserLogin(self.auth, self._done, self.timeout)
+        url = self._begin(flow, flow.start)
+        if url is None:
+            return
         self.link.value = (f"<a href='{html.escape(url, quote=True)}' target='_blank' "
                            f"rel='noopener'>Open the {html.escape(self.spec.title)} sign-in "
                            "page</a>")
@@ -256,14 +265,10 @@ class OAuthPanel(_Panel):
             self._say(str(exc), _ERROR)
 
     def _on_device(self, _button: Any = None) -> None:
-        self._stop()
         flow = DeviceFlow(self.auth, self._done, self.timeout)
-        try:
-            device = flow.start()
-        except IntegkitError as exc:
-            self._say(str(exc), _ERROR)
+        device = self._begin(flow, flow.start)
+        if device is None:
             return
-        self.flow = flow
         self.device_login = device
         self.link.value = device._repr_html_()
         self._say("Waiting for the device login to be approved…")

@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl, urlencode, urlparse
 from .._config import get_settings
 from .._errors import ConfigError, StateError
 from .._events import register_secret
+from .._memo import OncePerKey
 from .._private import private_file
 from .._validate import duration
 
@@ -74,11 +75,18 @@ def _sqlite_failure(exc: BaseException, where: str, path: Path | None) -> StateE
         backend=where, transient=False)
 
 
-def _raise_state_error(exc: BaseException, where: str, path: Path | None) -> None:
-    """Raise the StateError ``exc`` stands for, if any (else return: the caller re-raises)."""
-    failure = _sqlite_failure(exc, where, path)
-    if failure is not None:
-        raise failure from exc
+@contextmanager
+def _state_errors(where: str, path: Path | None,
+                  kind: type[Exception] = sqlite3.Error) -> Iterator[None]:
+    """Raise a ``kind`` error from inside as the StateError it stands for, if any (other
+    errors, and ones that stand for none, pass as they are)."""
+    try:
+        yield
+    except kind as exc:
+        failure = _sqlite_failure(exc, where, path)
+        if failure is not None:
+            raise failure from exc
+        raise
 
 
 class _GuardedSQLite(sqlite3.Connection):
@@ -89,25 +97,16 @@ class _GuardedSQLite(sqlite3.Connection):
     ik_path: Path | None = None
 
     def execute(self, *args: Any) -> sqlite3.Cursor:
-        try:
+        with _state_errors(self.ik_where, self.ik_path):
             return super().execute(*args)
-        except sqlite3.Error as exc:
-            _raise_state_error(exc, self.ik_where, self.ik_path)
-            raise
 
     def executemany(self, *args: Any) -> sqlite3.Cursor:
-        try:
+        with _state_errors(self.ik_where, self.ik_path):
             return super().executemany(*args)
-        except sqlite3.Error as exc:
-            _raise_state_error(exc, self.ik_where, self.ik_path)
-            raise
 
     def executescript(self, *args: Any) -> sqlite3.Cursor:
-        try:
+        with _state_errors(self.ik_where, self.ik_path):
             return super().executescript(*args)
-        except sqlite3.Error as exc:
-            _raise_state_error(exc, self.ik_where, self.ik_path)
-            raise
 
 
 class _RedisGuard:
@@ -212,11 +211,8 @@ class StateBackend:
         if self.kind == "sqlite":
             raw = url[len("sqlite:///"):] if url.startswith("sqlite:///") else parsed.path
             self.path: Path | None = Path(raw or "integkit.db").expanduser()
-            try:
+            with _state_errors(self.where, self.path, OSError):
                 private_file(self.path)  # 0600: SQLite gives its -wal and -shm files that mode
-            except OSError as exc:
-                _raise_state_error(exc, self.where, self.path)
-                raise
             self.connection().execute("PRAGMA journal_mode=WAL")
         elif self.kind in ("redis", "rediss", "unix"):
             self.path = None
@@ -232,12 +228,9 @@ class StateBackend:
             raise ConfigError(f"state {self.where} is not SQLite")
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            try:
+            with _state_errors(self.where, self.path):
                 conn = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_S, isolation_level=None,
                                        check_same_thread=False, factory=_GuardedSQLite)
-            except sqlite3.Error as exc:
-                _raise_state_error(exc, self.where, self.path)
-                raise
             conn.ik_where, conn.ik_path = self.where, self.path
             conn.execute(f"PRAGMA busy_timeout={int(_BUSY_TIMEOUT_S * 1000)}")
             conn.execute("PRAGMA synchronous=NORMAL")
@@ -299,16 +292,11 @@ class StateBackend:
         return f"<StateBackend {self.kind} {self.where}>"
 
 
-_open: dict[str, StateBackend] = {}
-_open_lock = threading.Lock()
+_open: OncePerKey[str, StateBackend] = OncePerKey()
 
 
 def open_state(url: str | None = None) -> StateBackend:
     """The backend for ``url`` (default: the configured one), opened once per process."""
     if url is None:
         url = get_settings().state_url
-    with _open_lock:
-        backend = _open.get(url)
-        if backend is None:
-            backend = _open[url] = StateBackend(url)
-        return backend
+    return _open.get(url, lambda: StateBackend(url))
