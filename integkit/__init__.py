@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any as _Any
 
-from . import auth, cache, ledger, webhooks
+from . import auth, cache, engine, ledger, webhooks
 from ._config import Settings, configure, get_settings
 from ._connect import connect, quota, rest
 from ._connect import default_connection as _default_connection
@@ -34,14 +34,14 @@ from ._errors import (
 )
 from ._events import CallEvent
 from ._hooks import off, on
+from ._http import ApiDeprecationWarning, ServerHintWarning
+from ._notebook import dashboard, login
+from ._pagination import PaginationWarning
+from ._results import DuplicateRecordWarning, FieldTypeWarning, Page, Result, Stats, gather
+from ._state import StateFallbackWarning
 from ._version import __version__
 from .engine import Connection, available_services
-from .http import ApiDeprecationWarning, ServerHintWarning
 from .ledger import costs, usage
-from .notebook import dashboard, login
-from .pagination import PaginationWarning
-from .results import DuplicateRecordWarning, FieldTypeWarning, Page, Result, Stats, gather
-from .state import StateFallbackWarning
 
 __all__ = [
     "ApiDeprecationWarning",
@@ -82,6 +82,7 @@ __all__ = [
     "connect",
     "costs",
     "dashboard",
+    "engine",
     "gather",
     "get_settings",
     "ledger",

@@ -15,6 +15,8 @@ import httpx
 from ._config import get_settings
 from ._config import profile as config_profile
 from ._errors import ConfigError
+from ._http import Quota, RateLimiter
+from ._results import flatten_schema, time_spec
 from ._spec import Key, Spec
 from ._suggest import unknown_keyword
 from .auth import (
@@ -28,8 +30,6 @@ from .auth import (
     default_store,
 )
 from .engine import Connection, ConnectorDef, available_services, limits_status, load_definition
-from .http import Quota, RateLimiter
-from .results import flatten_schema, time_spec
 
 __all__ = ["connect", "connect_keywords", "default_connection", "live_connections", "quota",
            "rest"]
@@ -153,7 +153,7 @@ def _oauth_from(definition: ConnectorDef, settings: dict[str, Any],
 
 # Where a definition's ``module:`` may point without the caller's say-so: integkit's own
 # connector code. A definition is data; importing a module runs code.
-_OWN_MODULES = "integkit.engine.services"
+_OWN_MODULES = "integkit.engine._services"
 
 
 def _module_allowed(module: str, allow_modules: Any) -> bool:

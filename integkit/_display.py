@@ -3,7 +3,7 @@
 Layers import one way (notebook -> connect -> engine -> results -> cache -> http -> state), yet
 a Connection, a Result, its Stats, an error, ``ik.quota()``'s answer and a sandbox draw cards
 that the notebook layer builds, and a long read shows its bar. So those classes keep one-line
-``__repr__`` / ``_repr_html_`` methods that ask here, and integkit.notebook registers what draws
+``__repr__`` / ``_repr_html_`` methods that ask here, and integkit._notebook registers what draws
 them when ``import integkit`` loads it. Until something is registered (a lower layer used on its
 own), reprs are plain and no bar shows.
 """

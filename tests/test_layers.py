@@ -33,9 +33,9 @@ def test_a_contract_the_code_breaks_fails_with_the_offending_import(tmp_path: Pa
     config.write_text(
         '[tool.importlinter]\nroot_package = "integkit"\n\n'
         '[[tool.importlinter.contracts]]\nname = "state above http"\ntype = "layers"\n'
-        'layers = ["integkit.state", "integkit.http"]\n'
+        'layers = ["integkit._state", "integkit._http"]\n'
     )
     done = lint_imports("--config", str(config))
     assert done.returncode == 1, done.stdout + done.stderr
     assert "state above http BROKEN" in done.stdout
-    assert "integkit.http is not allowed to import integkit.state" in done.stdout
+    assert "integkit._http is not allowed to import integkit._state" in done.stdout

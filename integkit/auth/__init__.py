@@ -1,6 +1,6 @@
 """Authentication schemes, as ``httpx.Auth`` flows usable in ``ik.rest`` and every connector.
 
-The pipeline runs them once per attempt (see ``integkit/http/_auth.py``), so signatures are
+The pipeline runs them once per attempt (see ``integkit/_http/_auth.py``), so signatures are
 fresh on every retry and tokens are refreshed when due.
 """
 

@@ -46,9 +46,9 @@ from .._errors import (
     ServerError,
 )
 from .._events import emit, logger, register_secret
+from .._http import TRACE_KEY, CallTrace
 from .._validate import duration
 from .._version import __version__
-from ..http import TRACE_KEY, CallTrace
 from ._identity import digest
 from ._rotation import AuthEvent, mask
 

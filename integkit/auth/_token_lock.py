@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import NoReturn
 
-from ..state import StateBackend
+from .._state import StateBackend
 
 __all__ = ["LOCKS_TABLE", "Lease", "hold"]
 

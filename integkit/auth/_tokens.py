@@ -34,8 +34,8 @@ from .._config import get_settings
 from .._errors import AuthenticationError, ConfigError
 from .._events import register_secret
 from .._memo import OncePerKey
+from .._state import StateBackend, open_state
 from .._validate import duration
-from ..state import StateBackend, open_state
 from ._keys import TokenKey, resolve_key
 from ._token_lock import LOCKS_TABLE, Lease, hold
 

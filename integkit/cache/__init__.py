@@ -5,7 +5,7 @@ with ETag / Last-Modified, serves stale answers when the service fails, and serv
 storage in offline mode. Keys never hold a secret; entries never hold a credential.
 """
 
-from ..http import register_cache_layer as _register_cache_layer
+from .._http import register_cache_layer as _register_cache_layer
 from ._keys import cache_key
 from ._policy import CacheDecision, CacheSettings, decide
 from ._storage import CachedEntry, cache_storage, clear, invalidate

@@ -26,7 +26,7 @@ import orjson
 from .._errors import ConfigError
 from .._events import _secrets, redact
 from .._memo import OncePerKey
-from ..state import StateBackend, open_state
+from .._state import StateBackend, open_state
 from ._keys import is_credential_header
 
 __all__ = [

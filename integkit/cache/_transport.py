@@ -23,7 +23,7 @@ import httpx
 from .._config import get_settings
 from .._errors import ApiError, NetworkError, QuotaExceededError
 from .._events import CallEvent, emit, logger
-from ..http import (
+from .._http import (
     BufferedLayer,
     CallTrace,
     Outcome,

@@ -21,13 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .._errors import ConfigError
-from .._params import ParamType, parameters
-from .._spec import Check, Key, Spec, spellings
-from .._spec_schema import described, schema_of, shared, spec_schema
-from .._validate import choice, flag, positive_duration, text, texts
-from ..auth import GRANTS
-from ..cache import CacheSettings
-from ..http import (
+from .._http import (
     CircuitBreaker,
     QuotaConfig,
     RateTier,
@@ -35,9 +29,15 @@ from ..http import (
     RetryPolicy,
     response_rules,
 )
+from .._pagination import ALIASES, paginator_from_config, paginator_options
+from .._params import ParamType, parameters
+from .._results import TYPE_ALIASES, TYPE_NAMES, flatten_schema, time_spec
+from .._spec import Check, Key, Spec, spellings
+from .._spec_schema import described, schema_of, shared, spec_schema
+from .._validate import choice, flag, positive_duration, text, texts
+from ..auth import GRANTS
+from ..cache import CacheSettings
 from ..ledger import MODELS, PLAN_KEYS, TABLE_KEYS, PricingTable
-from ..pagination import ALIASES, paginator_from_config, paginator_options
-from ..results import TYPE_ALIASES, TYPE_NAMES, flatten_schema, time_spec
 from ._feedback import known_feedback
 from ._responses import ERROR_CLASSES
 
@@ -207,7 +207,7 @@ def _tiers(value: Any, where: str) -> list[dict[str, Any]]:
 
 @described({"type": "array", "items": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"}})
 def _feedback(value: Any, where: str) -> tuple[str, ...]:
-    """The feedback parsers the limiter, quota and retry layers read (``integkit.http``'s
+    """The feedback parsers the limiter, quota and retry layers read (``integkit._http``'s
     generic ones, ``x_ratelimit``..., and those connector modules register)."""
     names = texts(value, where)
     known = known_feedback()
@@ -220,7 +220,7 @@ def _feedback(value: Any, where: str) -> tuple[str, ...]:
 
 @described(lambda: schema_of(response_rules))
 def _responses(value: Any, where: str) -> tuple[ResponseRule, ...]:
-    """The response classifiers (``integkit.http``'s rules); a wait may name any feedback
+    """The response classifiers (``integkit._http``'s rules); a wait may name any feedback
     parser, connector modules' too."""
     known_feedback()  # the connector modules register theirs
     return response_rules(value, where)

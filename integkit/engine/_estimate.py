@@ -14,9 +14,9 @@ import statistics
 import time
 from typing import TYPE_CHECKING, Any
 
-from ..http import RateTier
+from .._http import RateTier
+from .._results import Estimate
 from ..ledger import estimate_cost, ledger_for, pricing_for
-from ..results import Estimate
 from ._history import ListingRun, last_run
 
 if TYPE_CHECKING:

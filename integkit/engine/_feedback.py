@@ -1,7 +1,7 @@
 """The feedback parsers a definition may name (``feedback: [x_ratelimit, retry_hints]``):
-integkit.http's generic ones and those integkit's connector modules register.
+integkit._http's generic ones and those integkit's connector modules register.
 
-Every connector module under ``integkit.engine.services`` is imported once, the first time a
+Every connector module under ``integkit.engine._services`` is imported once, the first time a
 name is looked up, so a definition may name a parser before its connector was used, and a
 connection whose definition names none reads every one (as integkit always did).
 """
@@ -13,7 +13,7 @@ import pkgutil
 import threading
 from collections.abc import Iterable
 
-from ..http import check_feedback, feedback_names
+from .._http import check_feedback, feedback_names
 
 __all__ = ["connection_feedback", "known_feedback"]
 
@@ -28,7 +28,7 @@ def _load_connector_modules() -> None:
     with _lock:
         if _loaded.is_set():
             return
-        from . import services
+        from . import _services as services
 
         for module in pkgutil.iter_modules(services.__path__):
             importlib.import_module(f"{services.__name__}.{module.name}")

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from ..state import StateBackend
+from .._state import StateBackend
 
 __all__ = ["ListingRun", "last_run", "record_run"]
 

@@ -37,8 +37,7 @@ from .._errors import ConfigError, PaginationError
 from .._errors import TimeoutError as CallTimeout
 from .._events import logger
 from .._jsonpath import find, find_records
-from .._validate import duration
-from ..pagination import (
+from .._pagination import (
     DEFAULT_MAX_EMPTY_PAGES,
     PAGE_SIZE_PARAMS,
     PageRequest,
@@ -48,7 +47,8 @@ from ..pagination import (
     request_identity,
     resolved_url,
 )
-from ..results import Estimate, Fetched, ParallelResult, ParquetCache, Result, Stats, fingerprint
+from .._results import Estimate, Fetched, ParallelResult, ParquetCache, Result, Stats, fingerprint
+from .._validate import duration
 from ._estimate import estimate_listing
 from ._history import ListingRun, record_run
 

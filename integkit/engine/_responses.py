@@ -24,8 +24,8 @@ from .._errors import (
 )
 from .._errors import TimeoutError as CallTimeout
 from .._events import redact
+from .._http import CallTrace, Classified, error_classes, json_body, peek_json, retry_after
 from .._jsonpath import find, find_all
-from ..http import CallTrace, Classified, error_classes, json_body, peek_json, retry_after
 
 __all__ = ["ERROR_CLASSES", "ServiceWarning", "decode_json", "error_for_response",
            "error_for_transport", "in_doubt", "register_warning", "warn_about"]

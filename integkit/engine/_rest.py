@@ -24,16 +24,7 @@ from .. import _display
 from .._config import get_settings
 from .._errors import ConfigError, StateError
 from .._events import redact
-from .._jsonpath import find
-from .._params import ParamType, convert, convert_all
-from .._suggest import slip_of
-from .._validate import check_params, duration, whole
-from .._validate import parallel as check_parallel
-from .._validate import timeout as check_timeout
-from .._version import __version__
-from ..auth import auth_identity, stable_identity
-from ..cache import CacheSettings, cache_key, cache_storage
-from ..http import (
+from .._http import (
     PRIORITY_KEY,
     REPLAYABLE_KEY,
     TRACE_KEY,
@@ -49,15 +40,24 @@ from ..http import (
     build_transport,
     classify,
 )
-from ..ledger import hook_in, register_pricing
-from ..pagination import (
+from .._jsonpath import find
+from .._pagination import (
     DEFAULT_MAX_EMPTY_PAGES,
     PageRequest,
     check_max_empty_pages,
     paginator_from_config,
 )
-from ..results import Result, flatten_schema, merge_schemas
-from ..state import StateBackend, fallback_for, open_state
+from .._params import ParamType, convert, convert_all
+from .._results import Result, flatten_schema, merge_schemas
+from .._state import StateBackend, fallback_for, open_state
+from .._suggest import slip_of
+from .._validate import check_params, duration, whole
+from .._validate import parallel as check_parallel
+from .._validate import timeout as check_timeout
+from .._version import __version__
+from ..auth import auth_identity, stable_identity
+from ..cache import CacheSettings, cache_key, cache_storage
+from ..ledger import hook_in, register_pricing
 from ._definition import TIMEOUT, ConnectorDef, Resource
 from ._encoding import bracket_pairs
 from ._feedback import connection_feedback

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._jsonpath import find_records
-from ..results import Result, Stats
+from .._results import Result, Stats
 from ._history import last_run
 from ._listing import Listing, Strategies, register_partitioning
 

@@ -29,7 +29,7 @@ from .._config import get_settings
 from .._errors import ConfigError
 from .._events import logger, off, on
 from .._memo import OncePerKey
-from ..state import StateBackend, open_state
+from .._state import StateBackend, open_state
 from ._pricing import Plan, PricingTable, is_billable, price_call
 
 __all__ = [

@@ -10,8 +10,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from .._errors import ConfigError
+from .._state import StateBackend
 from .._suggest import closest
-from ..state import StateBackend
 from ._ledger import (
     COLUMNS,
     Ledger,

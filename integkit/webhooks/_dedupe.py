@@ -8,7 +8,7 @@ import time
 from collections import OrderedDict
 from typing import Any
 
-from ..state import StateBackend, open_state
+from .._state import StateBackend, open_state
 
 __all__ = ["SeenIds", "SharedSeenIds"]
 

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pytest
 
 import integkit as ik
-from integkit.results._schema import columns as declared_columns
+from integkit._results._schema import columns as declared_columns
 
 FUTURE = "2030-01-01T00:00:00Z"
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import integkit as ik
-from integkit.engine.services.github_watch import RunWatch
+from integkit.engine._services.github_watch import RunWatch
 from integkit.sandbox import SandboxServer
 from integkit.sandbox.services.github import GitHubEmulator
 

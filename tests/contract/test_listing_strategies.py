@@ -17,8 +17,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 import integkit as ik
+from integkit._results import Stats
 from integkit.engine import Listing, Strategies, register_strategies
-from integkit.results import Stats
 from integkit.sandbox import SandboxServer
 
 SERVICE = "loopback_events"

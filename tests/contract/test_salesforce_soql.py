@@ -8,7 +8,7 @@ import decimal
 import pytest
 
 import integkit as ik
-from integkit.engine.services.salesforce_soql import build_soql, count_soql, quote, split_soql
+from integkit.engine._services.salesforce_soql import build_soql, count_soql, quote, split_soql
 
 
 @pytest.mark.parametrize(("value", "literal"), [

@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 import integkit as ik
-from integkit.engine.services.shopify_inventory import SyncConflictError
+from integkit.engine._services.shopify_inventory import SyncConflictError
 from integkit.sandbox import Sandbox, SandboxServer
 from integkit.sandbox.services.shopify import ShopifyEmulator
 

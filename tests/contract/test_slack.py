@@ -14,8 +14,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 import integkit as ik
-from integkit.engine.services.slack import to_slack_ts
-from integkit.engine.services.slack_errors import SlackWarning
+from integkit.engine._services.slack import to_slack_ts
+from integkit.engine._services.slack_errors import SlackWarning
 from integkit.sandbox import SandboxServer
 from integkit.sandbox.services.slack_world import ts_key
 

@@ -114,7 +114,7 @@ def test_429_is_retried(stripe, sb, sleeps) -> None:
 
 def test_breaker_opens_and_recovers(sb, sleeps) -> None:
     now = [0.0]
-    breaker = ik.http.CircuitBreaker(failure_threshold=4, reset_timeout=5, clock=lambda: now[0])
+    breaker = ik._http.CircuitBreaker(failure_threshold=4, reset_timeout=5, clock=lambda: now[0])
     conn = sb.connect(sleep=sleeps, breaker=breaker, retry={"maxAttempts": 2,
                                                             "initialDelay": 0.001})
     sb.faults.fail(503, times=4, path="/v1/invoices*")

@@ -54,7 +54,7 @@ def test_connection_options_are_checked_by_ik_rest_and_ik_connect(home, option, 
 ])
 def test_rate_limit_tiers_are_validated(home, tier, name) -> None:
     refused(ik.ConfigError, name, rest, home, rate_limit=tier)
-    refused(ik.ConfigError, name, ik.http.RateTier.from_config, tier)
+    refused(ik.ConfigError, name, ik._http.RateTier.from_config, tier)
     assert home.seen == []
 
 
@@ -74,7 +74,7 @@ def test_a_rate_limit_that_is_not_a_tier_is_refused(home) -> None:
 def test_quotas_are_validated_so_a_negative_slot_count_cannot_wait_for_ever(
         home, quotas, name) -> None:
     refused(ik.ConfigError, name, rest, home, quotas=quotas)
-    refused(ik.ConfigError, name, ik.http.QuotaConfig.from_config, quotas)
+    refused(ik.ConfigError, name, ik._http.QuotaConfig.from_config, quotas)
     assert home.seen == []
 
 

@@ -22,9 +22,9 @@ from hypothesis import strategies as st
 from starlette.responses import JSONResponse
 
 import integkit as ik
+from integkit._http import CircuitBreaker, QuotaConfig, RateTier, RetryPolicy
 from integkit._validate import duration
 from integkit.cache import CacheSettings
-from integkit.http import CircuitBreaker, QuotaConfig, RateTier, RetryPolicy
 
 UNITS = {"ms": 0.001, "s": 1, "sec": 1, "seconds": 1, "m": 60, "min": 60, "minutes": 60,
          "h": 3600, "hr": 3600, "hours": 3600, "d": 86400, "days": 86400, "w": 604800,

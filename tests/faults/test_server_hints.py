@@ -18,7 +18,7 @@ import pytest
 from starlette.responses import JSONResponse
 
 import integkit as ik
-from integkit.http import reset_after, retry_after
+from integkit._http import reset_after, retry_after
 
 ROOT = Path(__file__).resolve().parents[2]
 YEAR = 31_536_000

@@ -154,7 +154,7 @@ def test_a_damaged_sqlite_file_falls_back_to_local_limits_when_allowed(
     with pytest.warns(ik.StateFallbackWarning, match="damaged"):
         c = connect(home, f"sqlite:///{path}")
     assert c.request("GET", "/items") == {"data": [{"id": 1}]}
-    assert c.limiter is not None and c.limiter.state.url == ik.state.local_state_url()
+    assert c.limiter is not None and c.limiter.state.url == ik._state.local_state_url()
     assert ik.quota(c)["limits"]
 
 
@@ -245,7 +245,7 @@ def test_state_errors_do_not_open_the_services_circuit(home) -> None:
 
 def test_the_dashboard_shows_a_connection_whose_backend_is_down_without_its_limits(
         home, caplog) -> None:
-    from integkit.notebook._snapshot import read_snapshot
+    from integkit._notebook._snapshot import read_snapshot
 
     c = connect(home, f"redis://127.0.0.1:{closed_port()}/0")
     snap = read_snapshot("rest", c, read_bill=False)

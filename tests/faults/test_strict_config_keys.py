@@ -17,6 +17,14 @@ from starlette.responses import JSONResponse
 
 import integkit as ik
 from integkit._config import SETTINGS
+from integkit._http import (
+    RESPONSE_RULE,
+    CircuitBreaker,
+    QuotaConfig,
+    RateTier,
+    ResponseRule,
+    RetryPolicy,
+)
 from integkit.cache import CacheSettings
 from integkit.engine import available_services, definition_dirs, load_definition
 from integkit.engine._definition import (
@@ -29,14 +37,6 @@ from integkit.engine._definition import (
     TIMEOUT,
     TIMESTAMPS,
     ConnectorDef,
-)
-from integkit.http import (
-    RESPONSE_RULE,
-    CircuitBreaker,
-    QuotaConfig,
-    RateTier,
-    ResponseRule,
-    RetryPolicy,
 )
 
 
@@ -273,7 +273,7 @@ for _spec, _section, _samples in [
                                   "query": "api-version", "pattern": r"\d+"}),
     (DEFINITION, "", {
         "title": "T", "docs": "https://docs", "backup_base_urls": ["https://b"],
-        "module": "integkit.engine.services.stripe", "api_version": {"value": "1"},
+        "module": "integkit.engine._services.stripe", "api_version": {"value": "1"},
         "auth": {"type": "none"}, "headers": {"A": "b"}, "body": "form",
         "idempotency": {"header": "I"}, "request_id_header": "R", "retry": {"max_attempts": 2},
         "breaker": {"failure_threshold": 2}, "timeout": {"read": 3},

@@ -9,9 +9,9 @@ import time
 from pathlib import Path
 
 import integkit as ik
-from integkit.http import Quota, QuotaConfig
+from integkit._http import Quota, QuotaConfig
+from integkit._state import open_state
 from integkit.ledger import Ledger
-from integkit.state import open_state
 
 ROOT = Path(__file__).resolve().parents[2]
 LEASE = 3.0

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 import integkit as ik
-from integkit.notebook._dashboard import (
+from integkit._notebook._dashboard import (
     Dashboard,
     TextDashboard,
     format_duration,
@@ -28,8 +28,8 @@ from integkit.notebook._dashboard import (
     format_ms,
     format_ratio,
 )
-from integkit.notebook._progress import progress_enabled, track
-from integkit.notebook._snapshot import percentile, read_snapshot, snapshot
+from integkit._notebook._progress import progress_enabled, track
+from integkit._notebook._snapshot import percentile, read_snapshot, snapshot
 
 ipywidgets = pytest.importorskip("ipywidgets")
 pytest.importorskip("matplotlib")
@@ -232,7 +232,7 @@ def test_default_is_every_live_connection(run: dict[str, Any], headless: None) -
 
 
 def test_voila_counts_as_a_frontend(headless: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    from integkit.notebook._frontend import frontend_missing
+    from integkit._notebook._frontend import frontend_missing
 
     assert frontend_missing() == "CI=true"
     monkeypatch.setenv("VOILA_KERNEL_ID", "k1")

@@ -18,7 +18,7 @@ import pytest
 from IPython.core.formatters import DisplayFormatter
 
 import integkit as ik
-from integkit.results import Stats
+from integkit._results import Stats
 
 
 @pytest.fixture
@@ -117,9 +117,9 @@ def test_cards_load_the_notebook_layer_only_when_drawn() -> None:
             result = conn.list("charges")
             result.to_frame()
             status = ik.quota(conn)
-            before = "integkit.notebook._html" in sys.modules
+            before = "integkit._notebook._html" in sys.modules
             html = (sb._repr_html_(), result.stats._repr_html_(), status._repr_html_())
-            after = "integkit.notebook._html" in sys.modules
+            after = "integkit._notebook._html" in sys.modules
         print(before, after, "ipywidgets" in sys.modules, all(html))
         """)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -144,8 +144,8 @@ def test_key_without_a_check_call_is_stored_unchecked(state: Path, stripe: Any) 
 
 
 def test_terminal_fallback_reads_the_key_without_echo(state: Path, stripe: Any) -> None:
-    from integkit.notebook._login_spec import login_spec
-    from integkit.notebook._login_text import text_login
+    from integkit._notebook._login_spec import login_spec
+    from integkit._notebook._login_text import text_login
 
     said: list[str] = []
     prompts: list[str] = []

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from nbval.plugin import get_sanitize_patterns
 
-from integkit.notebook._dashboard import format_duration, format_money
+from integkit._notebook._dashboard import format_duration, format_money
 
 CFG = Path(__file__).resolve().parents[2] / "notebooks" / "nbval_sanitize.cfg"
 PATTERNS = get_sanitize_patterns(CFG.read_text(encoding="utf-8"))

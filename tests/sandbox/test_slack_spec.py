@@ -26,8 +26,8 @@ import httpx
 import jsonschema
 import pytest
 
+from integkit._http import RateTier
 from integkit.engine import load_definition
-from integkit.http import RateTier
 from integkit.sandbox import Sandbox, SandboxServer
 from integkit.sandbox.services.slack import SlackEmulator
 from integkit.sandbox.services.slack_tiers import METHOD_TIERS, PER_MINUTE, POST_MESSAGE

@@ -153,7 +153,7 @@ def test_module_may_only_name_integkit_connector_modules(tmp_path, api):
         with pytest.raises(ik.ConfigError, match="not one of integkit's connector modules"):
             ik.connect(bad)
     own = definition(tmp_path, f"service: gh-copy\nbase_url: {api}\n"
-                               "module: integkit.engine.services.github\n", name="own.yaml")
+                               "module: integkit.engine._services.github\n", name="own.yaml")
     assert type(ik.connect(own, token="t0ken-123456789")).__name__ == "GitHubConnection"
     wrong = definition(tmp_path, f"service: wrong\nbase_url: {api}\n"
                                  "module: tests.security._not_a_connection\n", name="w.yaml")

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 import integkit as ik
-from integkit.http import (
+from integkit._http import (
     Origin,
     Origins,
     PipelineOptions,

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from integkit._results._schema import TYPE_NAMES
 from integkit.engine import load_definition
-from integkit.results._schema import TYPE_NAMES
 
 ROOT = Path(__file__).resolve().parents[2]
 SPECS = ROOT.parent / "shared" / "specs"

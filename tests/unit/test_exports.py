@@ -1,6 +1,12 @@
 """The public surface is deliberate: sorted, complete, importable."""
 
 from __future__ import annotations
+import __future__
+
+import importlib
+import types
+
+import pytest
 
 import integkit as ik
 
@@ -10,6 +16,51 @@ def test_all_is_sorted_and_importable() -> None:
     assert names == sorted(names, key=str.lower) or names == sorted(names)
     for name in ik.__all__:
         assert hasattr(ik, name), name
+
+
+#: What ``import integkit as ik`` offers, name for name: a name added to or dropped from the
+#: public surface is a decision made here, with the README and the notebooks.
+PUBLIC = {
+    "integkit": [
+        "ApiDeprecationWarning", "ApiError", "AuthenticationError", "CallEvent",
+        "CheckpointError", "CircuitOpenError", "ConfigError", "Connection",
+        "DuplicateRecordWarning", "FieldTypeWarning", "IntegkitError", "InvalidRequestError",
+        "NetworkError", "NotFoundError", "OriginError", "Page", "PaginationError",
+        "PaginationWarning", "PermissionDeniedError", "QuotaExceededError", "RateLimitError",
+        "Result", "ServerError", "ServerHintWarning", "Settings", "SignatureError", "StateError",
+        "StateFallbackWarning", "Stats", "TimeoutError", "__version__", "auth",
+        "available_services", "cache", "configure", "connect", "costs", "dashboard", "engine",
+        "gather",
+        "get_settings", "ledger", "login", "off", "on", "quota", "rest", "sandbox", "usage",
+        "webhooks",
+    ],
+}
+
+
+def _public_names(module: types.ModuleType) -> set[str]:
+    """The names a user sees in ``dir(module)`` without a leading underscore (the
+    ``annotations`` a ``from __future__ import`` binds is not one)."""
+    return {name for name, value in vars(module).items()
+            if not name.startswith("_") and not isinstance(value, __future__._Feature)}
+
+
+@pytest.mark.parametrize("name", sorted(PUBLIC))
+def test_all_is_exactly_the_public_surface(name: str) -> None:
+    """``__all__`` lists every public name, and no public name hides outside it: the
+    packages users should not import, and the helpers modules import, are private."""
+    # every public package imported first, so that their attributes are all bound
+    for package in ("auth", "cache", "engine", "ledger", "webhooks", "sandbox"):
+        importlib.import_module(f"integkit.{package}")
+    module = importlib.import_module(name)
+    assert sorted(module.__all__) == sorted(PUBLIC[name])
+    assert _public_names(module) | {"__version__"} == set(PUBLIC[name])
+
+
+@pytest.mark.parametrize("name", ["integkit.auth", "integkit.cache", "integkit.engine",
+                                  "integkit.ledger", "integkit.webhooks"])
+def test_public_packages_show_only_what_they_export(name: str) -> None:
+    module = importlib.import_module(name)
+    assert _public_names(module) == set(module.__all__)
 
 
 def test_private_modules_declare_all() -> None:

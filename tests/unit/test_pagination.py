@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import integkit as ik
-from integkit.pagination import (
+from integkit._pagination import (
     Cursor,
     GraphQLPageInfo,
     LinkHeader,
@@ -54,7 +54,7 @@ def test_cursor_in_json_body(api: str) -> None:
 
 
 def test_graphql_page_info(api: str) -> None:
-    from integkit.pagination import PageRequest
+    from integkit._pagination import PageRequest
 
     class GraphQLSource:
         service, endpoint, timestamps = "shop", "orders", None
@@ -69,10 +69,10 @@ def test_graphql_page_info(api: str) -> None:
         def new_paginator(self) -> GraphQLPageInfo:
             return GraphQLPageInfo("data.orders.pageInfo")
 
-        def fetch(self, request: PageRequest) -> ik.results.Fetched:
+        def fetch(self, request: PageRequest) -> ik._results.Fetched:
             response, data, trace = self.conn.send(request, endpoint="orders")
             nodes = [e["node"] for e in data["data"]["orders"]["edges"]]
-            return ik.results.Fetched(response, data, nodes, trace)
+            return ik._results.Fetched(response, data, nodes, trace)
 
     result = ik.Result(GraphQLSource(ik.rest(api)))
     assert [r["n"] for r in result] == list(range(apps.TOTAL))
@@ -116,7 +116,7 @@ def test_aliases_and_bad_config() -> None:
 
 
 def test_a_request_has_one_spelling_however_its_url_came() -> None:
-    from integkit.pagination import resolved_url
+    from integkit._pagination import resolved_url
 
     base = "http://127.0.0.1:8000/api/"
     relative = resolved_url("/items", base, {"page": 2, "limit": 10, "open": True})

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 import integkit as ik
 from integkit._params import TIME_TYPES, ParamType, convert, param_type, parameters
-from integkit.engine.services.slack import to_slack_ts
-from integkit.engine.services.stripe import to_unix
+from integkit.engine._services.slack import to_slack_ts
+from integkit.engine._services.stripe import to_unix
 
 UTC = dt.UTC
 # Whole microseconds from 1971 to 2100: what every time form can carry exactly.
@@ -167,7 +167,7 @@ def test_declarations_are_checked_naming_the_parameter(spec: Any, message: str) 
 
 
 def test_soql_datetime_literals_are_the_one_utc_form() -> None:
-    from integkit.engine.services.salesforce_soql import quote
+    from integkit.engine._services.salesforce_soql import quote
     when = dt.datetime(2024, 1, 31, 12, 0, 0, 250_000, tzinfo=dt.timezone(dt.timedelta(hours=1)))
     assert quote(when) == "2024-01-31T11:00:00.250Z"
     assert quote(when.replace(microsecond=0, tzinfo=None)) == "2024-01-31T12:00:00Z"

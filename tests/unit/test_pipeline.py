@@ -13,7 +13,13 @@ import httpx
 import pytest
 
 import integkit as ik
-from integkit.http import CircuitBreaker, PipelineOptions, RetryPolicy, build_transport, retry_after
+from integkit._http import (
+    CircuitBreaker,
+    PipelineOptions,
+    RetryPolicy,
+    build_transport,
+    retry_after,
+)
 
 from .. import apps
 

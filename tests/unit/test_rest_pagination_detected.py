@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 import integkit as ik
-from integkit.pagination import (
+from integkit._pagination import (
     Cursor,
     LinkHeader,
     NextUrl,
@@ -418,7 +418,7 @@ def test_detection_never_fails_on_any_first_page(body, query, headers) -> None:
     import httpx
 
     from integkit._jsonpath import find_records
-    from integkit.pagination import detect
+    from integkit._pagination import detect
 
     request = httpx.Request("GET", "http://127.0.0.1:1/items", params=query)
     response = httpx.Response(200, json=body, request=request,
@@ -431,6 +431,6 @@ def test_detection_never_fails_on_any_first_page(body, query, headers) -> None:
     except ik.PaginationError:
         return
     if found.paginator.has_next_page:
-        from integkit.pagination import PageRequest
+        from integkit._pagination import PageRequest
 
         found.paginator.update_request(PageRequest("GET", "/items", params=dict(query)))

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import integkit as ik
-from integkit.results import records_to_table
+from integkit._results import records_to_table
 
 from .. import apps
 
@@ -94,7 +94,7 @@ def test_to_parquet_roundtrip(api, tmp_path) -> None:
 def test_schema_is_stable_when_later_pages_add_fields() -> None:
     page1 = [{"id": 1, "a": None, "meta": {}}, {"id": 2, "a": None, "meta": {}}]
     page2 = [{"id": 3, "a": 5, "meta": {"k": "v"}, "late": {"x": 1.5}}]
-    from integkit.results._arrow import records_to_array
+    from integkit._results._arrow import records_to_array
 
     table = records_to_table(page1 + page2, arrays=[records_to_array(page1),
                                                     records_to_array(page2)])

@@ -22,7 +22,7 @@ class Clock:
 
 def redis_state():
     """The test Redis (db 15) as a state backend, or skip (a failure when CI=true)."""
-    from integkit.state import open_state
+    from integkit._state import open_state
 
     return open_state(redis_url())
 

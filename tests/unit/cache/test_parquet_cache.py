@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from integkit._events import register_secret
-from integkit.results._parquet_cache import ParquetCache
+from integkit._results._parquet_cache import ParquetCache
 
 from . import Clock
 

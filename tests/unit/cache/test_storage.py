@@ -8,9 +8,9 @@ import httpx
 import pytest
 
 import integkit as ik
+from integkit._state import open_state
 from integkit.cache import CachedEntry, cache_storage, clear, invalidate
 from integkit.cache._storage import dumps_entry, loads_entry, safe_headers
-from integkit.state import open_state
 
 from . import redis_state, unique_namespace
 

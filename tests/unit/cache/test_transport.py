@@ -12,11 +12,11 @@ import pytest
 
 import integkit as ik
 from integkit._events import register_secret
+from integkit._http import CircuitBreaker, PipelineOptions, RetryPolicy, build_transport
+from integkit._http._context import TRACE_KEY, CallTrace
+from integkit._state import open_state
 from integkit.cache import CacheSettings, CacheTransport, cache_storage, invalidate
-from integkit.http import CircuitBreaker, PipelineOptions, RetryPolicy, build_transport
-from integkit.http._context import TRACE_KEY, CallTrace
 from integkit.sandbox._server import SandboxServer
-from integkit.state import open_state
 
 from ... import cache_app
 from . import Clock, redis_state, unique_namespace

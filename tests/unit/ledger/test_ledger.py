@@ -230,7 +230,7 @@ def test_unreachable_redis_is_logged_not_raised(caplog: pytest.LogCaptureFixture
 def test_recording_inside_an_open_write_transaction_does_not_deadlock(tmp_path: Any) -> None:
     """A call reported while this thread holds the state file's write lock (say, from inside
     a quota update) joins that transaction instead of waiting 30 s for the lock."""
-    from integkit.state import StateBackend
+    from integkit._state import StateBackend
 
     state = StateBackend(f"sqlite:///{tmp_path / 'busy.db'}")
     book = Ledger(state, pricing={"metered": metered_pricing()})

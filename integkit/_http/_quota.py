@@ -27,9 +27,9 @@ from .._errors import TimeoutError as CallTimeout
 from .._events import emit, logger
 from .._spec import Key, Spec
 from .._spec_schema import described
+from .._state import StateBackend, guarded
 from .._validate import flag, positive_duration, whole
 from .._validate import fraction as in_range
-from ..state import StateBackend, guarded
 from ._context import trace_of
 from ._feedback import check_feedback, read_feedback
 from ._layer import Flow, Layer, settle

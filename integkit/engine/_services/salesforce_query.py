@@ -14,8 +14,8 @@ from urllib.parse import urljoin
 
 import httpx
 
-from ...pagination import PageRequest, Paginator, more_without_cursor
-from ...results import Fetched
+from ..._pagination import PageRequest, Paginator, more_without_cursor
+from ..._results import Fetched
 from .._listing import ListingPlan, Strategies, register_strategies, strategies_for
 from .._rest import Listing
 from .salesforce_bulk import BulkQueryJob, parse_csv, results_request

@@ -17,8 +17,8 @@ from html import escape
 from typing import Any
 
 from .._events import redact
+from .._results import records_to_table
 from ..auth import mask
-from ..results import records_to_table
 from ._dashboard import format_duration
 
 __all__ = [

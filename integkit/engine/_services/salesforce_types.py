@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ...results import Result
+from ..._results import Result
 
 if TYPE_CHECKING:
     import pandas as pd

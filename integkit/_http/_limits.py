@@ -33,8 +33,8 @@ from .._errors import TimeoutError as CallTimeout
 from .._events import logger
 from .._spec import Key, Spec
 from .._spec_schema import described
+from .._state import Penalties, StateBackend, guarded, sliding_window, token_bucket
 from .._validate import choice, fraction, positive_duration, text, texts, whole
-from ..state import Penalties, StateBackend, guarded, sliding_window, token_bucket
 from ._classify import ResponseRule, classify
 from ._context import trace_of
 from ._feedback import check_feedback, read_feedback

@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 from ..._errors import InvalidRequestError
 from ..._jsonpath import find
-from ...pagination import PageRequest, graphql_connection
-from ...results import flatten_schema
+from ..._pagination import PageRequest, graphql_connection
+from ..._results import flatten_schema
 from .._listing import Listing, ListingPlan, Strategies, register_strategies
 
 if TYPE_CHECKING:
     import httpx
 
-    from ...http import CallTrace
+    from ..._http import CallTrace
     from .shopify import ShopifyConnection
 
 __all__ = ["connection_nodes", "graphql_plan", "run_graphql", "send_graphql"]

@@ -18,7 +18,7 @@ import httpx
 import orjson
 
 from ..._errors import ConfigError
-from ...http import Feedback, RetryPolicy, register_feedback
+from ..._http import Feedback, RetryPolicy, register_feedback
 from .._definition import ConnectorDef
 from .._listing import Strategies, read_listing, register_strategies, strategies_for
 from .._rest import Connection, Listing

@@ -26,7 +26,7 @@ from ... import webhooks
 from ..._errors import ConfigError
 from ..._events import register_secret
 from ..._params import ParamType, convert
-from ...results import Result
+from ..._results import Result
 from .._definition import ConnectorDef
 from .._listing import Strategies, register_strategies
 from .._rest import Connection, Listing

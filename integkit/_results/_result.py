@@ -29,8 +29,8 @@ import pyarrow as pa
 from .. import _display
 from .._errors import ConfigError, PaginationError
 from .._events import logger
-from ..http import CallTrace
-from ..pagination import (
+from .._http import CallTrace
+from .._pagination import (
     DEFAULT_MAX_EMPTY_PAGES,
     PageRequest,
     PageTrail,
@@ -67,7 +67,7 @@ class Fetched:
 
 class PageSource(Protocol):
     """What a Result reads pages from (the connector engine implements it). A source may also
-    declare ``schema`` (dotted column -> type name: see integkit.results._schema)."""
+    declare ``schema`` (dotted column -> type name: see integkit._results._schema)."""
 
     service: str
     endpoint: str
@@ -600,7 +600,7 @@ class Result:
 
         ``progress`` (default: the ``progress`` attribute) shows a bar once past the first
         page; None shows it where someone sees it: not under papermill, CI or without a
-        terminal (see integkit.notebook._progress)."""
+        terminal (see integkit._notebook._progress)."""
         shown = self.progress if progress is None else progress
         with _bulk_allocation(), _display.progress(self, shown) as bar:
             for page in self.pages():

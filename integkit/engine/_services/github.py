@@ -24,9 +24,9 @@ from ..._errors import (
     InvalidRequestError,
     NotFoundError,
 )
+from ..._http import RetryPolicy
+from ..._results import Result
 from ..._validate import duration
-from ...http import RetryPolicy
-from ...results import Result
 from .._definition import ConnectorDef
 from .._listing import Strategies, register_strategies
 from .._rest import Connection, Listing

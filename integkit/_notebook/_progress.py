@@ -7,7 +7,7 @@ as text on a terminal. By default bars are on where someone sees them (an intera
 Voila, a terminal) and off under papermill, nbconvert, CI or without a tty, so scheduled runs'
 logs stay clean; ``progress=True`` / ``False`` decides instead. Without tqdm there is no bar.
 
-The bar follows the Result's shared :class:`~integkit.results.Stats`, read after every page and
+The bar follows the Result's shared :class:`~integkit._results.Stats`, read after every page and
 by a small ticker thread, so a parallel read moves while its workers fill later partitions.
 """
 

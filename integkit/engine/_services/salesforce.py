@@ -41,12 +41,12 @@ from ..._errors import (
     ConfigError,
 )
 from ..._events import logger
+from ..._http import CallTrace, Feedback, register_feedback
+from ..._pagination import PageRequest
+from ..._results import Result
 from ..._suggest import unknown_keyword
 from ..._validate import positive_duration
 from ...auth import Bearer, OAuth2, TokenStore
-from ...http import CallTrace, Feedback, register_feedback
-from ...pagination import PageRequest
-from ...results import Result
 from .._definition import ConnectorDef
 from .._encoding import path_segment
 from .._listing import ListingPlan, cache_age, read_listing

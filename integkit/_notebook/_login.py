@@ -74,7 +74,7 @@ def login(
         timeout: how long an OAuth sign-in may take (seconds or a duration: ``"10m"``).
         browser: called with the sign-in URL (default: the panel shows a link).
         options: ``base_url``, ``client_id``, ``client_secret``, ``scopes``, ``check``
-            ... (see :class:`~integkit.notebook._login_spec.LoginSpec`).
+            ... (see :class:`~integkit._notebook._login_spec.LoginSpec`).
 
     Returns the panel (``ui="widget"``), or what the terminal login stored (masked); where
     nobody can answer (papermill, CI) and the credential is there already (its env var, or a

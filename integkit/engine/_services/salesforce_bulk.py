@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..._errors import InvalidRequestError, ServerError
-from ...pagination import PageRequest
+from ..._pagination import PageRequest
 from .salesforce_types import convert_text
 
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ refreshed when due, and the requests a flow makes of its own (a token refresh, a
 next key) go straight to the attempt layer.
 
 Credentials go only to their own origin: a request to any origin not in the connection's
-:class:`~integkit.http._origins.Origins` (a next-page link, a redirect, an absolute URL naming
+:class:`~integkit._http._origins.Origins` (a next-page link, a redirect, an absolute URL naming
 another host) is refused here, before the flow signs it or anything is sent, whether or not
 the connection has credentials (a header set on the client, or the body of a write, must not
 travel there either). The flow's own requests (a token exchange) go to its own endpoint.

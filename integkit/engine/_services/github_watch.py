@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from ...http import reset_after
-from ...pagination import PageRequest
+from ..._http import reset_after
+from ..._pagination import PageRequest
 
 if TYPE_CHECKING:
     from .._rest import Connection

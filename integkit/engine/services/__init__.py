@@ -1,1 +1,0 @@
-"""Connector code for services whose definitions alone do not say everything."""
