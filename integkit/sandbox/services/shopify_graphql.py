@@ -1,45 +1,71 @@
-"""The Shopify emulator's Admin GraphQL API: a schema subset, query cost and throttling.
+"""The Shopify emulator's Admin GraphQL API: graphql-core over a schema, with Shopify's cost.
 
 Served at ``POST /admin/api/<version>/graphql.json`` with ``{"query", "variables",
-"operationName"}``. Query roots: ``shop``, ``products``/``product``, ``productVariants``/
+"operationName"}``. The schema is ``shopify_admin.graphql`` (SDL, the part of Admin API 2024-10
+served here): query roots ``shop``, ``products``/``product``, ``productVariants``/
 ``productVariant``, ``orders``/``order``, ``customers``/``customer``, ``locations``/
 ``location``, ``inventoryItems``/``inventoryItem``; mutation ``inventorySetQuantities``.
-Connections are Relay-style (``edges { cursor node }``, ``nodes``, ``pageInfo``) with
+graphql-core parses, validates and executes; the errors it finds are answered in Shopify's
+(graphql-ruby's) shape: message, ``locations``, ``path`` and ``extensions.code``
+(``undefinedField``, ``argumentLiteralsIncompatible``...). Connections are Relay-style with
 ``first``/``after``/``last``/``before``/``reverse`` and Shopify's search syntax in ``query``
 (``sku:IK-00001-S OR sku:IK-00002-M``, ``created_at:>2024-01-01``, ``status:active``).
 
-Cost follows Shopify's published rules: scalars and enums 0, objects 1, connections 2 plus
-``first`` (or ``last``) times the cost of one node, mutations 10. The requested cost is
-taken from a leaky bucket (1000 points, restoring 50 a second) before the query runs and the
-difference to the actual cost is given back after; a query the bucket cannot cover is
-answered ``THROTTLED`` (HTTP 200), and one over 1000 points ``MAX_COST_EXCEEDED``.
+Cost follows Shopify's published rules, computed on the parsed query with the schema's types:
+scalars and enums 0, objects 1, connections 2 plus ``first`` (or ``last``) times the cost of
+one node, mutations 10. The requested cost is taken from a leaky bucket (1000 points,
+restoring 50 a second) before the query runs and the difference to the actual cost (what
+the resolvers returned) is given back after; a query the bucket cannot cover is answered
+``THROTTLED`` (HTTP 200), and one over 1000 points ``MAX_COST_EXCEEDED``.
 """
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import math
+import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import orjson
+from graphql import (
+    ASTValidationRule,
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLField,
+    GraphQLNamedType,
+    GraphQLResolveInfo,
+    GraphQLType,
+    Node,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    Visitor,
+    build_schema,
+    execute_sync,
+    get_named_type,
+    get_operation_ast,
+    is_object_type,
+    parse,
+    specified_rules,
+    validate,
+    visit,
+)
+from graphql import validation as rules
+from graphql.execution.values import get_argument_values, get_variable_values
+from graphql.language.visitor import BREAK
 
 from .shopify_data import CURRENCY, ShopWorld, gid, iso, parse_time
-from .shopify_gql_parse import (
-    Document,
-    Field,
-    FragmentSpread,
-    GraphQLSyntaxError,
-    InlineFragment,
-    Selection,
-    Variable,
-    parse,
-)
 
-__all__ = ["CostBucket", "GraphQLApi", "MAX_COST", "RESTORE_RATE"]
+__all__ = ["SCHEMA", "CostBucket", "GraphQLApi", "MAX_COST", "RESTORE_RATE"]
 
 MAX_COST = 1000
 RESTORE_RATE = 50
@@ -47,28 +73,13 @@ MUTATION_COST = 10
 MAX_PAGE = 250
 _DOCS = "https://shopify.dev/api/usage/rate-limits"
 
+SCHEMA = build_schema(Path(__file__).with_name("shopify_admin.graphql").read_text("utf-8"))
+"""The Admin API types the emulator serves."""
 
-class GraphQLError(Exception):
-    """One entry of a GraphQL ``errors`` list."""
 
-    def __init__(self, message: str, code: str | None = None, *,
-                 locations: list[dict[str, int]] | None = None,
-                 path: list[str | int] | None = None, **extensions: Any) -> None:
-        super().__init__(message)
-        self.message = message
-        self.locations = locations
-        self.path = path
-        self.extensions = {"code": code, **extensions} if code else extensions
-
-    def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"message": self.message}
-        if self.locations:
-            out["locations"] = self.locations
-        if self.path:
-            out["path"] = self.path
-        if self.extensions:
-            out["extensions"] = self.extensions
-        return out
+def _error(message: str, code: str) -> GraphQLError:
+    """An error a resolver raises; graphql-core adds its ``locations`` and ``path``."""
+    return GraphQLError(message, extensions={"code": code})
 
 
 class CostBucket:
@@ -113,9 +124,9 @@ class CostBucket:
                 "restoreRate": self.restore}
 
 
-# -- values the executor walks ---------------------------------------------------------------
+# -- values the resolvers return ---------------------------------------------------------------
 
-Obj = dict[str, Any]  # "__typename" plus fields: values, or callables taking the arguments
+Obj = dict[str, Any]  # field name -> value, or a callable taking the arguments
 
 
 @dataclass
@@ -128,17 +139,11 @@ class Conn:
     has_previous: bool
 
     def as_obj(self) -> Obj:
-        edges = [{"__typename": "Edge", "__free": True, "cursor": c, "node": n}
-                 for c, n in zip(self.cursors, self.nodes, strict=True)]
-        return {
-            "__typename": "Connection", "__free": True, "edges": edges, "nodes": self.nodes,
-            "pageInfo": {
-                "__typename": "PageInfo", "__free": True, "hasNextPage": self.has_next,
-                "hasPreviousPage": self.has_previous,
-                "startCursor": self.cursors[0] if self.cursors else None,
-                "endCursor": self.cursors[-1] if self.cursors else None,
-            },
-        }
+        edges = [{"cursor": c, "node": n} for c, n in zip(self.cursors, self.nodes, strict=True)]
+        return {"edges": edges, "nodes": self.nodes, "pageInfo": {
+            "hasNextPage": self.has_next, "hasPreviousPage": self.has_previous,
+            "startCursor": self.cursors[0] if self.cursors else None,
+            "endCursor": self.cursors[-1] if self.cursors else None}}
 
 
 def _cursor(obj_id: int) -> str:
@@ -150,7 +155,7 @@ def _cursor_id(cursor: Any) -> int:
     try:
         return int(orjson.loads(base64.b64decode(str(cursor), validate=True))["last_id"])
     except (ValueError, KeyError, TypeError, orjson.JSONDecodeError):
-        raise GraphQLError(f"Invalid cursor for current pagination sort: {cursor}",
+        raise _error(f"Invalid cursor for current pagination sort: {cursor}",
                            "BAD_REQUEST") from None
 
 
@@ -158,10 +163,10 @@ def paginate(items: list[Obj], ids: list[int], args: dict[str, Any]) -> Conn:
     """A page of ``items`` (ordered by id, ``ids`` their ids) for Relay arguments."""
     first, last = args.get("first"), args.get("last")
     if first is None and last is None:
-        raise GraphQLError("you must provide one of first or last", "BAD_REQUEST")
+        raise _error("you must provide one of first or last", "BAD_REQUEST")
     for name, value in (("first", first), ("last", last)):
         if value is not None and not 0 <= int(value) <= MAX_PAGE:
-            raise GraphQLError(f"The {name} argument must be between 0 and {MAX_PAGE}",
+            raise _error(f"The {name} argument must be between 0 and {MAX_PAGE}",
                                "BAD_REQUEST")
     order = list(range(len(items)))
     if args.get("reverse"):
@@ -268,12 +273,12 @@ def _compare(have: Any, op: str, want: str) -> bool:
 
 
 def _money(amount: str) -> Obj:
-    return {"__typename": "MoneyBag", "shopMoney": {
-        "__typename": "MoneyV2", "amount": amount, "currencyCode": CURRENCY}}
+    return {"shopMoney": {"amount": amount, "currencyCode": CURRENCY}}
 
 
-class Schema:
-    """Resolvers over one shop; every object is built on demand from the REST shape."""
+class Resolvers:
+    """Values over one shop for the schema's fields; every object is built on demand from
+    the REST shape."""
 
     def __init__(self, world: ShopWorld) -> None:
         self.world = world
@@ -282,7 +287,6 @@ class Schema:
     def query_root(self) -> Obj:
         w = self.world
         return {
-            "__typename": "QueryRoot",
             "shop": self.shop(),
             "products": lambda a: self._list(w.products, self.product, a, self._product_facts,
                                              "title"),
@@ -308,8 +312,7 @@ class Schema:
         }
 
     def mutation_root(self, on_set: Callable[[int, int, int], None]) -> Obj:
-        return {"__typename": "Mutation",
-                "inventorySetQuantities": lambda a: self._set_quantities(a, on_set)}
+        return {"inventorySetQuantities": lambda a: self._set_quantities(a, on_set)}
 
     def _all_variants(self) -> list[dict[str, Any]]:
         return sorted(self.world.variants.values(), key=lambda v: v["id"])
@@ -331,7 +334,7 @@ class Schema:
         wanted = str(args.get("id", ""))
         prefix = f"gid://shopify/{kind}/"
         if not wanted.startswith(prefix) or not wanted[len(prefix):].isdigit():
-            raise GraphQLError(f'Invalid global id \'{wanted}\'', "argumentLiteralsIncompatible")
+            raise _error(f'Invalid global id \'{wanted}\'', "argumentLiteralsIncompatible")
         target = int(wanted[len(prefix):])
         row = next((r for r in rows if r[key] == target), None)
         return None if row is None else build(row)
@@ -368,18 +371,18 @@ class Schema:
     # objects -------------------------------------------------------------------------------
     def shop(self) -> Obj:
         w = self.world
-        return {"__typename": "Shop", "id": gid("Shop", 548380009), "name": w.shop_name,
+        return {"id": gid("Shop", 548380009), "name": w.shop_name,
                 "email": f"owner@{w.shop_name}.example.com",
                 "myshopifyDomain": f"{w.shop_name}.myshopify.com", "currencyCode": CURRENCY,
                 "ianaTimezone": "America/New_York",
-                "plan": {"__typename": "ShopPlan", "displayName": "Basic",
+                "plan": {"displayName": "Basic",
                          "partnerDevelopment": False, "shopifyPlus": False}}
 
     def product(self, p: dict[str, Any]) -> Obj:
         variants = p["variants"]
         images = p["images"]
         return {
-            "__typename": "Product", "id": p["admin_graphql_api_id"],
+            "id": p["admin_graphql_api_id"],
             "legacyResourceId": str(p["id"]), "title": p["title"], "handle": p["handle"],
             "vendor": p["vendor"], "productType": p["product_type"],
             "status": p["status"].upper(), "createdAt": _utc(p["created_at"]),
@@ -391,7 +394,7 @@ class Schema:
             "tracksInventory": True,
             "variants": lambda a: self._nested(variants, self.variant, a),
             "images": lambda a: self._nested(images, self.image, a),
-            "options": [{"__typename": "ProductOption", "id": gid("ProductOption", o["id"]),
+            "options": [{"id": gid("ProductOption", o["id"]),
                          "name": o["name"], "position": o["position"], "values": o["values"]}
                         for o in p["options"]],
         }
@@ -403,20 +406,20 @@ class Schema:
         return conn
 
     def image(self, i: dict[str, Any]) -> Obj:
-        return {"__typename": "Image", "id": i["admin_graphql_api_id"], "url": i["src"],
+        return {"id": i["admin_graphql_api_id"], "url": i["src"],
                 "altText": i["alt"], "width": i["width"], "height": i["height"]}
 
     def variant(self, v: dict[str, Any]) -> Obj:
         product = next((p for p in self.world.products if p["id"] == v["product_id"]), None)
         names = [o["name"] for o in product["options"]] if product else []
         return {
-            "__typename": "ProductVariant", "id": v["admin_graphql_api_id"],
+            "id": v["admin_graphql_api_id"],
             "legacyResourceId": str(v["id"]), "title": v["title"], "sku": v["sku"],
             "price": v["price"], "compareAtPrice": v["compare_at_price"],
             "barcode": v["barcode"], "position": v["position"],
             "inventoryQuantity": v["inventory_quantity"], "createdAt": _utc(v["created_at"]),
             "updatedAt": _utc(v["updated_at"]),
-            "selectedOptions": [{"__typename": "SelectedOption", "name": n,
+            "selectedOptions": [{"name": n,
                                  "value": v[f"option{k + 1}"]}
                                 for k, n in enumerate(names) if v[f"option{k + 1}"]],
             "product": (lambda a: self.product(product)) if product else None,
@@ -428,7 +431,7 @@ class Schema:
         levels = [lv for (item, _), lv in self.world.levels.items() if item == item_id]
         levels.sort(key=lambda lv: lv["location_id"])
         return {
-            "__typename": "InventoryItem", "id": gid("InventoryItem", item_id),
+            "id": gid("InventoryItem", item_id),
             "legacyResourceId": str(item_id), "sku": v["sku"], "tracked": True,
             "createdAt": _utc(v["created_at"]), "updatedAt": _utc(v["updated_at"]),
             "variant": lambda a: self.variant(v),
@@ -452,28 +455,24 @@ class Schema:
                        if v["inventory_item_id"] == lv["inventory_item_id"])
 
         def quantities(args: dict[str, Any]) -> list[Obj]:
-            names = args.get("names")
-            if not names:
-                raise GraphQLError("Argument 'names' on Field 'quantities' has an invalid "
-                                   "value (null). Expected type '[String!]!'.",
-                                   "argumentLiteralsIncompatible")
+            names = args["names"]
             amounts = {"available": lv["available"], "on_hand": lv["available"],
                        "committed": 0, "incoming": 0, "reserved": 0, "damaged": 0,
                        "safety_stock": 0, "quality_control": 0}
-            return [{"__typename": "InventoryQuantity", "name": n, "quantity": amounts.get(n, 0),
+            return [{"name": n, "quantity": amounts.get(n, 0),
                      "updatedAt": _utc(lv["updated_at"])} for n in names]
 
         return {
-            "__typename": "InventoryLevel", "id": lv["admin_graphql_api_id"],
+            "id": lv["admin_graphql_api_id"],
             "updatedAt": _utc(lv["updated_at"]), "location": lambda a: self.location(location),
             "item": lambda a: self.inventory_item(variant), "quantities": quantities,
         }
 
     def location(self, loc: dict[str, Any]) -> Obj:
         return {
-            "__typename": "Location", "id": loc["admin_graphql_api_id"],
+            "id": loc["admin_graphql_api_id"],
             "legacyResourceId": str(loc["id"]), "name": loc["name"], "isActive": loc["active"],
-            "address": {"__typename": "LocationAddress", "city": loc["city"],
+            "address": {"city": loc["city"],
                         "provinceCode": loc["province_code"],
                         "countryCode": loc["country_code"]},
         }
@@ -483,7 +482,7 @@ class Schema:
         lines = o["line_items"]
         fulfilled = o["fulfillment_status"] == "fulfilled"
         return {
-            "__typename": "Order", "id": o["admin_graphql_api_id"],
+            "id": o["admin_graphql_api_id"],
             "legacyResourceId": str(o["id"]), "name": o["name"], "email": o["email"],
             "createdAt": _utc(o["created_at"]), "updatedAt": _utc(o["updated_at"]),
             "processedAt": _utc(o["processed_at"]),
@@ -507,7 +506,7 @@ class Schema:
     def line_item(self, line: dict[str, Any]) -> Obj:
         variant = self.world.variants.get(line["variant_id"])
         return {
-            "__typename": "LineItem", "id": line["admin_graphql_api_id"], "name": line["name"],
+            "id": line["admin_graphql_api_id"], "name": line["name"],
             "title": line["title"], "sku": line["sku"], "quantity": line["quantity"],
             "variantTitle": line["variant_title"], "vendor": line["vendor"],
             "originalUnitPriceSet": _money(line["price"]),
@@ -516,14 +515,14 @@ class Schema:
 
     def customer(self, c: dict[str, Any]) -> Obj:
         return {
-            "__typename": "Customer", "id": c["admin_graphql_api_id"],
+            "id": c["admin_graphql_api_id"],
             "legacyResourceId": str(c["id"]), "firstName": c["first_name"],
             "lastName": c["last_name"], "displayName": f"{c['first_name']} {c['last_name']}",
             "email": c["email"], "phone": c["phone"], "note": c["note"],
             "verifiedEmail": c["verified_email"], "state": c["state"].upper(),
             "createdAt": _utc(c["created_at"]), "updatedAt": _utc(c["updated_at"]),
             "numberOfOrders": str(c["orders_count"]),
-            "amountSpent": {"__typename": "MoneyV2", "amount": c["total_spent"],
+            "amountSpent": {"amount": c["total_spent"],
                             "currencyCode": CURRENCY},
             "tags": [t.strip() for t in c["tags"].split(",") if t.strip()],
         }
@@ -531,11 +530,7 @@ class Schema:
     # mutations ------------------------------------------------------------------------------
     def _set_quantities(self, args: dict[str, Any],
                         on_set: Callable[[int, int, int], None]) -> Obj:
-        given = args.get("input")
-        if not isinstance(given, dict):
-            raise GraphQLError("Argument 'input' on Field 'inventorySetQuantities' has an "
-                               "invalid value. Expected type 'InventorySetQuantitiesInput!'.",
-                               "argumentLiteralsIncompatible")
+        given = args["input"]
         errors: list[Obj] = []
         changes: list[Obj] = []
         if given.get("name") not in ("available", "on_hand"):
@@ -567,26 +562,23 @@ class Schema:
                 continue
             plan.append((item, loc, int(q.get("quantity", 0)), current, variant))
         if errors:
-            return {"__typename": "InventorySetQuantitiesPayload",
-                    "inventoryAdjustmentGroup": None, "userErrors": errors}
+            return {"inventoryAdjustmentGroup": None, "userErrors": errors}
         for item, loc, quantity, current, variant in plan:
             on_set(item, loc, quantity)
-            changes.append({"__typename": "InventoryChange", "name": given["name"],
+            changes.append({"name": given["name"],
                             "delta": quantity - current, "quantityAfterChange": quantity,
                             "item": self.inventory_item(variant),
                             "location": self.location(
                                 next(x for x in self.world.locations if x["id"] == loc))})
-        group = {"__typename": "InventoryAdjustmentGroup",
-                 "id": gid("InventoryAdjustmentGroup", self.world.new_id()),
+        group = {"id": gid("InventoryAdjustmentGroup", self.world.new_id()),
                  "reason": given.get("reason"), "referenceDocumentUri":
                      given.get("referenceDocumentUri"), "changes": changes,
                  "createdAt": _utc(iso(self.world.clock()))}
-        return {"__typename": "InventorySetQuantitiesPayload",
-                "inventoryAdjustmentGroup": group, "userErrors": []}
+        return {"inventoryAdjustmentGroup": group, "userErrors": []}
 
 
 def _user_error(path: list[str], message: str, code: str) -> Obj:
-    return {"__typename": "InventorySetQuantitiesUserError", "field": path, "message": message,
+    return {"field": path, "message": message,
             "code": code}
 
 
@@ -600,156 +592,173 @@ def _gid_number(value: Any, kind: str) -> int:
 
 def _utc(value: str) -> str:
     """GraphQL's DateTime: UTC with a ``Z``."""
-    import datetime as dt
-
     return dt.datetime.fromtimestamp(parse_time(value), dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-# -- cost -------------------------------------------------------------------------------------
+
+# -- cost, on the parsed query and the schema's types ---------------------------------------
 
 
-def _fields(selections: Iterable[Selection], doc: Document) -> Iterable[Field]:
-    """The fields of a selection set with fragments expanded (every type condition)."""
-    for sel in selections:
-        if isinstance(sel, Field):
-            yield sel
-        elif isinstance(sel, InlineFragment):
-            yield from _fields(sel.selections, doc)
+def _fields(parent: GraphQLNamedType, selections: SelectionSetNode | None,
+            fragments: dict[str, FragmentDefinitionNode]
+            ) -> Iterator[tuple[GraphQLField, FieldNode]]:
+    """The schema fields a selection set names, fragments expanded (``__typename`` is free)."""
+    for sel in selections.selections if selections else ():
+        if isinstance(sel, FieldNode):
+            definition = getattr(parent, "fields", {}).get(sel.name.value)
+            if definition is not None:
+                yield definition, sel
+            continue
+        if isinstance(sel, FragmentSpreadNode):
+            fragment = fragments[sel.name.value]
+            condition, inner = fragment.type_condition, fragment.selection_set
         else:
-            fragment = doc.fragments.get(sel.name)
-            if fragment is None:
-                raise GraphQLError(f"Fragment {sel.name} was used, but not defined",
-                                   "useAndDefineFragment", fragmentName=sel.name)
-            yield from _fields(fragment[1], doc)
+            condition, inner = sel.type_condition, sel.selection_set  # type: ignore[attr-defined]
+        kind = SCHEMA.get_type(condition.name.value) if condition else parent
+        yield from _fields(kind or parent, inner, fragments)
 
 
-def _is_connection(f: Field, doc: Document) -> bool:
-    return f.selections is not None and any(
-        c.name in ("edges", "nodes") for c in _fields(f.selections, doc))
-
-
-def requested_cost(selections: list[Selection], doc: Document, variables: dict[str, Any]
+def requested_cost(parent: GraphQLNamedType, selections: SelectionSetNode | None,
+                   fragments: dict[str, FragmentDefinitionNode], variables: dict[str, Any]
                    ) -> int:
     """The worst-case cost of a selection set, before anything runs."""
     total = 0
-    for f in _fields(selections, doc):
-        if f.selections is None or f.name == "pageInfo" or f.name.startswith("__"):
+    for definition, node in _fields(parent, selections, fragments):
+        kind = get_named_type(definition.type)
+        if not is_object_type(kind) or kind.name == "PageInfo":
             continue
-        if _is_connection(f, doc):
-            args = _resolve_args(f.arguments, variables)
-            size = args.get("first", args.get("last")) or 0
-            node_cost = 0
-            for child in _fields(f.selections, doc):
-                if child.name == "nodes" and child.selections:
-                    node_cost = max(node_cost, 1 + requested_cost(child.selections, doc,
-                                                                  variables))
-                elif child.name == "edges" and child.selections:
-                    for sub in _fields(child.selections, doc):
-                        if sub.name == "node" and sub.selections:
-                            node_cost = max(node_cost, 1 + requested_cost(
-                                sub.selections, doc, variables))
-            total += 2 + int(size) * node_cost
-        else:
-            total += 1 + requested_cost(f.selections, doc, variables)
+        if not kind.name.endswith("Connection"):
+            total += 1 + requested_cost(kind, node.selection_set, fragments, variables)
+            continue
+        args = get_argument_values(definition, node, variables)
+        size = args.get("first") if args.get("first") is not None else args.get("last")
+        one = [(d, n) for d, n in _fields(kind, node.selection_set, fragments)
+               if n.name.value == "nodes"]
+        for edge, edges in _fields(kind, node.selection_set, fragments):
+            if edges.name.value == "edges":
+                one += [(d, n) for d, n in _fields(get_named_type(edge.type),
+                                                   edges.selection_set, fragments)
+                        if n.name.value == "node"]
+        node_cost = max((1 + requested_cost(get_named_type(d.type), n.selection_set, fragments,
+                                            variables) for d, n in one), default=0)
+        total += 2 + int(size or 0) * node_cost
     return total
 
 
-def _resolve_args(arguments: dict[str, Any], variables: dict[str, Any]) -> dict[str, Any]:
-    def value(v: Any) -> Any:
-        if isinstance(v, Variable):
-            return variables.get(v.name)
-        if isinstance(v, list):
-            return [value(x) for x in v]
-        if isinstance(v, dict):
-            return {k: value(x) for k, x in v.items()}
-        return v
-
-    return {k: value(v) for k, v in arguments.items()}
+def _actual_cost(kind: GraphQLType, value: Any) -> int:
+    """What a resolved value costs: a connection 2, each object 1 (edges and pageInfo free)."""
+    named = get_named_type(kind)
+    if value is None or not is_object_type(named) or named.name == "PageInfo" \
+            or named.name.endswith("Edge"):
+        return 0
+    if named.name.endswith("Connection"):
+        return 2
+    return len(value) if isinstance(value, list) else 1
 
 
-# -- execution --------------------------------------------------------------------------------
+@dataclass
+class _Meter:
+    """The actual cost of one execution, added up by the resolver."""
+
+    spent: int = 0
 
 
-class _Executor:
-    def __init__(self, doc: Document, variables: dict[str, Any]) -> None:
-        self.doc = doc
-        self.variables = variables
-        self.cost = 0
-
-    def included(self, directives: list[tuple[str, dict[str, Any]]]) -> bool:
-        for name, args in directives:
-            value = _resolve_args(args, self.variables).get("if")
-            if (name == "skip" and value) or (name == "include" and not value):
-                return False
-        return True
-
-    def collect(self, selections: list[Selection], typename: str) -> list[Field]:
-        out: list[Field] = []
-        for sel in selections:
-            if isinstance(sel, Field):
-                if self.included(sel.directives):
-                    out.append(sel)
-            elif isinstance(sel, InlineFragment):
-                if self.included(sel.directives) and sel.type_condition in (None, typename):
-                    out += self.collect(sel.selections, typename)
-            elif isinstance(sel, FragmentSpread) and self.included(sel.directives):
-                fragment = self.doc.fragments.get(sel.name)
-                if fragment is None:
-                    raise GraphQLError(f"Fragment {sel.name} was used, but not defined",
-                                       "useAndDefineFragment", fragmentName=sel.name)
-                if fragment[0] == typename or fragment[0] in _INTERFACES.get(typename, ()):
-                    out += self.collect(fragment[1], typename)
-        return out
-
-    def select(self, obj: Obj, selections: list[Selection], path: list[str | int]
-               ) -> dict[str, Any]:
-        typename = str(obj.get("__typename"))
-        if not obj.get("__free"):
-            self.cost += 1
-        out: dict[str, Any] = {}
-        for f in self.collect(selections, typename):
-            if f.name == "__typename":
-                out[f.key] = _PUBLIC_TYPENAMES.get(typename, typename)
-                continue
-            if f.name not in obj or f.name.startswith("__"):
-                raise GraphQLError(
-                    f"Field '{f.name}' doesn't exist on type "
-                    f"'{_PUBLIC_TYPENAMES.get(typename, typename)}'", "undefinedField",
-                    locations=[{"line": f.line, "column": f.column}],
-                    path=[*(str(p) for p in path), f.key], typeName=typename, fieldName=f.name)
-            raw = obj[f.name]
-            if callable(raw):
-                raw = raw(_resolve_args(f.arguments, self.variables))
-            out[f.key] = self.complete(raw, f, [*path, f.key])
-        return out
-
-    def complete(self, value: Any, f: Field, path: list[str | int]) -> Any:
-        if isinstance(value, Conn):
-            self.cost += 2
-            value = value.as_obj()
-        if value is None:
-            return None
-        if isinstance(value, list):
-            return [self.complete(v, f, [*path, k]) for k, v in enumerate(value)]
-        if isinstance(value, dict):
-            if f.selections is None:
-                raise GraphQLError(
-                    f"Field must have selections (field '{f.name}' returns "
-                    f"{_PUBLIC_TYPENAMES.get(value['__typename'], value['__typename'])} but "
-                    "has no selections. Did you mean '" + f.name + " { ... }'?)",
-                    "selectionMismatch", locations=[{"line": f.line, "column": f.column}])
-            return self.select(value, f.selections, path)
-        if f.selections is not None:
-            raise GraphQLError(f"Selections can't be made on scalars (field '{f.name}')",
-                               "selectionMismatch",
-                               locations=[{"line": f.line, "column": f.column}])
-        return value
+def _resolve(source: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+    """Every field: the value under its name in the parent dict (a callable takes the
+    arguments), charged to the request's meter."""
+    value = source.get(info.field_name) if isinstance(source, dict) else None
+    if callable(value):
+        value = value(args)
+    if isinstance(value, Conn):
+        value = value.as_obj()
+    info.context.spent += _actual_cost(info.return_type, value)
+    return value
 
 
-_PUBLIC_TYPENAMES = {"Connection": "Connection", "Edge": "Edge"}
-_INTERFACES = {"Product": ("Node",), "ProductVariant": ("Node",), "Order": ("Node",),
-               "Customer": ("Node",), "Location": ("Node",), "InventoryItem": ("Node",),
-               "InventoryLevel": ("Node",)}
+# -- Shopify's shape for the errors graphql-core finds ---------------------------------------
+
+# graphql-ruby's codes (Shopify answers with them) for graphql-core's validation rules.
+_CODES: dict[type[ASTValidationRule], str] = {
+    rules.FieldsOnCorrectTypeRule: "undefinedField",
+    rules.KnownArgumentNamesRule: "argumentNotAccepted",
+    rules.ProvidedRequiredArgumentsRule: "missingRequiredArguments",
+    rules.ValuesOfCorrectTypeRule: "argumentLiteralsIncompatible",
+    rules.ScalarLeafsRule: "selectionMismatch",
+    rules.KnownTypeNamesRule: "undefinedType",
+    rules.KnownFragmentNamesRule: "useAndDefineFragment",
+    rules.NoUnusedFragmentsRule: "useAndDefineFragment",
+    rules.NoUndefinedVariablesRule: "variableNotDefined",
+    rules.NoUnusedVariablesRule: "variableNotUsed",
+    rules.VariablesInAllowedPositionRule: "variableMismatch",
+}
+_UNDEFINED = re.compile(r"Cannot query field '(\w+)' on type '(\w+)'")
+
+
+def _path(doc: DocumentNode, target: Node) -> list[str]:
+    """graphql-ruby's path to a node: ``["query Name", "products", "edges", ...]``."""
+    found: list[str] = []
+
+    class Finder(Visitor):
+        def enter(self, node: Node, key: Any, parent: Any, path: Any, ancestors: Any) -> Any:
+            if node is not target:
+                return None
+            for n in [*ancestors, node]:
+                if isinstance(n, OperationDefinitionNode):
+                    found.append(" ".join([n.operation.value, *([n.name.value] if n.name
+                                                                 else [])]))
+                elif isinstance(n, FragmentDefinitionNode):
+                    found.append(f"fragment {n.name.value}")
+                elif isinstance(n, FieldNode):
+                    found.append((n.alias or n.name).value)
+            return BREAK
+
+    visit(doc, Finder())
+    return found
+
+
+def validation_errors(doc: DocumentNode) -> list[dict[str, Any]]:
+    """graphql-core's validation of ``doc`` against the schema, each error with its
+    graphql-ruby code and path (and the message Shopify gives for an unknown field)."""
+    if not validate(SCHEMA, doc):
+        return []
+    out = []
+    for rule in specified_rules:
+        for err in validate(SCHEMA, doc, [rule]):
+            shaped: dict[str, Any] = err.formatted  # type: ignore[assignment]
+            if err.nodes:
+                shaped["path"] = _path(doc, err.nodes[0])
+            extensions: dict[str, Any] = {}
+            if rule in _CODES:
+                extensions["code"] = _CODES[rule]
+            undefined = _UNDEFINED.match(err.message)
+            if undefined:
+                field, kind = undefined.groups()
+                shaped["message"] = f"Field '{field}' doesn't exist on type '{kind}'"
+                extensions.update(typeName=kind, fieldName=field)
+            if extensions:
+                shaped["extensions"] = extensions
+            out.append(shaped)
+    return out
+
+
+def syntax_error(query: str, err: GraphQLError) -> dict[str, Any]:
+    """graphql-ruby's words for a query graphql-core cannot parse."""
+    where = err.locations[0] if err.locations else None
+    rest = query[err.positions[0]:] if err.positions else ""
+    if not rest.strip():
+        message = "Unexpected end of document"
+    else:
+        token = re.match(r"[_0-9A-Za-z.\-]+|\S", rest.lstrip())
+        message = f'Parse error on "{token.group() if token else rest[:1]}"'
+        if where:
+            message += f" at [{where.line}, {where.column}]"
+    shaped: dict[str, Any] = {"message": message}
+    if where:
+        shaped["locations"] = [{"line": where.line, "column": where.column}]
+    return shaped
+
+
+# -- one request ------------------------------------------------------------------------------
 
 
 class GraphQLApi:
@@ -757,7 +766,7 @@ class GraphQLApi:
 
     def __init__(self, world: ShopWorld, bucket: CostBucket,
                  on_set: Callable[[int, int, int], None]) -> None:
-        self.schema = Schema(world)
+        self.resolvers = Resolvers(world)
         self.bucket = bucket
         self.on_set = on_set
         self.throttled = 0
@@ -771,22 +780,29 @@ class GraphQLApi:
             return {"errors": [{"message": "Variables must be an object"}]}
         try:
             doc = parse(body["query"])
-            op = doc.operation(body.get("operationName"))
-        except GraphQLSyntaxError as exc:
-            return {"errors": [{"message": str(exc), "locations": [
-                {"line": exc.line, "column": exc.column}]}]}
-        except KeyError as exc:
-            return {"errors": [{"message": str(exc.args[0])}]}
-        if op.kind == "subscription":
-            return {"errors": [{"message": "Subscriptions are not supported"}]}
-        values = {name: variables.get(name, default) for name, default in op.variables.items()}
-        try:
-            if op.kind == "mutation":
-                requested = MUTATION_COST * sum(1 for _ in _fields(op.selections, doc))
-            else:
-                requested = requested_cost(op.selections, doc, values)
         except GraphQLError as err:
-            return {"errors": [err.as_dict()]}
+            return {"errors": [syntax_error(body["query"], err)]}
+        invalid = validation_errors(doc)
+        if invalid:
+            return {"errors": invalid}
+        name = body.get("operationName")
+        op = get_operation_ast(doc, name)
+        if op is None:
+            return {"errors": [{"message": f'No operation named "{name}"' if name
+                                else "An operation name is required"}]}
+        if op.operation is OperationType.SUBSCRIPTION:
+            return {"errors": [{"message": "Subscriptions are not supported"}]}
+        values = get_variable_values(SCHEMA, op.variable_definitions or (), variables)
+        if isinstance(values, list):
+            return {"errors": [err.formatted for err in values]}
+        mutation = op.operation is OperationType.MUTATION
+        fragments = {d.name.value: d for d in doc.definitions
+                     if isinstance(d, FragmentDefinitionNode)}
+        if mutation:
+            requested = MUTATION_COST * sum(
+                1 for _ in _fields(SCHEMA.mutation_type, op.selection_set, fragments))  # type: ignore[arg-type]
+        else:
+            requested = requested_cost(SCHEMA.query_type, op.selection_set, fragments, values)  # type: ignore[arg-type]
         if requested > MAX_COST:
             return {"errors": [{"message": f"Query cost is {requested}, which exceeds the "
                                            f"single query max cost limit ({MAX_COST}).\n\nSee "
@@ -801,17 +817,17 @@ class GraphQLApi:
             return {"errors": [{"message": "Throttled",
                                 "extensions": {"code": "THROTTLED", "documentation": _DOCS}}],
                     "extensions": self._cost(key, requested, None)}
-        executor = _Executor(doc, values)
-        root = self.schema.mutation_root(self.on_set) if op.kind == "mutation" \
-            else self.schema.query_root()
-        try:
-            data = executor.select({**root, "__free": True}, op.selections, [])
-        except GraphQLError as err:
-            self.bucket.give_back(key, requested)
-            return {"errors": [err.as_dict()], "extensions": self._cost(key, requested, 0)}
-        actual = requested if op.kind == "mutation" else executor.cost
+        meter = _Meter()
+        root = self.resolvers.mutation_root(self.on_set) if mutation \
+            else self.resolvers.query_root()
+        result = execute_sync(SCHEMA, doc, root, meter, variables, name, _resolve)
+        actual = requested if mutation else meter.spent
         self.bucket.give_back(key, max(0, requested - actual))
-        return {"data": data, "extensions": self._cost(key, requested, actual)}
+        answer: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            answer["errors"] = [err.formatted for err in result.errors]
+        answer["extensions"] = self._cost(key, requested, actual)
+        return answer
 
     def _cost(self, key: str, requested: int, actual: int | None) -> dict[str, Any]:
         return {"cost": {"requestedQueryCost": requested, "actualQueryCost": actual,
