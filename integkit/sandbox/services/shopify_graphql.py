@@ -60,7 +60,7 @@ from graphql import (
     visit,
 )
 from graphql import validation as rules
-from graphql.execution.values import get_argument_values, get_variable_values
+from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from graphql.language.visitor import BREAK
 
 from .shopify_data import CURRENCY, ShopWorld, gid, iso, parse_time
@@ -619,7 +619,7 @@ def _fields(parent: GraphQLNamedType, selections: SelectionSetNode | None,
 
 
 def requested_cost(parent: GraphQLNamedType, selections: SelectionSetNode | None,
-                   fragments: dict[str, FragmentDefinitionNode], variables: dict[str, Any]
+                   fragments: dict[str, FragmentDefinitionNode], variables: VariableValues
                    ) -> int:
     """The worst-case cost of a selection set, before anything runs."""
     total = 0
@@ -663,7 +663,7 @@ class _Meter:
     spent: int = 0
 
 
-def _resolve(source: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+def _resolve(source: Any, info: GraphQLResolveInfo[_Meter], **args: Any) -> Any:
     """Every field: the value under its name in the parent dict (a callable takes the
     arguments), charged to the request's meter."""
     value = source.get(info.field_name) if isinstance(source, dict) else None
@@ -744,7 +744,7 @@ def validation_errors(doc: DocumentNode) -> list[dict[str, Any]]:
 def syntax_error(query: str, err: GraphQLError) -> dict[str, Any]:
     """graphql-ruby's words for a query graphql-core cannot parse."""
     where = err.locations[0] if err.locations else None
-    rest = query[err.positions[0]:] if err.positions else ""
+    rest = query[next(iter(err.positions)):] if err.positions else ""
     if not rest.strip():
         message = "Unexpected end of document"
     else:
@@ -799,8 +799,8 @@ class GraphQLApi:
         fragments = {d.name.value: d for d in doc.definitions
                      if isinstance(d, FragmentDefinitionNode)}
         if mutation:
-            requested = MUTATION_COST * sum(
-                1 for _ in _fields(SCHEMA.mutation_type, op.selection_set, fragments))  # type: ignore[arg-type]
+            fields = _fields(SCHEMA.mutation_type, op.selection_set, fragments)  # type: ignore[arg-type]
+            requested = MUTATION_COST * len(list(fields))
         else:
             requested = requested_cost(SCHEMA.query_type, op.selection_set, fragments, values)  # type: ignore[arg-type]
         if requested > MAX_COST:
