@@ -44,6 +44,7 @@ from graphql import (
     GraphQLNamedType,
     GraphQLResolveInfo,
     GraphQLType,
+    InlineFragmentNode,
     Node,
     OperationDefinitionNode,
     OperationType,
@@ -609,11 +610,10 @@ def _fields(parent: GraphQLNamedType, selections: SelectionSetNode | None,
             if definition is not None:
                 yield definition, sel
             continue
-        if isinstance(sel, FragmentSpreadNode):
-            fragment = fragments[sel.name.value]
-            condition, inner = fragment.type_condition, fragment.selection_set
-        else:
-            condition, inner = sel.type_condition, sel.selection_set  # type: ignore[attr-defined]
+        spread = fragments[sel.name.value] if isinstance(sel, FragmentSpreadNode) else sel
+        if not isinstance(spread, FragmentDefinitionNode | InlineFragmentNode):
+            continue
+        condition, inner = spread.type_condition, spread.selection_set
         kind = SCHEMA.get_type(condition.name.value) if condition else parent
         yield from _fields(kind or parent, inner, fragments)
 
