@@ -15,7 +15,7 @@ import datetime as dt
 import decimal
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -202,8 +202,9 @@ class SoqlParts:
         return self.clauses.get(name)
 
 
-def _split_commas(text: str) -> list[str]:
-    out, depth, start, quoted, i = [], 0, 0, False, 0
+def _top_level(text: str) -> Iterator[int]:
+    """The index of each character of ``text`` outside quoted literals and parentheses."""
+    depth, quoted, i = 0, False, 0
     while i < len(text):
         ch = text[i]
         if quoted:
@@ -217,50 +218,35 @@ def _split_commas(text: str) -> list[str]:
             depth += 1
         elif ch == ")":
             depth -= 1
-        elif ch == "," and depth == 0:
-            out.append(text[start:i])
-            start = i + 1
+        elif depth == 0:
+            yield i
         i += 1
-    out.append(text[start:])
-    return out
+
+
+def _split_commas(text: str) -> list[str]:
+    cuts = [-1, *(i for i in _top_level(text) if text[i] == ","), len(text)]
+    return [text[a + 1:b] for a, b in zip(cuts, cuts[1:], strict=False)]
 
 
 def _top_level_keywords(soql: str) -> list[tuple[int, int, str]]:
     """``(start, end, KEYWORD)`` of each clause keyword outside quotes and parentheses."""
     found: list[tuple[int, int, str]] = []
-    depth, quoted, i = 0, False, 0
-    while i < len(soql):
+    read_to = 0  # the end of the last word read
+    for i in _top_level(soql):
         ch = soql[i]
-        if quoted:
-            if ch == "\\":
-                i += 1
-            elif ch == "'":
-                quoted = False
-            i += 1
+        if i < read_to or not (ch.isalpha() or ch == "_") or (
+                i > 0 and (soql[i - 1].isalnum() or soql[i - 1] in "_.")):
             continue
-        if ch == "'":
-            quoted = True
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif depth == 0 and (ch.isalpha() or ch == "_") and (i == 0 or not (
-                soql[i - 1].isalnum() or soql[i - 1] in "_.")):
-            match = _WORD.match(soql, i)
-            assert match is not None
-            word = match.group().upper()
-            end = match.end()
-            if word in ("GROUP", "ORDER"):
-                by = re.compile(r"\s+BY\b", re.IGNORECASE).match(soql, end)
-                if by:
-                    found.append((i, by.end(), f"{word} BY"))
-                    i = by.end()
-                    continue
-            elif word in _CLAUSES:
-                found.append((i, end, word))
-            i = end
-            continue
-        i += 1
+        match = _WORD.match(soql, i)
+        assert match is not None
+        word, read_to = match.group().upper(), match.end()
+        if word in ("GROUP", "ORDER"):
+            by = re.compile(r"\s+BY\b", re.IGNORECASE).match(soql, read_to)
+            if by:
+                found.append((i, by.end(), f"{word} BY"))
+                read_to = by.end()
+        elif word in _CLAUSES:
+            found.append((i, read_to, word))
     return found
 
 

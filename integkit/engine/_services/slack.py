@@ -67,7 +67,6 @@ class SlackConnection(Connection):
         self.signing_secret = signing_secret or os.environ.get("SLACK_SIGNING_SECRET")
         register_secret(self.signing_secret)
 
-
     # -- reads --------------------------------------------------------------------------------
     def conversations(self, types: str | Sequence[str] = "public_channel", *,
                       exclude_archived: bool = False, **params: Any) -> Result:
