@@ -64,7 +64,7 @@ from .github_data import (
 from .github_limits import DEFAULT_LIMITS, RateWindows, Window, resource_for
 from .github_search import _date_matches, parse_query
 
-__all__ = ["API_VERSION", "GitHubEmulator"]
+__all__ = ["API_VERSION", "SPEC_OPERATIONS", "GitHubEmulator"]
 
 API_VERSION = "2022-11-28"
 DOCS = "https://docs.github.com/rest"
@@ -114,6 +114,25 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
          "add_required_checks"),
     )
 ]
+#: The operations of GitHub's description the routes above serve (``POST /graphql`` is not in
+#: it): integkit/sandbox/specs/github.json is their request side (tools/trim_spec.py).
+SPEC_OPERATIONS: tuple[tuple[str, str], ...] = tuple(
+    (method, template) for method, templates in (
+        ("get", ("/rate_limit", "/user/repos", "/orgs/{org}/repos", "/users/{username}/repos",
+                 "/search/issues", "/search/code")),
+        ("get", tuple("/repos/{owner}/{repo}" + rest for rest in (
+            "", "/issues", "/issues/{issue_number}", "/pulls", "/pulls/{pull_number}",
+            "/commits", "/commits/{ref}", "/actions/workflows",
+            "/actions/workflows/{workflow_id}", "/actions/workflows/{workflow_id}/runs",
+            "/actions/runs", "/actions/runs/{run_id}", "/actions/runs/{run_id}/jobs",
+            "/actions/jobs/{job_id}", "/releases", "/releases/latest",
+            "/releases/{release_id}",
+            "/branches/{branch}/protection/required_status_checks"))),
+        ("post", tuple("/repos/{owner}/{repo}" + rest for rest in (
+            "/pulls", "/actions/workflows/{workflow_id}/dispatches",
+            "/branches/{branch}/protection/required_status_checks/contexts"))),
+        ("put", ("/repos/{owner}/{repo}/pulls/{pull_number}/merge",)),
+    ) for template in templates)
 # A query parameter of ``format: date-time`` (``since``, ``until``): RFC 3339's full form, as
 # GitHub's description states it (``YYYY-MM-DDTHH:MM:SSZ``); a bare date is not one.
 _DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")

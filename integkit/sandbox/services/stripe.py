@@ -50,7 +50,7 @@ from .._fixtures import (
     tokens,
 )
 
-__all__ = ["API_VERSION", "StripeEmulator", "StripeError"]
+__all__ = ["API_VERSION", "SPEC_OPERATIONS", "StripeEmulator", "StripeError"]
 
 API_VERSION = "2023-08-16"
 _DOCS = "https://stripe.com/docs/error-codes/"
@@ -1127,6 +1127,17 @@ RESOURCES: dict[str, Resource] = {r.name: r for r in [
              filters=("currency", "payout", "source", "type")),
     Resource("events", "event", filters=("delivery_success", "type", "types")),
 ]}
+
+# The path parameter of each resource's retrieve operation, as Stripe's description names it.
+_RETRIEVE_PARAM = {"payment_intents": "intent", "subscriptions": "subscription_exposed_id",
+                   "balance_transactions": "id", "events": "id"}
+#: The operations of Stripe's description the emulator serves: integkit/sandbox/specs/stripe.json
+#: is their request side (tools/trim_spec.py).
+SPEC_OPERATIONS: tuple[tuple[str, str], ...] = tuple(
+    op for name, res in RESOURCES.items() for op in (
+        ("get", f"/v1/{name}"),
+        ("get", f"/v1/{name}/{{{_RETRIEVE_PARAM.get(name, res.object)}}}"),
+        *((("post", f"/v1/{name}"),) if res.create_params else ())))
 
 # Fields holding another object's id that ?expand= may replace by the object (from the spec).
 EXPANDABLE: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
