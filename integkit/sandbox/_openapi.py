@@ -40,7 +40,9 @@ from openapi_core.validation.request.exceptions import (
 from openapi_core.validation.schemas.exceptions import InvalidSchemaValue
 from starlette.datastructures import Headers, QueryParams
 
-__all__ = ["Problem", "SpecValidator", "deep_object", "spec_document"]
+__all__ = [
+    "Problem", "SpecValidator", "base_path", "deep_object", "openapi_config", "spec_document",
+]
 
 #: Where requests are said to go: paths are matched, never the vendor's host.
 HOST = "http://sandbox.test"
@@ -162,7 +164,7 @@ class SpecValidator:
     def __init__(self, service: str, *, body_type: str | None = None,
                  lenient: Iterable[str] = ()) -> None:
         doc = spec_document(service)
-        doc["servers"] = [{"url": HOST + _base_path(doc)}]
+        doc["servers"] = [{"url": HOST + base_path(doc)}]
         doc.pop("security", None)
         for item in doc["paths"].values():
             for operation in item.values():
@@ -211,7 +213,7 @@ def _explain(error: Exception, request: _Request) -> list[Problem]:
                             ", ".join(cause.availableMimetypes))]
         if isinstance(cause, CastError):
             return [Problem("body", _form_field(request.body, cause.value), "invalid",
-                            cause.value, cause.type)]
+                            cause.value, str(cause.type))]
         if isinstance(cause, DeserializeError):
             return [Problem("body", "", "malformed", request.body)]
         return _invalid("body", "", None, cause)
@@ -222,10 +224,11 @@ def _invalid(location: str, name: str, sent: Any, cause: BaseException | None
              ) -> list[Problem]:
     """An openapi-core cast or schema error as Problems, naming the field at fault."""
     if isinstance(cause, CastError):
-        return [Problem(location, name, "invalid", cause.value, cause.type)]
+        return [Problem(location, name, "invalid", cause.value, str(cause.type))]
     if not isinstance(cause, InvalidSchemaValue):
         return [Problem(location, name, "invalid", sent, str(cause or ""))]
     out = []
+    err: Any  # jsonschema's ValidationError
     for err in cause.schema_errors:
         where = ".".join([name, *map(str, err.absolute_path)]).strip(".")
         if err.validator == "required":
@@ -252,7 +255,7 @@ def _form_field(body: bytes | None, value: Any) -> str:
     return ""
 
 
-def _base_path(doc: Mapping[str, Any]) -> str:
+def base_path(doc: Mapping[str, Any]) -> str:
     """The path part of the description's first server (none for Stripe's and GitHub's)."""
     url = (doc.get("servers") or [{"url": "/"}])[0]["url"]
     return re.sub(r"^[a-z]+://[^/]*", "", url).rstrip("/")

@@ -50,6 +50,7 @@ from .._app import Emulator, Reply, Request
 from .._clock import Moment
 from .._faults import Headers
 from .._github_app import GitHubAppAuth, GitHubError, IssuedToken, SandboxApp, link_header
+from .._openapi import SpecValidator
 from .github_data import (
     WORKFLOWS,
     Commit,
@@ -133,6 +134,20 @@ SPEC_OPERATIONS: tuple[tuple[str, str], ...] = tuple(
             "/branches/{branch}/protection/required_status_checks/contexts"))),
         ("put", ("/repos/{owner}/{repo}/pulls/{pull_number}/merge",)),
     ) for template in templates)
+# GitHub reads a bad ``page``/``per_page`` as the default (see ``_int``) although its
+# description types them as integers.
+_SPEC = SpecValidator("github", body_type="application/json", lenient=("page", "per_page"))
+# The ``resource`` a 422's errors name, per route.
+_RESOURCE_NAMES = {
+    "user_repos": "Repository", "org_repos": "Repository", "repo": "Repository",
+    "search_issues": "Search", "search_code": "Search", "issues": "Issue", "issue": "Issue",
+    "pulls": "PullRequest", "pull": "PullRequest", "create_pull": "PullRequest",
+    "merge_pull": "PullRequest", "commits": "Commit", "commit": "Commit",
+    "workflows": "Workflow", "workflow": "Workflow", "dispatch": "Workflow",
+    "runs": "WorkflowRun", "run": "WorkflowRun", "jobs": "Job", "job": "Job",
+    "releases": "Release", "latest_release": "Release", "release": "Release",
+    "required_checks": "StatusCheck", "add_required_checks": "StatusCheck",
+}
 # A query parameter of ``format: date-time`` (``since``, ``until``): RFC 3339's full form, as
 # GitHub's description states it (``YYYY-MM-DDTHH:MM:SSZ``); a bare date is not one.
 _DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
@@ -398,10 +413,33 @@ class GitHubEmulator(Emulator):
                 repo = self.world.repo(args["owner"], args["repo"])
                 if repo is None or not caller.may_see(repo):
                     raise _not_found(f"{DOCS}/repos/repos#get-a-repository")
+            self._check(request, path, name)
             handler = getattr(self, f"_{name}")
             result: Reply = handler(request, repo, args, caller)
             return result
         raise _not_found()
+
+    def _check(self, request: Request, path: str, route: str) -> None:
+        """Refuse what GitHub's description refuses, as GitHub does: a body that is not JSON
+        is a 400 (GitHub reads every body as JSON, whatever its Content-Type says), the rest
+        a 422 ``Validation Failed`` naming each field (``missing``/``missing_field`` when
+        absent, ``invalid`` with the value sent when wrong)."""
+        body = request.body.strip() or (b"{}" if request.method in ("POST", "PUT") else b"")
+        problems = _SPEC.problems(request.method, path, request.query, request.headers, body)
+        if not problems:
+            return
+        if any(p.kind == "malformed" for p in problems):
+            raise GitHubError(400, "Problems parsing JSON", DOCS)
+        resource = _RESOURCE_NAMES.get(route, "Resource")
+        errors = []
+        for problem in problems:
+            if problem.kind == "missing":
+                code = "missing_field" if problem.location == "body" else "missing"
+                errors.append({"resource": resource, "field": problem.name, "code": code})
+            else:
+                errors.append({"resource": resource, "field": problem.name, "code": "invalid",
+                               "value": problem.value})
+        raise GitHubError(422, "Validation Failed", DOCS, errors)
 
     # -- helpers -----------------------------------------------------------------------------
     @staticmethod

@@ -49,6 +49,7 @@ from .._fixtures import (
     salt,
     tokens,
 )
+from .._openapi import Problem, SpecValidator
 
 __all__ = ["API_VERSION", "SPEC_OPERATIONS", "StripeEmulator", "StripeError"]
 
@@ -85,6 +86,25 @@ class StripeError(Exception):
             err["param"] = self.param
         err["type"] = self.type
         return {"error": dict(sorted(err.items()))}
+
+
+def _refusal(problem: Problem) -> StripeError:
+    """What Stripe answers to a request its description refuses (``param`` in bracket form)."""
+    head, *rest = problem.name.split(".") if problem.name else ("",)
+    param = head + "".join(f"[{part}]" for part in rest)
+    if problem.kind == "missing":
+        return _missing(param)
+    if problem.wanted.startswith("one of "):
+        choices = problem.wanted.removeprefix("one of ").split(", ")
+        listed = ", ".join(choices[:-1]) + f", or {choices[-1]}" if len(choices) > 1 \
+            else choices[0]
+        return StripeError(400, f"Invalid {param}: must be one of {listed}", param=param)
+    kind = {"integer": "integer", "boolean": "boolean", "string": "string", "array": "array",
+            "object": "hash", "number": "decimal"}.get(problem.wanted)
+    if kind is None:
+        return StripeError(400, f"Invalid {param}", param=param)
+    return StripeError(400, f"Invalid {kind}: {_describe(problem.value)}", param=param,
+                       code="parameter_invalid_integer" if kind == "integer" else None)
 
 
 def _unknown(param: str) -> StripeError:
@@ -1139,6 +1159,8 @@ SPEC_OPERATIONS: tuple[tuple[str, str], ...] = tuple(
         ("get", f"/v1/{name}/{{{_RETRIEVE_PARAM.get(name, res.object)}}}"),
         *((("post", f"/v1/{name}"),) if res.create_params else ())))
 
+_SPEC = SpecValidator("stripe")
+
 # Fields holding another object's id that ?expand= may replace by the object (from the spec).
 EXPANDABLE: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
     "charge": ["application", "application_fee", "balance_transaction", "customer",
@@ -1351,10 +1373,24 @@ class StripeEmulator(Emulator):
             raise StripeError(404, (
                 f"Unrecognized request URL ({method}: {request.path}). Please see "
                 "https://stripe.com/docs or we can help at https://support.stripe.com/."))
+        problems = _SPEC.problems(method, request.path, request.query, request.headers,
+                                  request.body if method == "POST" else b"")
+        for problem in problems:
+            if problem.kind == "unsupported":
+                raise StripeError(400, (
+                    f"Invalid request: unsupported Content-Type {problem.value}. If error "
+                    "persists and you need assistance, please contact support@stripe.com."))
         try:
             params = self._params(request)
         except ParamError as exc:
             raise StripeError(400, str(exc), param=exc.param) from None
+        accepted = resource.create_params if method == "POST" else \
+            resource.list_params if obj_id is None else resource.retrieve_params
+        for name in params:  # Stripe names an unknown parameter before a wrong one
+            if name not in accepted:
+                raise _unknown(name)
+        if problems:
+            raise _refusal(problems[0])
         if method == "GET" and obj_id is None:
             return Reply(200, self._list(resource, params))
         if method == "GET":
@@ -1364,9 +1400,6 @@ class StripeEmulator(Emulator):
 
     # -- GET ---------------------------------------------------------------------------------
     def _list(self, res: Resource, params: dict[str, Any]) -> bytes:
-        for name in params:
-            if name not in res.list_params:
-                raise _unknown(name)
         limit = _int_param(params, "limit", 10, lo=1, hi=100)
         expand = _expand_param(params)
         for path in expand:
@@ -1457,9 +1490,6 @@ class StripeEmulator(Emulator):
         return where, tuple(key)
 
     def _retrieve(self, res: Resource, obj_id: str, params: dict[str, Any]) -> bytes:
-        for name in params:
-            if name not in res.retrieve_params:
-                raise _unknown(name)
         expand = _expand_param(params)
         table = self.table(res.name)
         pos = table.position(obj_id)
@@ -1494,9 +1524,6 @@ class StripeEmulator(Emulator):
 
     # -- POST --------------------------------------------------------------------------------
     def _create(self, res: Resource, params: dict[str, Any]) -> bytes:
-        for name in params:
-            if name not in res.create_params:
-                raise _unknown(name)
         expand = _expand_param(params)
         metadata = _metadata_param(params)
         maker = {"customers": self._create_customer,
