@@ -20,6 +20,11 @@ Emulated, with GitHub's wire format (checked against the official OpenAPI descri
   ``POST /graphql`` for the ``enablePullRequestAutoMerge`` mutation: an auto-merging pull
   request is merged (squash, merge or rebase) once every required check of its base branch has
   succeeded on its head.
+- Validation: every request to a route is judged by GitHub's published description (the
+  request side shipped in ``integkit/sandbox/specs/github.json``) before it is answered: a
+  parameter or body field that is missing, of the wrong type or format (``since`` that is not
+  a ``date-time``) or outside its ``enum`` is a ``422 Validation Failed`` naming it; a body
+  that is not JSON (GitHub reads every body as JSON, whatever its Content-Type) a ``400``.
 - Auth: a token (``Authorization: Bearer`` or ``token``), a GitHub App installation token from
   the embedded :class:`~integkit.sandbox._github_app.GitHubAppAuth` (which also answers the
   ``/app`` routes), or none (reads only, 60 an hour). Errors are GitHub's

@@ -12,6 +12,10 @@ Emulated, with Stripe's wire format (checked against the official OpenAPI descri
   methods, e.g. ``pm_card_visa``, ``pm_card_chargeDeclined``) and ``/v1/refunds``; bracket
   form bodies, validation, idempotency keys (replay, conflicts), side effects (charges,
   balance transactions, events, refunded amounts).
+- Every request judged by Stripe's published description (the request side shipped in
+  ``integkit/sandbox/specs/stripe.json``) before it is answered: a body that is not a form,
+  an unknown parameter, a missing required one, one of the wrong type or outside its
+  ``enum`` is a ``400 invalid_request_error`` naming the ``param`` as Stripe does.
 - Bearer or Basic auth, per-key rate limits (429 like Stripe's), ``Request-Id`` and
   ``Stripe-Version`` on every answer, gzip.
 
