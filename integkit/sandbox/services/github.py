@@ -419,6 +419,8 @@ class GitHubEmulator(Emulator):
         a 422 ``Validation Failed`` naming each field (``missing``/``missing_field`` when
         absent, ``invalid`` with the value sent when wrong)."""
         body = request.body.strip() or (b"{}" if request.method in ("POST", "PUT") else b"")
+        if route == "add_required_checks" and body.startswith(b"["):
+            body = b'{"contexts": ' + body + b"}"  # GitHub also takes the bare list (as it did)
         problems = _SPEC.problems(request.method, path, request.query, request.headers, body)
         if not problems:
             return
@@ -760,6 +762,9 @@ class GitHubEmulator(Emulator):
 
     def _jobs(self, request: Request, repo: Repo, args: dict[str, str], caller: Caller) -> Reply:
         run = self._run_of(repo, args["run"])
+        query = self._query(request)
+        if query.get("filter", "latest") not in ("latest", "all"):
+            raise _validation("Job", "filter", value=query["filter"])
         jobs = self.world.jobs_json(self._base(request), repo, run, self.world_clock())
         return self._list_reply(request, repo, jobs, lambda j: j, key="jobs")
 

@@ -49,7 +49,8 @@ def client_tiers(limits: Mapping[str, tuple[int, float]]) -> list[dict[str, Any]
     ``core`` applies to every call: the client counts a search against it too, one more
     caution than GitHub takes."""
     return [{"name": name, "algorithm": "sliding_window", "limit": limit, "per": period,
-             "endpoints": list(_CLIENT_ENDPOINTS.get(name, ()))}
+             **({"endpoints": list(_CLIENT_ENDPOINTS[name])} if name in _CLIENT_ENDPOINTS
+                else {})}
             for name, (limit, period) in limits.items()]
 
 
