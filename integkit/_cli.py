@@ -15,10 +15,12 @@ _ZERO_DECIMAL = {"jpy", "krw", "vnd", "clp", "isk", "ugx", "xaf", "xof"}
 
 
 def _missing_sandbox() -> str | None:
-    """What to install when the emulators' server is missing (a bare ``pip install integkit``)."""
+    """What to install when the emulators' server or request validator is missing (a bare
+    ``pip install integkit``)."""
     import importlib.util
 
-    missing = [m for m in ("uvicorn", "starlette") if importlib.util.find_spec(m) is None]
+    missing = [m for m in ("uvicorn", "starlette", "openapi_core")
+               if importlib.util.find_spec(m) is None]
     if not missing:
         return None
     return (f"integkit demo needs the local emulators, which need {' and '.join(missing)}: "

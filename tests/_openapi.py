@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import pickle
-import re
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -20,13 +19,12 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import yaml
-from openapi_core import Config, OpenAPI
-from openapi_core.casting.schemas import oas30_write_schema_casters_factory
+from openapi_core import OpenAPI
 from openapi_core.datatypes import RequestParameters
-from openapi_core.deserializing.media_types import MediaTypeDeserializersFactory
-from openapi_core.deserializing.styles import StyleDeserializersFactory, style_deserializers
 from openapi_core.templating.paths.finders import APICallPathFinder
-from werkzeug.datastructures import Headers, ImmutableMultiDict, MultiDict
+from werkzeug.datastructures import Headers, ImmutableMultiDict
+
+from integkit.sandbox._openapi import base_path, openapi_config
 
 SPECS = Path(__file__).resolve().parents[1].parent / "shared" / "specs"
 #: Where requests are said to go: a request's host is the emulator's, never the vendor's.
@@ -118,49 +116,6 @@ def swagger2_to_openapi3(doc: Mapping[str, Any], paths: list[str], *,
                                                           "scheme": "bearer"}}}}
 
 
-# -- bracket notation (Stripe's deepObject) ----------------------------------------------------
-
-
-def _items(location: Mapping[str, Any]) -> list[tuple[str, Any]]:
-    """Every (key, value) of a query or form, repeated keys included."""
-    if isinstance(location, MultiDict):
-        return list(location.items(multi=True))
-    return list(location.items())
-
-
-def deep_object(explode: bool, name: str, schema_type: str,
-                location: Mapping[str, Any]) -> Any:
-    """``style: deepObject`` as Stripe writes it, nested (``a[b][c]=v``) and for arrays
-    (``a[]=x``, ``a[0]=x``) too; openapi-core's own reads one level of plain objects only.
-    A KeyError when ``name`` is absent (openapi-core's "not sent")."""
-    tree: dict[str, Any] = {}
-    found = False
-    for key, value in _items(location):
-        if not key.startswith(name + "["):
-            continue
-        found = True
-        parts = re.findall(r"\[([^\[\]]*)\]", key[len(name):])
-        node = tree
-        for i, part in enumerate(parts):
-            if part == "":  # a[]=x: the next index
-                part = str(sum(1 for k in node if k.isdigit()))
-            if i == len(parts) - 1:
-                node[part] = value
-            else:
-                node = node.setdefault(part, {})
-    if not found:
-        raise KeyError(name)
-    return _lists(tree, as_list=schema_type == "array")
-
-
-def _lists(node: Any, *, as_list: bool = False) -> Any:
-    if not isinstance(node, dict):
-        return node
-    if node and (as_list or all(k.isdigit() for k in node)):
-        return [_lists(node[k]) for k in sorted(node, key=int)]
-    return {k: _lists(v) for k, v in node.items()}
-
-
 # -- requests against a description ----------------------------------------------------------
 
 
@@ -208,16 +163,8 @@ class RequestSpec:
 
     def __init__(self, doc: dict[str, Any], *,
                  rewrite: Callable[[str], str] | None = None) -> None:
-        doc = {**doc, "servers": [{"url": WIRE + _base_path(doc)}]}
-        styles = {**style_deserializers, "deepObject": deep_object}
-        self.api = OpenAPI.from_dict(doc, config=Config(
-            spec_validator_cls=None,  # the vendors' files, not ours to correct
-            style_deserializers_factory=StyleDeserializersFactory(
-                oas30_write_schema_casters_factory, style_deserializers=styles),
-            media_type_deserializers_factory=MediaTypeDeserializersFactory
-            .from_schema_casters_factory(oas30_write_schema_casters_factory,
-                                         style_deserializers=styles),
-        ))
+        doc = {**doc, "servers": [{"url": WIRE + base_path(doc)}]}
+        self.api = OpenAPI.from_dict(doc, config=openapi_config())
         self.doc = doc
         self.finder = APICallPathFinder(self.api.spec)
         self.rewrite = rewrite or (lambda path: path)
@@ -265,12 +212,6 @@ class RequestSpec:
         if "properties" not in schema:
             return None
         return set(schema["properties"])
-
-
-def _base_path(doc: Mapping[str, Any]) -> str:
-    """The path part of the description's first server (``/`` for Stripe's and GitHub's)."""
-    url = (doc.get("servers") or [{"url": "/"}])[0]["url"]
-    return re.sub(r"^[a-z]+://[^/]*", "", url).rstrip("/")
 
 
 def _body_names(request: WireRequest) -> set[str]:

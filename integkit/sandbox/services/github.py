@@ -20,6 +20,11 @@ Emulated, with GitHub's wire format (checked against the official OpenAPI descri
   ``POST /graphql`` for the ``enablePullRequestAutoMerge`` mutation: an auto-merging pull
   request is merged (squash, merge or rebase) once every required check of its base branch has
   succeeded on its head.
+- Validation: every request to a route is judged by GitHub's published description (the
+  request side shipped in ``integkit/sandbox/specs/github.json``) before it is answered: a
+  parameter or body field that is missing, of the wrong type or format (``since`` that is not
+  a ``date-time``) or outside its ``enum`` is a ``422 Validation Failed`` naming it; a body
+  that is not JSON (GitHub reads every body as JSON, whatever its Content-Type) a ``400``.
 - Auth: a token (``Authorization: Bearer`` or ``token``), a GitHub App installation token from
   the embedded :class:`~integkit.sandbox._github_app.GitHubAppAuth` (which also answers the
   ``/app`` routes), or none (reads only, 60 an hour). Errors are GitHub's
@@ -50,6 +55,7 @@ from .._app import Emulator, Reply, Request
 from .._clock import Moment
 from .._faults import Headers
 from .._github_app import GitHubAppAuth, GitHubError, IssuedToken, SandboxApp, link_header
+from .._openapi import SpecValidator
 from .github_data import (
     WORKFLOWS,
     Commit,
@@ -61,10 +67,10 @@ from .github_data import (
     parse_time,
     user_json,
 )
-from .github_limits import DEFAULT_LIMITS, RateWindows, Window, resource_for
+from .github_limits import DEFAULT_LIMITS, RateWindows, Window, client_tiers, resource_for
 from .github_search import _date_matches, parse_query
 
-__all__ = ["API_VERSION", "GitHubEmulator"]
+__all__ = ["API_VERSION", "SPEC_OPERATIONS", "GitHubEmulator"]
 
 API_VERSION = "2022-11-28"
 DOCS = "https://docs.github.com/rest"
@@ -73,9 +79,6 @@ SECONDARY_DOCS = ("https://docs.github.com/free-pro-team@latest/rest/overview/"
                   "rate-limits-for-the-rest-api#about-secondary-rate-limits")
 SEARCH_CAP = 1000
 _TOKEN_CHARS = string.ascii_letters + string.digits
-_RUN_STATUSES = frozenset({"completed", "action_required", "cancelled", "failure", "neutral",
-                           "skipped", "stale", "success", "timed_out", "in_progress", "queued",
-                           "requested", "waiting", "pending"})
 _MERGE_METHODS = ("MERGE", "SQUASH", "REBASE")
 T = TypeVar("T")
 
@@ -114,9 +117,39 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
          "add_required_checks"),
     )
 ]
-# A query parameter of ``format: date-time`` (``since``, ``until``): RFC 3339's full form, as
-# GitHub's description states it (``YYYY-MM-DDTHH:MM:SSZ``); a bare date is not one.
-_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+#: The operations of GitHub's description the routes above serve (``POST /graphql`` is not in
+#: it): integkit/sandbox/specs/github.json is their request side (tools/trim_spec.py).
+SPEC_OPERATIONS: tuple[tuple[str, str], ...] = tuple(
+    (method, template) for method, templates in (
+        ("get", ("/rate_limit", "/user/repos", "/orgs/{org}/repos", "/users/{username}/repos",
+                 "/search/issues", "/search/code")),
+        ("get", tuple("/repos/{owner}/{repo}" + rest for rest in (
+            "", "/issues", "/issues/{issue_number}", "/pulls", "/pulls/{pull_number}",
+            "/commits", "/commits/{ref}", "/actions/workflows",
+            "/actions/workflows/{workflow_id}", "/actions/workflows/{workflow_id}/runs",
+            "/actions/runs", "/actions/runs/{run_id}", "/actions/runs/{run_id}/jobs",
+            "/actions/jobs/{job_id}", "/releases", "/releases/latest",
+            "/releases/{release_id}",
+            "/branches/{branch}/protection/required_status_checks"))),
+        ("post", tuple("/repos/{owner}/{repo}" + rest for rest in (
+            "/pulls", "/actions/workflows/{workflow_id}/dispatches",
+            "/branches/{branch}/protection/required_status_checks/contexts"))),
+        ("put", ("/repos/{owner}/{repo}/pulls/{pull_number}/merge",)),
+    ) for template in templates)
+# GitHub reads a bad ``page``/``per_page`` as the default (see ``_int``) although its
+# description types them as integers.
+_SPEC = SpecValidator("github", body_type="application/json", lenient=("page", "per_page"))
+# The ``resource`` a 422's errors name, per route.
+_RESOURCE_NAMES = {
+    "user_repos": "Repository", "org_repos": "Repository", "repo": "Repository",
+    "search_issues": "Search", "search_code": "Search", "issues": "Issue", "issue": "Issue",
+    "pulls": "PullRequest", "pull": "PullRequest", "create_pull": "PullRequest",
+    "merge_pull": "PullRequest", "commits": "Commit", "commit": "Commit",
+    "workflows": "Workflow", "workflow": "Workflow", "dispatch": "Workflow",
+    "runs": "WorkflowRun", "run": "WorkflowRun", "jobs": "Job", "job": "Job",
+    "releases": "Release", "latest_release": "Release", "release": "Release",
+    "required_checks": "StatusCheck", "add_required_checks": "StatusCheck",
+}
 _REPOSITORIES_ALIAS = re.compile(r"/repositories/(?P<id>\d+)(?P<rest>/.*)?")
 
 
@@ -226,7 +259,7 @@ class GitHubEmulator(Emulator):
 
     def credentials(self) -> dict[str, Any]:
         """The token, and client-side limits matching this emulator's when they differ from
-        GitHub's (None: the definition's own tiers)."""
+        GitHub's (None: the definition's own tiers, which should be GitHub's)."""
         return {"token": self.api_key, "rate_limit": self.client_rate_limits()}
 
     def limits_text(self) -> list[str]:
@@ -236,15 +269,10 @@ class GitHubEmulator(Emulator):
         return [*windows, *super().limits_text()]
 
     def client_rate_limits(self) -> list[dict[str, Any]] | None:
-        """The connector's rate-limit tiers with this emulator's windows (None if GitHub's)."""
+        """This emulator's windows as client tiers (None if they are GitHub's)."""
         if self.windows.limits == DEFAULT_LIMITS and self.limiter is None:
             return None
-        from ...engine import load_definition
-
-        tiers = []
-        for tier in load_definition("github").rate_limits:
-            limit, per = self.windows.limits.get(tier["name"], (tier["limit"], tier["per"]))
-            tiers.append({**tier, "limit": limit, "per": per})
+        tiers = client_tiers(self.windows.limits)
         if self.limiter is not None:
             rate, burst = self.limiter.rate, self.limiter.burst
             tiers.append({"name": "secondary", "limit": max(1, int(rate)),
@@ -379,10 +407,35 @@ class GitHubEmulator(Emulator):
                 repo = self.world.repo(args["owner"], args["repo"])
                 if repo is None or not caller.may_see(repo):
                     raise _not_found(f"{DOCS}/repos/repos#get-a-repository")
+            self._check(request, path, name)
             handler = getattr(self, f"_{name}")
             result: Reply = handler(request, repo, args, caller)
             return result
         raise _not_found()
+
+    def _check(self, request: Request, path: str, route: str) -> None:
+        """Refuse what GitHub's description refuses, as GitHub does: a body that is not JSON
+        is a 400 (GitHub reads every body as JSON, whatever its Content-Type says), the rest
+        a 422 ``Validation Failed`` naming each field (``missing``/``missing_field`` when
+        absent, ``invalid`` with the value sent when wrong)."""
+        body = request.body.strip() or (b"{}" if request.method in ("POST", "PUT") else b"")
+        if route == "add_required_checks" and body.startswith(b"["):
+            body = b'{"contexts": ' + body + b"}"  # GitHub also takes the bare list (as it did)
+        problems = _SPEC.problems(request.method, path, request.query, request.headers, body)
+        if not problems:
+            return
+        if any(p.kind == "malformed" for p in problems):
+            raise GitHubError(400, "Problems parsing JSON", DOCS)
+        resource = _RESOURCE_NAMES.get(route, "Resource")
+        errors = []
+        for problem in problems:
+            if problem.kind == "missing":
+                code = "missing_field" if problem.location == "body" else "missing"
+                errors.append({"resource": resource, "field": problem.name, "code": code})
+            else:
+                errors.append({"resource": resource, "field": problem.name, "code": "invalid",
+                               "value": problem.value})
+        raise GitHubError(422, "Validation Failed", DOCS, errors)
 
     # -- helpers -----------------------------------------------------------------------------
     @staticmethod
@@ -514,8 +567,6 @@ class GitHubEmulator(Emulator):
         keys: dict[str, Callable[[Repo], Any]] = {
             "full_name": lambda r: r.full_name.lower(), "created": lambda r: r.created,
             "updated": lambda r: r.commits[0].date, "pushed": lambda r: r.commits[0].date}
-        if sort not in keys:
-            raise _validation("Repository", "sort", value=sort)
         direction = query.get("direction", "asc" if sort == "full_name" else "desc")
         repos = sorted(repos, key=keys[sort], reverse=direction == "desc")
         base = self._base(request)
@@ -530,13 +581,9 @@ class GitHubEmulator(Emulator):
                 caller: Caller) -> Reply:
         query = self._query(request)
         state = query.get("state", "open")
-        if state not in ("open", "closed", "all"):
-            raise _validation("Issue", "state", value=state)
         labels = [v.strip().lower() for v in query.get("labels", "").split(",") if v.strip()]
         since = _time_param(query, "since", "Issue")
         sort = query.get("sort", "created")
-        if sort not in ("created", "updated", "comments"):
-            raise _validation("Issue", "sort", value=sort)
         creator, assignee = query.get("creator"), query.get("assignee")
         milestone = query.get("milestone")
 
@@ -578,12 +625,8 @@ class GitHubEmulator(Emulator):
                caller: Caller) -> Reply:
         query = self._query(request)
         state = query.get("state", "open")
-        if state not in ("open", "closed", "all"):
-            raise _validation("PullRequest", "state", value=state)
         head, base_ref = query.get("head"), query.get("base")
         sort = query.get("sort", "created")
-        if sort not in ("created", "updated", "popularity", "long-running"):
-            raise _validation("PullRequest", "sort", value=sort)
         found = [p for p in repo.pulls()
                  if (state == "all" or p.state == state)
                  and (not head or f"{repo.owner}:{p.head_ref}".lower() == head.lower()
@@ -673,8 +716,6 @@ class GitHubEmulator(Emulator):
         workflow = self._workflow_index(repo, args["workflow"]) if args.get("workflow") \
             else None
         status = query.get("status")
-        if status is not None and status not in _RUN_STATUSES:
-            raise _validation("WorkflowRun", "status", value=status)
         now = self.world_clock()
         exclude = query.get("exclude_pull_requests", "false").lower() == "true"
 
@@ -905,8 +946,6 @@ class GitHubEmulator(Emulator):
             raise GitHubError(409, "Head branch was modified. Review and try the merge again.",
                               docs)
         method = str(body.get("merge_method", "merge"))
-        if method not in ("merge", "squash", "rebase"):
-            raise _validation("PullRequest", "merge_method", value=method, docs=docs)
         checks = self._checks(repo, pr.head_sha, self.world_clock())
         for context in repo.required_checks.get(pr.base_ref, []):
             if checks.get(context, ("", 0))[0] not in ("success", "neutral", "skipped"):
@@ -1077,8 +1116,6 @@ def _time_param(query: dict[str, str], name: str, resource: str) -> float | None
     if not raw:
         return None
     try:
-        if not _DATE_TIME.fullmatch(raw):
-            raise ValueError(raw)
         return parse_time(raw)
     except ValueError:
         raise _validation(resource, name, value=raw) from None

@@ -5,6 +5,9 @@ GitHub counts each caller's requests per *resource* (``core``, ``search``, ``cod
 answer's ``X-RateLimit-Limit / -Remaining / -Used / -Reset / -Resource`` headers. A ``304 Not
 Modified`` to a conditional request is not counted. The ``actions`` resource here stands for
 the 1,000 requests an hour GitHub allows a repository's ``GITHUB_TOKEN`` on the Actions API.
+The numbers are GitHub's documented ones
+(https://docs.github.com/rest/overview/rate-limits-for-the-rest-api), written here, never read
+from integkit's connector definition: a wrong limit there meets this emulator's refusals.
 """
 
 from __future__ import annotations
@@ -13,10 +16,14 @@ import math
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from .._faults import Headers
 
-__all__ = ["DEFAULT_LIMITS", "UNAUTHENTICATED_CORE", "RateWindows", "Window", "resource_for"]
+__all__ = [
+    "DEFAULT_LIMITS", "UNAUTHENTICATED_CORE", "RateWindows", "Window", "client_tiers",
+    "resource_for",
+]
 
 # resource -> (requests, seconds)
 DEFAULT_LIMITS: dict[str, tuple[int, float]] = {
@@ -27,6 +34,24 @@ DEFAULT_LIMITS: dict[str, tuple[int, float]] = {
     "graphql": (5000, 3600.0),
 }
 UNAUTHENTICATED_CORE = (60, 3600.0)
+# The endpoints of integkit's GitHub connector that count against each resource but ``core``
+# (``rate_limit=`` tiers name the endpoints they apply to).
+_CLIENT_ENDPOINTS: dict[str, tuple[str, ...]] = {
+    "search": ("search_issues*",),
+    "code_search": ("search_code*",),
+    "actions": ("workflow*", "jobs*", "dispatch_workflow"),
+    "graphql": ("enable_pull_request_auto_merge",),
+}
+
+
+def client_tiers(limits: Mapping[str, tuple[int, float]]) -> list[dict[str, Any]]:
+    """``limits`` (resource -> requests, seconds) as ``ik.connect(rate_limit=...)`` tiers.
+    ``core`` applies to every call: the client counts a search against it too, one more
+    caution than GitHub takes."""
+    return [{"name": name, "algorithm": "sliding_window", "limit": limit, "per": period,
+             **({"endpoints": list(_CLIENT_ENDPOINTS[name])} if name in _CLIENT_ENDPOINTS
+                else {})}
+            for name, (limit, period) in limits.items()]
 
 
 def resource_for(method: str, path: str) -> str | None:

@@ -49,7 +49,7 @@ from .._app import Emulator, Reply, Request
 from .._clock import Moment
 from .._faults import Headers
 from .._fixtures import Dice, mix64
-from .slack_tiers import TierLimiter
+from .slack_tiers import TierLimiter, client_tiers
 from .slack_world import FILE_TYPE_GROUPS, Channel, SlackWorld, ts_key
 
 __all__ = ["BOT_SCOPES", "SlackEmulator", "SlackError"]
@@ -189,15 +189,14 @@ class SlackEmulator(Emulator):
     # -- programming (tests) -------------------------------------------------------------------
     def credentials(self) -> dict[str, Any]:
         """``ik.connect("slack", ...)`` arguments for this emulator: the bot token, the signing
-        secret, and the client-side limits matching what it enforces (Slack's tiers, which the
-        connector definition carries: ``rate_limit=None``)."""
+        secret, and client-side limits when this emulator's differ from Slack's (None: the
+        definition's tiers, which should be Slack's; a wrong one meets this emulator's 429s):
+        Slack's tiers (:func:`.slack_tiers.client_tiers`) and the ``rate_limit`` option's."""
         creds: dict[str, Any] = {"token": self.api_key, "signing_secret": self.signing_secret}
         if self.tiers is not None:
-            creds["rate_limit"] = None  # the definition's tiers are this emulator's
+            creds["rate_limit"] = None
             if self.limiter is not None:
-                from ...engine import load_definition
-
-                creds["rate_limit"] = [*load_definition("slack").rate_limits, {
+                creds["rate_limit"] = [*client_tiers(), {
                     "name": "sandbox", "limit": int(self.limiter.rate), "per": 1,
                     "burst": int(self.limiter.burst)}]
         return creds

@@ -4,7 +4,8 @@ https://docs.slack.dev/apis/web-api/rate-limits: Tier 1 allows 1+ calls a minute
 20+, Tier 3 50+, Tier 4 100+, each with bursts up to a minute's worth; ``chat.postMessage``
 is its own tier, about one message a second per channel with short bursts. A refused call is
 answered HTTP 429 with ``Retry-After`` (whole seconds) and ``{"ok": false, "error":
-"ratelimited"}``. The connector definition's ``rate_limits`` carry the same table.
+"ratelimited"}``. The table is written here from Slack's documentation, never read from
+integkit's connector definition: a wrong limit there meets this emulator's 429s.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ import math
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from .._limits import TokenBucket
 
-__all__ = ["METHOD_TIERS", "POST_MESSAGE", "PER_MINUTE", "TierLimiter"]
+__all__ = ["METHOD_TIERS", "POST_MESSAGE", "PER_MINUTE", "TierLimiter", "client_tiers"]
 
 PER_MINUTE = {1: 1, 2: 20, 3: 50, 4: 100}
 """Calls a minute each tier allows (bursts up to the same number)."""
@@ -36,6 +38,20 @@ METHOD_TIERS = {
 
 POST_MESSAGE = (1.0, 3)
 """chat.postMessage per channel: one message a second, bursts of 3."""
+
+
+def client_tiers() -> list[dict[str, Any]]:
+    """This table as ``ik.connect(rate_limit=...)`` tiers: per method (the connector's
+    endpoints are Slack's method names), ``chat.postMessage`` per channel (its endpoint is
+    ``chat.postMessage:<channel>``)."""
+    tiers: list[dict[str, Any]] = [
+        {"name": f"tier{tier}", "limit": calls, "per": 60, "burst": calls, "scope": "endpoint",
+         "endpoints": sorted(m for m, t in METHOD_TIERS.items() if t == tier)}
+        for tier, calls in PER_MINUTE.items()]
+    rate, burst = POST_MESSAGE
+    tiers.append({"name": "post_message", "limit": int(rate), "per": 1, "burst": burst,
+                  "scope": "endpoint", "endpoints": ["chat.postMessage:*"]})
+    return tiers
 
 
 class TierLimiter:

@@ -12,6 +12,10 @@ Emulated, with Stripe's wire format (checked against the official OpenAPI descri
   methods, e.g. ``pm_card_visa``, ``pm_card_chargeDeclined``) and ``/v1/refunds``; bracket
   form bodies, validation, idempotency keys (replay, conflicts), side effects (charges,
   balance transactions, events, refunded amounts).
+- Every request judged by Stripe's published description (the request side shipped in
+  ``integkit/sandbox/specs/stripe.json``) before it is answered: a body that is not a form,
+  an unknown parameter, a missing required one, one of the wrong type or outside its
+  ``enum`` is a ``400 invalid_request_error`` naming the ``param`` as Stripe does.
 - Bearer or Basic auth, per-key rate limits (429 like Stripe's), ``Request-Id`` and
   ``Stripe-Version`` on every answer, gzip.
 
@@ -49,8 +53,9 @@ from .._fixtures import (
     salt,
     tokens,
 )
+from .._openapi import Problem, SpecValidator
 
-__all__ = ["API_VERSION", "StripeEmulator", "StripeError"]
+__all__ = ["API_VERSION", "SPEC_OPERATIONS", "StripeEmulator", "StripeError"]
 
 API_VERSION = "2023-08-16"
 _DOCS = "https://stripe.com/docs/error-codes/"
@@ -85,6 +90,25 @@ class StripeError(Exception):
             err["param"] = self.param
         err["type"] = self.type
         return {"error": dict(sorted(err.items()))}
+
+
+def _refusal(problem: Problem) -> StripeError:
+    """What Stripe answers to a request its description refuses (``param`` in bracket form)."""
+    head, *rest = problem.name.split(".") if problem.name else ("",)
+    param = head + "".join(f"[{part}]" for part in rest)
+    if problem.kind == "missing":
+        return _missing(param)
+    if problem.wanted.startswith("one of "):
+        choices = problem.wanted.removeprefix("one of ").split(", ")
+        listed = ", ".join(choices[:-1]) + f", or {choices[-1]}" if len(choices) > 1 \
+            else choices[0]
+        return StripeError(400, f"Invalid {param}: must be one of {listed}", param=param)
+    kind = {"integer": "integer", "boolean": "boolean", "string": "string", "array": "array",
+            "object": "hash", "number": "decimal"}.get(problem.wanted)
+    if kind is None:
+        return StripeError(400, f"Invalid {param}", param=param)
+    return StripeError(400, f"Invalid {kind}: {_describe(problem.value)}", param=param,
+                       code="parameter_invalid_integer" if kind == "integer" else None)
 
 
 def _unknown(param: str) -> StripeError:
@@ -1128,6 +1152,19 @@ RESOURCES: dict[str, Resource] = {r.name: r for r in [
     Resource("events", "event", filters=("delivery_success", "type", "types")),
 ]}
 
+# The path parameter of each resource's retrieve operation, as Stripe's description names it.
+_RETRIEVE_PARAM = {"payment_intents": "intent", "subscriptions": "subscription_exposed_id",
+                   "balance_transactions": "id", "events": "id"}
+#: The operations of Stripe's description the emulator serves: integkit/sandbox/specs/stripe.json
+#: is their request side (tools/trim_spec.py).
+SPEC_OPERATIONS: tuple[tuple[str, str], ...] = tuple(
+    op for name, res in RESOURCES.items() for op in (
+        ("get", f"/v1/{name}"),
+        ("get", f"/v1/{name}/{{{_RETRIEVE_PARAM.get(name, res.object)}}}"),
+        *((("post", f"/v1/{name}"),) if res.create_params else ())))
+
+_SPEC = SpecValidator("stripe")
+
 # Fields holding another object's id that ?expand= may replace by the object (from the spec).
 EXPANDABLE: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
     "charge": ["application", "application_fee", "balance_transaction", "customer",
@@ -1340,10 +1377,24 @@ class StripeEmulator(Emulator):
             raise StripeError(404, (
                 f"Unrecognized request URL ({method}: {request.path}). Please see "
                 "https://stripe.com/docs or we can help at https://support.stripe.com/."))
+        problems = _SPEC.problems(method, request.path, request.query, request.headers,
+                                  request.body if method == "POST" else b"")
+        for problem in problems:
+            if problem.kind == "unsupported":
+                raise StripeError(400, (
+                    f"Invalid request: unsupported Content-Type {problem.value}. If error "
+                    "persists and you need assistance, please contact support@stripe.com."))
         try:
             params = self._params(request)
         except ParamError as exc:
             raise StripeError(400, str(exc), param=exc.param) from None
+        accepted = resource.create_params if method == "POST" else \
+            resource.list_params if obj_id is None else resource.retrieve_params
+        for name in params:  # Stripe names an unknown parameter before a wrong one
+            if name not in accepted:
+                raise _unknown(name)
+        if problems:
+            raise _refusal(problems[0])
         if method == "GET" and obj_id is None:
             return Reply(200, self._list(resource, params))
         if method == "GET":
@@ -1353,9 +1404,6 @@ class StripeEmulator(Emulator):
 
     # -- GET ---------------------------------------------------------------------------------
     def _list(self, res: Resource, params: dict[str, Any]) -> bytes:
-        for name in params:
-            if name not in res.list_params:
-                raise _unknown(name)
         limit = _int_param(params, "limit", 10, lo=1, hi=100)
         expand = _expand_param(params)
         for path in expand:
@@ -1446,9 +1494,6 @@ class StripeEmulator(Emulator):
         return where, tuple(key)
 
     def _retrieve(self, res: Resource, obj_id: str, params: dict[str, Any]) -> bytes:
-        for name in params:
-            if name not in res.retrieve_params:
-                raise _unknown(name)
         expand = _expand_param(params)
         table = self.table(res.name)
         pos = table.position(obj_id)
@@ -1483,9 +1528,6 @@ class StripeEmulator(Emulator):
 
     # -- POST --------------------------------------------------------------------------------
     def _create(self, res: Resource, params: dict[str, Any]) -> bytes:
-        for name in params:
-            if name not in res.create_params:
-                raise _unknown(name)
         expand = _expand_param(params)
         metadata = _metadata_param(params)
         maker = {"customers": self._create_customer,
