@@ -97,9 +97,10 @@ __all__ = [
 ]
 
 
-def sandbox(service: str, **options: _Any) -> _Any:
-    """A running local emulator of ``service`` (see :mod:`integkit.sandbox`); needs the
-    ``sandbox`` extra: ``pip install "integkit[sandbox]"``."""
+def sandbox(service: str | None = None, **options: _Any) -> _Any:
+    """A running local emulator of ``service``, or of any API with ``spec="openapi.yaml"``
+    (see :mod:`integkit.sandbox`); needs the ``sandbox`` extra:
+    ``pip install "integkit[sandbox]"``."""
     try:
         from .sandbox import sandbox as start
 

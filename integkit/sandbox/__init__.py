@@ -15,10 +15,12 @@ from __future__ import annotations
 import datetime as dt
 import sys
 import types
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from .. import _display
+from .._errors import ConfigError
 from .._validate import duration
 from ._app import Emulator
 from ._clock import SANDBOX_NOW, Moment, SandboxClock
@@ -43,16 +45,27 @@ __all__ = [
 ]
 
 
-def create_emulator(service: str, *, records: int = 1000, seed: int = 0,
+def create_emulator(service: str | None = None, *, records: int = 1000, seed: int = 0,
                     rate_limit: tuple[float, int] | str | None = None, latency: float = 0.0,
                     api_key: str | None = None, prebuild: Iterable[str] | None = None,
-                    now: Moment = None) -> Emulator:
+                    now: Moment = None, spec: str | Path | Mapping[str, Any] | None = None,
+                    paging: str | None = None) -> Emulator:
     """The ASGI emulator of ``service`` with its seeded data, not yet served.
 
     ``prebuild`` names resources whose objects are all serialised up front (None: the
     emulator's default, e.g. Stripe's charges; ``()``: none). ``now`` is where the emulated
-    world's clock starts (see :func:`sandbox`).
+    world's clock starts (see :func:`sandbox`). ``spec``: an OpenAPI 3 description (a path or
+    a dict) to emulate instead of a registered service; ``paging`` overrides the paging style
+    read from it (``"offset"``, ``"page"``, ``"cursor"`` or ``"starting_after"``).
     """
+    if spec is not None:
+        from ._spec_emulator import SpecEmulator  # needs the sandbox extra (openapi-core)
+
+        return SpecEmulator(spec, records=records, seed=seed,
+                            rate_limit=parse_rate_limit(rate_limit), latency=latency,
+                            api_key=api_key, now=now, paging=paging)
+    if service is None:
+        raise ConfigError("sandbox: name a service or give spec= (an OpenAPI 3 description)")
     cls = emulator_class(service)
     emulator: Emulator = cls(records=records, seed=seed, rate_limit=parse_rate_limit(rate_limit),
                              latency=latency, api_key=api_key, now=now)
@@ -155,14 +168,22 @@ class Sandbox:
         return _display.html("sandbox", self)
 
 
-def sandbox(service: str, *, records: int = 1000, seed: int = 0,
+def sandbox(service: str | None = None, *, records: int = 1000, seed: int = 0,
             rate_limit: tuple[float, int] | str | None = None, latency: float | str = 0.0,
             api_key: str | None = None, now: Moment = None,
-            state: str | None = None) -> Sandbox:
+            state: str | None = None, spec: str | Path | Mapping[str, Any] | None = None,
+            paging: str | None = None) -> Sandbox:
     """Start ``service``'s emulator on a free 127.0.0.1 port and return it, running.
 
     Args:
-        service: a registered emulator, e.g. ``"stripe"``.
+        service: a registered emulator, e.g. ``"stripe"`` (None with ``spec``).
+        spec: any API's OpenAPI 3 description (a ``.yaml``/``.json`` path or a dict) made an
+            emulator: every operation routed, requests validated (400/422 naming the
+            problem), answers generated from its schemas for ``seed``, a store per
+            collection (POST creates, GET/PATCH/PUT/DELETE on ``/collection/{id}``) and
+            paging in the style its parameters show.
+        paging: with ``spec``, the paging style to serve instead of the one read from it
+            (``"offset"``, ``"page"``, ``"cursor"``, ``"starting_after"``).
         records: seeded objects per list resource (deterministic for ``seed``).
         rate_limit: ``(requests per second, burst)`` per API key (or ``"25/50"``); None for
             no limit.
@@ -181,16 +202,16 @@ def sandbox(service: str, *, records: int = 1000, seed: int = 0,
     """
     emulator = create_emulator(service, records=records, seed=seed, rate_limit=rate_limit,
                                latency=duration(latency, "sandbox: latency"), api_key=api_key,
-                               now=now)
+                               now=now, spec=spec, paging=paging)
     server = SandboxServer(emulator).start()
-    return Sandbox(service, emulator, server, state)
+    return Sandbox(service or emulator.service, emulator, server, state)
 
 
 class _CallableModule(types.ModuleType):
     """Importing ``integkit.sandbox`` makes the package attribute ``integkit.sandbox`` this
     module, shadowing the ``ik.sandbox(...)`` function; so the module is callable too."""
 
-    def __call__(self, service: str, **options: Any) -> Sandbox:
+    def __call__(self, service: str | None = None, **options: Any) -> Sandbox:
         return sandbox(service, **options)
 
 

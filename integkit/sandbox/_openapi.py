@@ -13,6 +13,7 @@ left to the emulator (its own 404 or 405).
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import re
@@ -153,17 +154,18 @@ class _Request:
 
 
 class SpecValidator:
-    """The shipped description of ``service``, read once (an emulator class holds one), that
-    lists what is wrong with a request (:meth:`problems`).
+    """The shipped description of ``service`` (or one given as a dict), read once (an
+    emulator class holds one), that lists what is wrong with a request (:meth:`problems`).
 
     ``body_type``: the media type bodies are read as, whatever the request says (GitHub
     parses every body as JSON); ``lenient``: query parameters the service reads leniently
     although its description types them (say why where it is given). Headers other than the
     content type are the emulator's to judge (auth, versions), and so is security."""
 
-    def __init__(self, service: str, *, body_type: str | None = None,
+    def __init__(self, service: str | Mapping[str, Any], *, body_type: str | None = None,
                  lenient: Iterable[str] = ()) -> None:
-        doc = spec_document(service)
+        doc = spec_document(service) if isinstance(service, str) else copy.deepcopy(
+            dict(service))  # a description of the user's own (``ik.sandbox(spec=...)``)
         doc["servers"] = [{"url": HOST + base_path(doc)}]
         doc.pop("security", None)
         for item in doc["paths"].values():
