@@ -64,7 +64,7 @@ class _Route:
         self.template = template
         self.regex = compile_path(template)[0]
         self.operations = {m: op for m, op in item.items() if m in _METHODS}
-        self.params = [p for p in item.get("parameters", ())]
+        self.params = list(item.get("parameters", ()))
 
 
 class SpecEmulator(Emulator):
@@ -91,6 +91,7 @@ class SpecEmulator(Emulator):
         #: collection path template -> its records, in order
         self.store: dict[str, list[dict[str, Any]]] = {}
         self.items: dict[str, str] = {}  # item template -> collection template
+        self.ids: dict[str, str] = {}  # collection template -> its records' id field
         self._seed_collections(records)
 
     # -- the description's shape -------------------------------------------------------------
@@ -104,6 +105,8 @@ class SpecEmulator(Emulator):
                 continue
             self.items[item] = route.template
             schema = self._item_schema(route.template) or {}
+            self.ids[route.template] = _id_field(self.fake.properties(schema),
+                                                 item.rsplit("{", 1)[1].rstrip("}"))
             self.store[route.template] = [self.fake.record(schema, f"{route.template}#{i}", i)
                                           for i in range(records)]
 
@@ -178,28 +181,35 @@ class SpecEmulator(Emulator):
         template = route.template
         query = dict(parse_qsl(request.query))
         if template in self.store and method == "get":
-            return _json(status, self._page(template, query, request))
+            try:
+                return _json(status, self._page(template, query, request))
+            except ValueError as exc:  # a paging parameter the description does not type
+                return _json(400, {"error": {"message": f"invalid paging parameter: {exc}",
+                                             "type": "invalid_request"}})
         if template in self.store and method == "post":
             record = self._merge(self.fake.record(self._item_schema(template) or {},
                                                   f"{template}#new{len(self.request_log)}",
-                                                  len(self.store[template])), request.body)
+                                                  len(self.store[template])), request.body,
+                                 self.ids[template])
             self._stamp(record)
             self.store[template].append(record)
             self.objects[template] += 1
             return _json(status, record)
         if template in self.items:
             records = self.store[self.items[template]]
+            id_field = self.ids[self.items[template]]
             wanted = next(iter(values.values()), "")
-            at = next((i for i, r in enumerate(records) if str(r.get("id")) == wanted), None)
+            at = next((i for i, r in enumerate(records) if str(r.get(id_field)) == wanted),
+                      None)
             if at is None:
                 return _json(404, {"error": {"message": f"no record {wanted}",
                                              "type": "not_found"}})
             if method == "delete":
                 records.pop(at)
-                return Reply(status, b"" if status == 204 else orjson.dumps({"id": wanted,
+                return Reply(status, b"" if status == 204 else orjson.dumps({id_field: wanted,
                                                                               "deleted": True}))
             if method in ("patch", "put"):
-                records[at] = self._merge(records[at], request.body)
+                records[at] = self._merge(records[at], request.body, id_field)
             return _json(status, records[at])
         body = self.fake.value(schema, f"{template}:{method}", 0) if schema else None
         return Reply(status, b"" if body is None else orjson.dumps(body))
@@ -213,14 +223,14 @@ class SpecEmulator(Emulator):
             elif isinstance(record.get(name), str) and "T" in record[name]:
                 record[name] = now.strftime("%Y-%m-%dT%H:%M:%SZ")
 
-    def _merge(self, record: dict[str, Any], body: bytes) -> dict[str, Any]:
+    def _merge(self, record: dict[str, Any], body: bytes, id_field: str) -> dict[str, Any]:
         """``record`` with the fields a JSON or form body sets (the id stays)."""
         try:
             sent = orjson.loads(body) if body.lstrip()[:1] == b"{" else \
                 dict(parse_qsl(body.decode("utf-8", "replace")))
         except orjson.JSONDecodeError:
             sent = {}
-        return {**record, **{k: v for k, v in sent.items() if k != "id"}}
+        return {**record, **{k: v for k, v in sent.items() if k != id_field}}
 
     # -- paging ------------------------------------------------------------------------------
     def _style(self, template: str) -> tuple[str, str, str]:
@@ -241,6 +251,7 @@ class SpecEmulator(Emulator):
 
     def _page(self, template: str, query: dict[str, str], request: Request) -> Any:
         style, position, size_name = self._style(template)
+        id_field = self.ids[template]
         records = [r for r in self.store[template]
                    if all(str(r.get(k)) == v for k, v in query.items() if k in r)]
         size = max(1, int(float(query.get(size_name, 10))))
@@ -251,7 +262,7 @@ class SpecEmulator(Emulator):
         elif style == "page":
             start = (max(1, int(given or 1)) - 1) * size
         elif style == "starting_after" and given:
-            start = next((i + 1 for i, r in enumerate(records) if str(r.get("id")) == given),
+            start = next((i + 1 for i, r in enumerate(records) if str(r.get(id_field)) == given),
                          len(records))
         elif style == "cursor" and given:
             start = int(given.removeprefix("cur_")) if given.startswith("cur_") else 0
@@ -261,7 +272,7 @@ class SpecEmulator(Emulator):
                   "prev": _token(style, max(0, start - size), size) if start else None,
                   "self": _token(style, start, size)}
         if style == "starting_after":  # the last record's id is the next page's cursor
-            tokens = {"next": str(page[-1].get("id")) if more and page else None}
+            tokens = {"next": str(page[-1].get(id_field)) if more and page else None}
         schema, key = self._list_shape(template)
         if key is None:
             return page
@@ -300,6 +311,15 @@ class SpecEmulator(Emulator):
                         urlencode({**query, position: token})
                 else:
                     body[name] = token
+
+
+def _id_field(properties: Mapping[str, Any], path_param: str) -> str:
+    """The field that identifies a record: ``id``, the item path's parameter, or the first
+    ``...id`` field."""
+    for name in ("id", path_param):
+        if name in properties:
+            return name
+    return next((n for n in properties if n.lower().endswith("id")), "id")
 
 
 def _token(style: str, start: int, size: int) -> str:
