@@ -112,11 +112,13 @@ class SpecEmulator(Emulator):
 
     def _response_schema(self, operation: Mapping[str, Any]) -> tuple[int, dict[str, Any]]:
         """The first 2xx answer's status and JSON schema (``{}`` when it has none)."""
-        for status, answer in sorted(operation.get("responses", {}).items()):
-            if str(status).startswith("2"):
+        for status, answer in sorted(operation.get("responses", {}).items(),
+                                     key=lambda pair: str(pair[0])):
+            if str(status).startswith("2"):  # "201", 201 (YAML) or "2XX"
                 content = deref(self.doc, answer).get("content") or {}
                 media = next((v for k, v in content.items() if "json" in k), {})
-                return int(status), deref(self.doc, media.get("schema") or {})
+                return (int(status) if str(status).isdigit() else 200,
+                        self.fake.merged(media.get("schema") or {}))
         return 200, {}
 
     def _list_shape(self, template: str) -> tuple[dict[str, Any], str | None]:
@@ -131,8 +133,8 @@ class SpecEmulator(Emulator):
 
     def _item_schema(self, template: str) -> dict[str, Any] | None:
         schema, key = self._list_shape(template)
-        array = schema if key is None else self.fake.properties(schema)[key]
-        items = deref(self.doc, array.get("items") or {})
+        array = schema if key is None else self.fake.merged(self.fake.properties(schema)[key])
+        items = self.fake.merged(array.get("items") or {})
         return items if self.fake.kind(items) == "object" else None
 
     def routes_by(self, template: str) -> _Route:
