@@ -116,7 +116,7 @@ class SpecEmulator(Emulator):
                                      key=lambda pair: str(pair[0])):
             if str(status).startswith("2"):  # "201", 201 (YAML) or "2XX"
                 content = deref(self.doc, answer).get("content") or {}
-                media = next((v for k, v in content.items() if "json" in k), {})
+                media: dict[str, Any] = next((v for k, v in content.items() if "json" in k), {})
                 return (int(status) if str(status).isdigit() else 200,
                         self.fake.merged(media.get("schema") or {}))
         return 200, {}
