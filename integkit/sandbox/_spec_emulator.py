@@ -84,7 +84,8 @@ class SpecEmulator(Emulator):
         self.service = re.sub(r"[^a-z0-9]+", "_", title.lower()).strip("_") or "api"
         self.base = base_path(self.doc)
         self.validator = SpecValidator(self.doc)
-        self.fake = Faker(self.doc, seed, self.world_clock.time())
+        # seeded data is anchored at the emulated day's midnight: the same seed, the same data
+        self.fake = Faker(self.doc, seed, self.world_clock.midnight())
         self.paging = paging
         self.routes = sorted((_Route(t, i) for t, i in self.doc.get("paths", {}).items()),
                              key=lambda r: (r.template.count("{"), -len(r.template)))
