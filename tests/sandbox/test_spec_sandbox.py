@@ -283,3 +283,11 @@ def test_limits_and_faults_as_other_emulators(notes_spec) -> None:
         sb.faults.fail(503, times=1)
         http = httpx.Client(base_url=sb.url + "/v1")
         assert [http.get("/notes").status_code for _ in range(2)] == [503, 200]
+
+
+def test_seeded_data_does_not_follow_the_running_clock(notes_spec) -> None:
+    """Two sandboxes of one seed started seconds apart (on one emulated day) hold the same
+    records: seeded times are anchored at the day, not at the moment the data was made."""
+    early = create_emulator(spec=notes_spec, records=10, seed=5, now="2025-07-01T12:00:00.1Z")
+    late = create_emulator(spec=notes_spec, records=10, seed=5, now="2025-07-01T12:00:07.9Z")
+    assert early.store == late.store  # type: ignore[attr-defined]
